@@ -1,0 +1,153 @@
+"""Command line: arguments → configuration → review → report.  Nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__, config as configuration, cwe, rules
+from .findings import Severity
+from .report import FORMATS
+from .review import review
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep its one-line form
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"secreview: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="secreview", description="Security code review for Python.")
+    parser.add_argument("--version", action="version", version=f"secreview {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    scan = commands.add_parser("scan", help="review files and directory trees ('-' reads standard input)")
+    scan.add_argument("paths", nargs="+", metavar="PATH")
+    scan.add_argument("--format", choices=sorted(FORMATS), default="text")
+    scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
+    scan.add_argument("--fail-on", metavar="SEVERITY", help="exit 1 when a finding at or above this severity remains (default: low)")
+    scan.add_argument("--config", metavar="PYPROJECT", help="read [tool.secreview] from this file instead of the nearest pyproject.toml")
+    scan.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB (repeatable; added to the configured ones)")
+    scan.add_argument("--enable", action="append", metavar="RULE", help="review only with these rules or CWEs (repeatable)")
+    scan.add_argument("--disable", action="append", metavar="RULE", help="do not run these rules or CWEs (repeatable)")
+    scan.add_argument("--test-code", choices=configuration.TEST_CODE_POLICIES, help="findings to report in test code (default: relevant)")
+    scan.add_argument("--nosec", action="store_true", default=None, help="honour Bandit's '# nosec' comments")
+    scan.add_argument("--strict", action="store_true", default=None, help="also list unused and bare suppressions")
+    scan.add_argument("--max-file-size", type=int, metavar="BYTES", help="files larger than this are not reviewed")
+    scan.add_argument("--no-gitignore", action="store_true", help="review files that .gitignore ignores")
+
+    explain = commands.add_parser("explain", help="show a rule's documentation (by rule id or CWE-N)")
+    explain.add_argument("selector", metavar="RULE|CWE-N")
+
+    listing = commands.add_parser("rules", help="list the rules")
+    listing.add_argument("--format", choices=("text", "json"), default="text")
+    return parser
+
+
+def _config_for(args: argparse.Namespace) -> configuration.Config:
+    if args.config:
+        pyproject = Path(args.config)
+        if not pyproject.is_file():
+            raise configuration.ConfigError(f"{pyproject}: no such file")
+    else:
+        first = next((p for p in args.paths if p != "-"), ".")
+        pyproject = configuration.find_pyproject(Path(first))
+    loaded = configuration.load(pyproject)
+    fail_on = None
+    if args.fail_on is not None:
+        try:
+            fail_on = Severity.parse(args.fail_on)
+        except ValueError as exc:
+            raise configuration.ConfigError(f"--fail-on: {exc}") from None
+    if args.max_file_size is not None and args.max_file_size <= 0:
+        raise configuration.ConfigError("--max-file-size must be a positive number of bytes")
+    unknown = [s for s in (args.enable or []) + (args.disable or []) if not rules.find(s)]
+    if unknown:
+        raise configuration.ConfigError(f"unknown rule or CWE: {', '.join(unknown)} (see 'secreview rules')")
+    return loaded.with_overrides(
+        exclude=loaded.exclude + tuple(args.exclude) if args.exclude else None,
+        enable=tuple(args.enable) if args.enable else None,
+        disable=loaded.disable + tuple(args.disable) if args.disable else None,
+        fail_on=fail_on,
+        test_code=args.test_code,
+        nosec=args.nosec,
+        strict=args.strict,
+        max_file_size=args.max_file_size,
+        respect_gitignore=False if args.no_gitignore else None,
+    )
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    config = _config_for(args)
+    result = review(args.paths, config)
+    _write(FORMATS[args.format](result), args.output)
+    return result.exit_code()
+
+
+def _explain(args: argparse.Namespace) -> int:
+    found = rules.find(args.selector)
+    if not found:
+        number = cwe.parse_cwe(args.selector)
+        if number is not None:
+            try:
+                entry = cwe.lookup(number)
+            except cwe.UnknownCweError as exc:
+                print(f"secreview: {exc.args[0]}", file=sys.stderr)
+                return EXIT_USAGE
+            print(f"CWE-{entry.id} {entry.name}: no secreview rule reports this CWE.", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"secreview: no rule named {args.selector!r} (see 'secreview rules')", file=sys.stderr)
+        return EXIT_USAGE
+    for rule in found:
+        pillar = cwe.pillar(rule.cwe)
+        print(rule.doc_markdown.rstrip())
+        print(f"\nCWE-{rule.cwe} {cwe.lookup(rule.cwe).name}; pillar CWE-{pillar.id} {pillar.name}; "
+              f"default severity {rule.severity.label}, confidence {rule.confidence.label}.\n")
+    return EXIT_CLEAN
+
+
+def _rules(args: argparse.Namespace) -> int:
+    listed = rules.all_rules()
+    if args.format == "json":
+        import json
+
+        print(json.dumps([
+            {"id": r.id, "cwe": f"CWE-{r.cwe}", "pillar": f"CWE-{cwe.pillar(r.cwe).id}", "severity": r.severity.label,
+             "confidence": r.confidence.label, "family": r.family, "summary": r.summary}
+            for r in listed
+        ], indent=2))
+        return EXIT_CLEAN
+    width = max((len(r.id) for r in listed), default=10)
+    for r in listed:
+        print(f"{r.id:<{width}}  CWE-{r.cwe:<5} {r.severity.label:<8} {r.summary}")
+    return EXIT_CLEAN
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"scan": _scan, "explain": _explain, "rules": _rules}
+    try:
+        return handlers[args.command](args)
+    except configuration.ConfigError as exc:
+        print(f"secreview: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"secreview: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Configuration: ``[tool.secreview]`` of the nearest ``pyproject.toml``, then CLI flags.
+
+Every key is declared once in :data:`OPTIONS` with its type and a check of its value; an unknown
+key or a bad value is a :class:`ConfigError` (exit code 2), never silently ignored, because a
+misspelt ``disable`` that is ignored turns into a review the user did not ask for.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from .findings import Severity
+from .python.source import DEFAULT_MAX_FILE_BYTES
+
+TEST_CODE_POLICIES = ("relevant", "all", "off")
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    exclude: tuple[str, ...] = ()
+    fail_on: Severity = Severity.LOW
+    enable: tuple[str, ...] = ()  # rule ids or CWE-N; empty means every rule
+    disable: tuple[str, ...] = ()
+    test_code: str = "relevant"  # relevant: only rules that matter in tests; all; off: none
+    nosec: bool = False
+    strict: bool = False
+    max_file_size: int = DEFAULT_MAX_FILE_BYTES
+    respect_gitignore: bool = True
+    models: tuple[str, ...] = ()  # extra model files for the data-flow engine
+    root: Path | None = field(default=None, compare=False)  # directory of the pyproject.toml
+    source: str | None = field(default=None, compare=False)
+
+    def with_overrides(self, **overrides: Any) -> "Config":
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    def rule_enabled(self, rule_id: str, cwe_id: int) -> bool:
+        def named(selectors: tuple[str, ...]) -> bool:
+            return any(s == rule_id or s.upper() == f"CWE-{cwe_id}" for s in selectors)
+
+        if self.enable and not named(self.enable):
+            return False
+        return not named(self.disable)
+
+
+def _string_list(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _severity(key: str, value: Any) -> Severity:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string, got {value!r}")
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+def _boolean(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
+def _test_code(key: str, value: Any) -> str:
+    if value not in TEST_CODE_POLICIES:
+        raise ConfigError(f"{key} must be one of {', '.join(TEST_CODE_POLICIES)}, got {value!r}")
+    return value
+
+
+def _positive_int(key: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+    return value
+
+
+OPTIONS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
+    "exclude": ("exclude", _string_list),
+    "fail-on": ("fail_on", _severity),
+    "enable": ("enable", _string_list),
+    "disable": ("disable", _string_list),
+    "test-code": ("test_code", _test_code),
+    "nosec": ("nosec", _boolean),
+    "strict": ("strict", _boolean),
+    "max-file-size": ("max_file_size", _positive_int),
+    "respect-gitignore": ("respect_gitignore", _boolean),
+    "models": ("models", _string_list),
+}
+assert {attr for attr, _ in OPTIONS.values()} == {f.name for f in fields(Config)} - {"root", "source"}
+
+
+def find_pyproject(start: Path) -> Path | None:
+    start = start.resolve()
+    directory = start if start.is_dir() else start.parent
+    for candidate in (directory, *directory.parents):
+        pyproject = candidate / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                if "tool" in _read_toml(pyproject) and "secreview" in _read_toml(pyproject)["tool"]:
+                    return pyproject
+            except ConfigError:
+                return pyproject  # a broken pyproject is reported, not skipped past
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+
+
+def load(pyproject: Path | None) -> Config:
+    if pyproject is None:
+        return Config()
+    table = _read_toml(pyproject).get("tool", {}).get("secreview", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{pyproject}: [tool.secreview] must be a table")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in OPTIONS:
+            known = ", ".join(sorted(OPTIONS))
+            raise ConfigError(f"{pyproject}: unknown key {key!r} in [tool.secreview] (known: {known})")
+        attr, convert = OPTIONS[key]
+        values[attr] = convert(f"{pyproject}: {key}", value)
+    return Config(root=pyproject.parent, source=str(pyproject), **values)

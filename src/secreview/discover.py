@@ -1,0 +1,194 @@
+"""Which files a review covers, and which of them are test code.
+
+Directories are walked for ``*.py`` files and extension-less files with a Python shebang.
+Version-control, virtual-environment, build and cache folders are skipped, and so is whatever
+the project's ``.gitignore`` files ignore.  Files named explicitly on the command line are
+always reviewed.  Symbolic links to directories are not followed, so a link loop cannot make
+the walk run forever; a path that does not exist is reported, not skipped.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pathspec
+
+from .config import Config
+
+SKIPPED_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", "venv", ".env",
+    "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis",
+    "node_modules", "site-packages", "build", "dist", ".eggs", "__pypackages__",
+})
+STDIN = "-"
+_TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "functional_tests", "unit_tests"})
+_SHEBANG = re.compile(rb"^#![^\n]*\bpython[0-9.]*\b")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # as shown to the user: relative to the working directory where possible
+    absolute: Path | None  # None for standard input
+    is_test: bool
+    module: str = ""
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    path: str
+    reason: str
+
+
+def is_test_path(path: str) -> bool:
+    parts = PurePosixPath(path.replace(os.sep, "/")).parts
+    name = parts[-1] if parts else ""
+    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
+        return True
+    return any(part in _TEST_DIRS for part in parts[:-1])
+
+
+def module_name(path: Path) -> str:
+    """Dotted module name, climbing while the parent directory is a package."""
+    parts = [path.stem] if path.name != "__init__.py" else []
+    directory = path.parent
+    while (directory / "__init__.py").is_file() and directory.parent != directory:
+        parts.append(directory.name)
+        directory = directory.parent
+    return ".".join(reversed(parts))
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _is_python_script(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return bool(_SHEBANG.match(handle.readline(200)))
+    except OSError:
+        return False
+
+
+def _is_venv(directory: Path) -> bool:
+    return (directory / "pyvenv.cfg").is_file()
+
+
+class _Ignores:
+    """The .gitignore files met on the way down, each applying below its own directory."""
+
+    def __init__(self) -> None:
+        self._specs: list[tuple[Path, pathspec.PathSpec]] = []
+
+    def push(self, directory: Path) -> None:
+        gitignore = directory / ".gitignore"
+        if gitignore.is_file():
+            try:
+                lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                return
+            self._specs.append((directory, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+
+    def ignored(self, path: Path, is_dir: bool) -> bool:
+        for base, spec in self._specs:
+            try:
+                relative = path.relative_to(base).as_posix()
+            except ValueError:
+                continue
+            if spec.match_file(relative + ("/" if is_dir else "")):
+                return True
+        return False
+
+
+def _excluded(path: Path, root: Path, patterns: tuple[str, ...]) -> bool:
+    if not patterns:
+        return False
+    try:
+        relative = path.relative_to(root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    return any(
+        fnmatch.fnmatch(relative, p) or fnmatch.fnmatch(path.name, p) or fnmatch.fnmatch(relative, p.rstrip("/") + "/*")
+        for p in patterns
+    )
+
+
+def discover(paths: list[str], config: Config) -> tuple[list[SourceFile], list[Unreadable]]:
+    files: dict[str, SourceFile] = {}
+    problems: list[Unreadable] = []
+    for given in paths:
+        if given == STDIN:
+            files["<stdin>"] = SourceFile("<stdin>", None, False, "")
+            continue
+        path = Path(given)
+        if path.is_symlink() and not path.exists():
+            problems.append(Unreadable(given, "broken symbolic link"))
+        elif path.is_dir():
+            for found in _walk(path, config):
+                display = _display(found)
+                files.setdefault(display, SourceFile(display, found, is_test_path(display), module_name(found)))
+        elif path.is_file():
+            display = _display(path)
+            files.setdefault(display, SourceFile(display, path, is_test_path(display), module_name(path)))
+        elif path.exists():
+            problems.append(Unreadable(given, "not a regular file or directory"))
+        else:
+            problems.append(Unreadable(given, "no such file or directory"))
+    return sorted(files.values(), key=lambda f: f.path), problems
+
+
+def _walk(top: Path, config: Config) -> list[Path]:
+    found: list[Path] = []
+    ignores = _Ignores()
+    root = config.root or Path.cwd()
+    if config.respect_gitignore:
+        # .gitignore files above the starting directory, up to the repository root, apply too
+        for ancestor in reversed([top.resolve(), *top.resolve().parents]):
+            ignores.push(ancestor)
+    seen_dirs: set[tuple[int, int]] = set()
+
+    def visit(directory: Path) -> None:
+        try:
+            stat = directory.stat()
+        except OSError:
+            return
+        key = (stat.st_dev, stat.st_ino)
+        if key in seen_dirs:
+            return
+        seen_dirs.add(key)
+        if config.respect_gitignore and directory != top:
+            ignores.push(directory)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            child = Path(entry.path)
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info") or _is_venv(child):
+                        continue
+                    if _excluded(child, root, config.exclude):
+                        continue
+                    if config.respect_gitignore and ignores.ignored(child.resolve(), is_dir=True):
+                        continue
+                    visit(child)
+                elif entry.is_file(follow_symlinks=True):
+                    if not (entry.name.endswith(".py") or ("." not in entry.name and _is_python_script(child))):
+                        continue
+                    if _excluded(child, root, config.exclude):
+                        continue
+                    if config.respect_gitignore and ignores.ignored(child.resolve(), is_dir=False):
+                        continue
+                    found.append(child)
+            except OSError:
+                continue
+
+    visit(top)
+    return found

@@ -1,0 +1,100 @@
+"""Policy: which of the analysis's findings the user is shown.
+
+Applied per file after analysis, in this order: suppression comments (``# secreview:
+ignore[...]`` and, when configured, Bandit's ``# nosec``), then the test-code policy.  Baselines
+and diffs are further filters over the whole review, applied after these.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from .config import Config
+from .findings import Finding
+from .python.source import ParsedSource
+
+_IGNORE = re.compile(r"#\s*secreview:\s*ignore(?:\[(?P<selectors>[^\]]*)\])?(?P<reason>.*)$", re.IGNORECASE)
+_NOSEC = re.compile(r"#.*\bnosec\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    line: int
+    selectors: tuple[str, ...]  # empty: a bare ignore, which silences every rule
+    text: str
+
+    def matches(self, finding: Finding) -> bool:
+        if not self.selectors:
+            return True
+        return any(s == finding.rule or s.upper() == f"CWE-{finding.cwe}" for s in self.selectors)
+
+
+def suppressions(source: ParsedSource, honour_nosec: bool) -> list[Suppression]:
+    found: list[Suppression] = []
+    for line, comment in sorted(source.comments.items()):
+        match = _IGNORE.search(comment)
+        if match:
+            raw = match.group("selectors")
+            selectors = tuple(s.strip() for s in raw.split(",") if s.strip()) if raw is not None else ()
+            found.append(Suppression(line, selectors, comment.strip()))
+        elif honour_nosec and _NOSEC.search(comment):
+            found.append(Suppression(line, (), comment.strip()))
+    return found
+
+
+def statement_spans(tree: ast.Module) -> dict[int, range]:
+    """Each line -> the lines of the innermost simple statement (or compound header) on it."""
+    spans: dict[int, range] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt):
+            continue
+        end = node.end_lineno or node.lineno
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+            end = max(node.lineno, body[0].lineno - 1)
+        span = range(node.lineno, end + 1)
+        for line in span:
+            current = spans.get(line)
+            if current is None or len(span) < len(current):
+                spans[line] = span
+    return spans
+
+
+@dataclass
+class PolicyResult:
+    kept: list[Finding]
+    unused: list[Suppression]
+    bare: list[Suppression]
+
+
+def apply_suppressions(findings: list[Finding], source: ParsedSource, config: Config) -> PolicyResult:
+    marks = suppressions(source, config.nosec)
+    if not marks:
+        return PolicyResult(findings, [], [])
+    spans = statement_spans(source.tree)
+    by_line: dict[int, list[Suppression]] = {}
+    for mark in marks:
+        for line in spans.get(mark.line, range(mark.line, mark.line + 1)):
+            by_line.setdefault(line, []).append(mark)
+    used: set[Suppression] = set()
+    kept: list[Finding] = []
+    for finding in findings:
+        lines = range(finding.location.line, finding.location.end_line + 1)
+        hits = [m for line in lines for m in by_line.get(line, ()) if m.matches(finding)]
+        if hits:
+            used.update(hits)
+        else:
+            kept.append(finding)
+    unused = [m for m in marks if m not in used]
+    bare = [m for m in marks if not m.selectors and "nosec" not in m.text.lower()]
+    return PolicyResult(kept, unused, bare)
+
+
+def applies_in_tests(relevant_in_tests: bool, config: Config) -> bool:
+    if config.test_code == "all":
+        return True
+    if config.test_code == "off":
+        return False
+    return relevant_in_tests

@@ -1,0 +1,316 @@
+"""The analysed view of one module that every rule works from.
+
+One walk over the tree builds everything rules ask for (nodes by type, parents, calls with
+their qualified names, enclosing scopes), so twenty rules cost one traversal, not twenty.
+Rules see only this interface, never the parser or the engine behind it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Iterator, TypeVar
+
+from ..findings import Location
+from .names import collect_imports, qualify
+from .source import ParsedSource
+
+N = TypeVar("N", bound=ast.AST)
+_MISSING = object()
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+@dataclass(frozen=True)
+class Call:
+    node: ast.Call
+    name: str | None  # qualified name of the callee, None when it is not a dotted name
+
+    def arg(self, position: int | None = None, keyword: str | None = None) -> ast.expr | None:
+        """The argument passed at ``position`` or as ``keyword``, if any."""
+        if keyword is not None:
+            for kw in self.node.keywords:
+                if kw.arg == keyword:
+                    return kw.value
+        if position is not None and position < len(self.node.args):
+            candidate = self.node.args[position]
+            if not any(isinstance(a, ast.Starred) for a in self.node.args[: position + 1]):
+                return candidate
+        return None
+
+    def has_keyword(self, keyword: str) -> bool:
+        return any(kw.arg == keyword for kw in self.node.keywords)
+
+    @property
+    def has_star_kwargs(self) -> bool:
+        return any(kw.arg is None for kw in self.node.keywords)
+
+    @property
+    def method(self) -> str | None:
+        """The attribute name called, for ``x.method(...)`` whatever ``x`` is."""
+        func = self.node.func
+        if isinstance(func, ast.Attribute):
+            return func.attr
+        if isinstance(func, ast.Name):
+            return func.id
+        return None
+
+
+class ModuleContext:
+    def __init__(self, source: ParsedSource, module_name: str = "", is_test: bool = False):
+        self.source = source
+        self.path = source.path
+        self.tree = source.tree
+        self.module_name = module_name
+        self.is_test = is_test
+        self.aliases = collect_imports(self.tree, module_name)
+        self._parents: dict[ast.AST, ast.AST] = {}
+        self._by_type: dict[type, list[ast.AST]] = defaultdict(list)
+        self._index()
+
+    # --- indexing -------------------------------------------------------------------------
+
+    def _index(self) -> None:
+        stack: list[ast.AST] = [self.tree]
+        while stack:
+            node = stack.pop()
+            self._by_type[type(node)].append(node)
+            for child in ast.iter_child_nodes(node):
+                self._parents[child] = node
+                stack.append(child)
+        for nodes in self._by_type.values():
+            nodes.sort(key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
+
+    def nodes(self, *types: type[N]) -> list[N]:
+        if len(types) == 1:
+            return list(self._by_type.get(types[0], ()))  # type: ignore[arg-type]
+        merged = [n for t in types for n in self._by_type.get(t, ())]
+        merged.sort(key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
+        return merged  # type: ignore[return-value]
+
+    @cached_property
+    def calls(self) -> list[Call]:
+        return [Call(node, qualify(node.func, self.aliases)) for node in self.nodes(ast.Call)]
+
+    def calls_to(self, *names: str) -> Iterator[Call]:
+        wanted = set(names)
+        return (call for call in self.calls if call.name in wanted)
+
+    def qualname(self, node: ast.AST) -> str | None:
+        return qualify(node, self.aliases)
+
+    # --- structure ------------------------------------------------------------------------
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self._parents.get(node)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        current = self._parents.get(node)
+        while current is not None:
+            yield current
+            current = self._parents.get(current)
+
+    def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return ancestor
+        return None
+
+    def scope_name(self, node: ast.AST) -> str:
+        """``Class.method`` style name of the function or class around ``node``."""
+        names = [a.name for a in self.ancestors(node) if isinstance(a, _SCOPES)]
+        return ".".join(reversed(names)) or "<module>"
+
+    def statement(self, node: ast.AST) -> ast.stmt:
+        current: ast.AST = node
+        while not isinstance(current, ast.stmt):
+            parent = self._parents.get(current)
+            if parent is None:
+                break
+            current = parent
+        return current  # type: ignore[return-value]
+
+    def statement_lines(self, node: ast.AST) -> range:
+        """Lines of the simple statement holding ``node`` (a compound statement's header only)."""
+        stmt = self.statement(node)
+        end = getattr(stmt, "end_lineno", stmt.lineno) or stmt.lineno
+        body = getattr(stmt, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+            end = max(stmt.lineno, body[0].lineno - 1)
+        return range(stmt.lineno, end + 1)
+
+    def location(self, node: ast.AST) -> Location:
+        line = getattr(node, "lineno", 1)
+        return Location(
+            path=self.path,
+            line=line,
+            column=getattr(node, "col_offset", 0) + 1,
+            end_line=getattr(node, "end_lineno", line) or line,
+            end_column=(getattr(node, "end_col_offset", 0) or 0) + 1,
+            snippet=self.source.line(line).strip(),
+        )
+
+    # --- values ---------------------------------------------------------------------------
+
+    @cached_property
+    def module_constants(self) -> dict[str, object]:
+        """Names bound exactly once at module level to a foldable constant."""
+        bound: dict[str, list[ast.expr | None]] = defaultdict(list)
+        for stmt in self.tree.body:
+            if isinstance(stmt, ast.Assign):
+                for target in stmt.targets:
+                    for name in _bound_names(target):
+                        bound[name].append(stmt.value if isinstance(target, ast.Name) else None)
+            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                bound[stmt.target.id].append(stmt.value)
+            elif isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+                bound[stmt.target.id].append(None)
+        constants: dict[str, object] = {}
+        for name, values in bound.items():
+            if len(values) == 1 and values[0] is not None:
+                value = fold(values[0], constants)
+                if value is not _MISSING:
+                    constants[name] = value
+        return constants
+
+    def constant(self, node: ast.AST | None, default: object = _MISSING) -> object:
+        """The value of ``node`` when it is known without running the code, else ``default``."""
+        if node is None:
+            return default
+        value = fold(node, self.module_constants)
+        return default if value is _MISSING else value
+
+    def is_constant(self, node: ast.AST | None) -> bool:
+        return node is not None and self.constant(node) is not _MISSING
+
+
+UNKNOWN = _MISSING
+
+
+def _bound_names(target: ast.AST) -> Iterator[str]:
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from _bound_names(element)
+    elif isinstance(target, ast.Starred):
+        yield from _bound_names(target.value)
+
+
+_BINOPS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Mod: lambda a, b: a % b,
+    ast.FloorDiv: lambda a, b: a // b,
+    ast.BitOr: lambda a, b: a | b,
+    ast.BitAnd: lambda a, b: a & b,
+    ast.LShift: lambda a, b: a << b if b < 64 else _MISSING,
+    ast.Pow: lambda a, b: a**b if isinstance(b, int) and 0 <= b < 64 else _MISSING,
+}
+_MAX_FOLDED_LENGTH = 100_000
+
+
+def fold(node: ast.AST, names: dict[str, object] | None = None, depth: int = 0) -> object:
+    """Constant-fold an expression; returns UNKNOWN when any part is not a known constant."""
+    if depth > 50:
+        return _MISSING
+    names = names or {}
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return names.get(node.id, _MISSING)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        items = [fold(e, names, depth + 1) for e in node.elts]
+        if any(i is _MISSING for i in items):
+            return _MISSING
+        return tuple(items) if isinstance(node, ast.Tuple) else list(items)
+    if isinstance(node, ast.UnaryOp):
+        operand = fold(node.operand, names, depth + 1)
+        if operand is _MISSING:
+            return _MISSING
+        try:
+            if isinstance(node.op, ast.Not):
+                return not operand
+            if isinstance(node.op, ast.USub):
+                return -operand  # type: ignore[operator]
+            if isinstance(node.op, ast.Invert):
+                return ~operand  # type: ignore[operator]
+            return +operand  # type: ignore[operator]
+        except Exception:
+            return _MISSING
+    if isinstance(node, ast.BinOp):
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            return _MISSING
+        left = fold(node.left, names, depth + 1)
+        right = fold(node.right, names, depth + 1)
+        if left is _MISSING or right is _MISSING:
+            return _MISSING
+        try:
+            value = op(left, right)
+        except Exception:
+            return _MISSING
+        if isinstance(value, (str, bytes, tuple, list)) and len(value) > _MAX_FOLDED_LENGTH:
+            return _MISSING
+        return value
+    if isinstance(node, ast.JoinedStr):
+        parts: list[str] = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                parts.append(str(value.value))
+            elif isinstance(value, ast.FormattedValue) and value.format_spec is None and value.conversion == -1:
+                inner = fold(value.value, names, depth + 1)
+                if inner is _MISSING:
+                    return _MISSING
+                parts.append(str(inner))
+            else:
+                return _MISSING
+        return "".join(parts)
+    if isinstance(node, ast.BoolOp):
+        values = [fold(v, names, depth + 1) for v in node.values]
+        if any(v is _MISSING for v in values):
+            return _MISSING
+        result = values[0]
+        for value in values[1:]:
+            if isinstance(node.op, ast.And):
+                result = result and value
+            else:
+                result = result or value
+        return result
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left = fold(node.left, names, depth + 1)
+        right = fold(node.comparators[0], names, depth + 1)
+        if left is _MISSING or right is _MISSING:
+            return _MISSING
+        try:
+            return _compare(node.ops[0], left, right)
+        except Exception:
+            return _MISSING
+    return _MISSING
+
+
+def _compare(op: ast.cmpop, left: object, right: object) -> object:
+    if isinstance(op, ast.Eq):
+        return left == right
+    if isinstance(op, ast.NotEq):
+        return left != right
+    if isinstance(op, ast.Is):
+        return left is right
+    if isinstance(op, ast.IsNot):
+        return left is not right
+    if isinstance(op, ast.In):
+        return left in right  # type: ignore[operator]
+    if isinstance(op, ast.NotIn):
+        return left not in right  # type: ignore[operator]
+    if isinstance(op, ast.Lt):
+        return left < right  # type: ignore[operator]
+    if isinstance(op, ast.LtE):
+        return left <= right  # type: ignore[operator]
+    if isinstance(op, ast.Gt):
+        return left > right  # type: ignore[operator]
+    if isinstance(op, ast.GtE):
+        return left >= right  # type: ignore[operator]
+    return _MISSING

@@ -1,0 +1,75 @@
+"""Reading and parsing one Python file, without importing or executing it.
+
+Every way a file can fail to be reviewable ends here as :class:`NotReviewable` with a reason a
+person can act on; nothing past this module sees an undecodable or unparsable file.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from dataclasses import dataclass, field
+
+DEFAULT_MAX_FILE_BYTES = 2_000_000
+
+
+class NotReviewable(Exception):
+    """The file cannot be reviewed; ``str(exc)`` is the reason shown to the user."""
+
+
+@dataclass
+class ParsedSource:
+    path: str
+    text: str
+    tree: ast.Module
+    lines: list[str]
+    comments: dict[int, str] = field(default_factory=dict)  # line -> comment text, '#' included
+
+    def line(self, number: int) -> str:
+        if 1 <= number <= len(self.lines):
+            return self.lines[number - 1]
+        return ""
+
+
+def decode(path: str, data: bytes) -> str:
+    if b"\x00" in data:
+        raise NotReviewable("binary file (contains NUL bytes)")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise NotReviewable(f"unknown source encoding: {exc.msg}") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise NotReviewable(f"cannot be decoded as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}") from None
+    return text.removeprefix("\ufeff")
+
+
+def parse(path: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ParsedSource:
+    if len(data) > max_bytes:
+        raise NotReviewable(f"file too large ({len(data)} bytes; limit {max_bytes}, see max-file-size)")
+    text = decode(path, data)
+    try:
+        tree = ast.parse(text, filename=path, type_comments=False)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}" if exc.lineno else "unknown line"
+        raise NotReviewable(f"not valid Python ({exc.msg}, {where})") from None
+    except (RecursionError, MemoryError):
+        raise NotReviewable("expression nesting too deep to analyse") from None
+    except ValueError as exc:
+        raise NotReviewable(f"not valid Python ({exc})") from None
+    return ParsedSource(path=path, text=text, tree=tree, lines=text.splitlines(), comments=_comments(text))
+
+
+def _comments(text: str) -> dict[int, str]:
+    found: dict[int, str] = {}
+    if "#" not in text:
+        return found
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT:
+                found[token.start[0]] = token.string
+    except (tokenize.TokenError, SyntaxError, RecursionError):
+        pass  # the tree parsed, so a tokenizer quirk only costs us suppressions on later lines
+    return found

@@ -1,0 +1,16 @@
+"""Output formats.  Each module renders a :class:`~secreview.review.ReviewResult` to text."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..review import ReviewResult
+from . import json_report, sarif, text
+
+Renderer = Callable[[ReviewResult], str]
+
+FORMATS: dict[str, Renderer] = {
+    "text": text.render,
+    "json": json_report.render,
+    "sarif": sarif.render,
+}

@@ -1,0 +1,150 @@
+"""SARIF 2.1.0 for code-scanning tools.
+
+Each rule carries its CWE twice: as the ``external/cwe/cwe-N`` tag that GitHub code scanning
+reads, and as a relationship to the CWE taxonomy shipped in the run, which is how SARIF itself
+relates a rule to a taxonomy.  Paths are relative to ``%SRCROOT%`` (the working directory of the
+review), fingerprints go into ``partialFingerprints``, traces become ``codeFlows``, and files
+that could not be reviewed become tool execution notifications.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from .. import __version__, cwe
+from ..findings import Finding, Location, Severity
+from ..review import ReviewResult
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/secreview/"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "secreview/v1"
+_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
+_SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0"}
+
+
+def _artifact(path: str) -> dict[str, Any]:
+    posix = PurePosixPath(Path(path).as_posix())
+    if posix.is_absolute():
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(str(posix)), "uriBaseId": SRCROOT}
+
+
+def _region(location: Location) -> dict[str, Any]:
+    region: dict[str, Any] = {"startLine": location.line, "startColumn": max(location.column, 1)}
+    if location.end_line:
+        region["endLine"] = location.end_line
+    if location.end_column and (location.end_line > location.line or location.end_column > location.column):
+        region["endColumn"] = location.end_column
+    if location.snippet:
+        region["snippet"] = {"text": location.snippet}
+    return region
+
+
+def _physical(location: Location) -> dict[str, Any]:
+    return {"physicalLocation": {"artifactLocation": _artifact(location.path), "region": _region(location)}}
+
+
+def _rule_descriptor(rule) -> dict[str, Any]:
+    entry = cwe.lookup(rule.cwe)
+    pillar = cwe.pillar(rule.cwe)
+    return {
+        "id": rule.id,
+        "name": "".join(part.capitalize() for part in rule.id.split("-")),
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": rule.docs["What it does"]},
+        "help": {"text": rule.doc_markdown, "markdown": rule.doc_markdown},
+        "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+        "relationships": [{
+            "target": {"id": str(entry.id), "toolComponent": {"name": "CWE", "index": 0}},
+            "kinds": ["superset"],
+        }],
+        "properties": {
+            "tags": ["security", f"external/cwe/cwe-{entry.id}", f"pillar/cwe-{pillar.id}"],
+            "precision": {3: "high", 2: "medium", 1: "low"}[int(rule.confidence)],
+            "security-severity": _SECURITY_SEVERITY[rule.severity],
+        },
+    }
+
+
+def _taxonomy(cwe_ids: list[int]) -> dict[str, Any]:
+    return {
+        "name": "CWE",
+        "organization": "MITRE",
+        "shortDescription": {"text": "The MITRE Common Weakness Enumeration"},
+        "informationUri": "https://cwe.mitre.org/",
+        "taxa": [
+            {"id": str(i), "name": cwe.lookup(i).name, "helpUri": f"https://cwe.mitre.org/data/definitions/{i}.html"}
+            for i in sorted(set(cwe_ids))
+        ],
+    }
+
+
+def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    entry = cwe.lookup(finding.cwe)
+    text = f"{finding.message} Fix: {finding.fix}"
+    result: dict[str, Any] = {
+        "ruleId": finding.rule,
+        "ruleIndex": rule_index[finding.rule],
+        "level": _LEVEL[finding.severity],
+        "message": {"text": text},
+        "locations": [_physical(finding.location)],
+        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
+        "taxa": [{"id": str(entry.id), "toolComponent": {"name": "CWE", "index": 0}}],
+        "properties": {
+            "severity": finding.severity.label,
+            "confidence": finding.confidence.label,
+            "security-severity": _SECURITY_SEVERITY[finding.severity],
+        },
+    }
+    if finding.trace:
+        steps = [
+            {"location": {**_physical(step.location), "message": {"text": step.label}}, "nestingLevel": 0}
+            for step in finding.trace
+        ]
+        result["codeFlows"] = [{"threadFlows": [{"locations": steps}]}]
+    return result
+
+
+def document(result: ReviewResult) -> dict[str, Any]:
+    rules = sorted({r.id: r for r in result.rules}.values(), key=lambda r: r.id)
+    rule_index = {r.id: i for i, r in enumerate(rules)}
+    notifications = []
+    for review in result.files:
+        problems = [review.not_reviewed] if review.not_reviewed is not None else []
+        problems += [f"not fully reviewed: {note}" for note in review.incomplete]
+        for problem in problems:
+            notifications.append({
+                "level": "error" if review.not_reviewed is not None else "warning",
+                "message": {"text": f"{review.path}: {problem}"},
+                "locations": [{"physicalLocation": {"artifactLocation": _artifact(review.path)}}],
+            })
+    root_uri = result.root.resolve().as_uri().rstrip("/") + "/"
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "secreview",
+                    "version": __version__,
+                    "semanticVersion": __version__,
+                    "informationUri": INFORMATION_URI,
+                    "rules": [_rule_descriptor(r) for r in rules],
+                    "supportedTaxonomies": [{"name": "CWE", "index": 0}],
+                }
+            },
+            "taxonomies": [_taxonomy([r.cwe for r in rules])],
+            "originalUriBaseIds": {SRCROOT: {"uri": root_uri}},
+            "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
+            "results": [_result(f, rule_index) for f in result.findings],
+            "columnKind": "unicodeCodePoints",
+        }],
+    }
+
+
+def render(result: ReviewResult) -> str:
+    return json.dumps(document(result), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,75 @@
+"""The review text: what a careful reviewer would write, the same way every time.
+
+Files are listed in path order, findings by line.  Every finding states its severity, CWE and
+pillar, the exact line, the evidence (the data-flow trace when there is one), and the fix.
+A file with nothing to report says so plainly.
+"""
+
+from __future__ import annotations
+
+from .. import cwe
+from ..findings import FileReview, Finding, Severity
+from ..review import ReviewResult
+
+CLEAN = "No security defects are detected in the code."
+_INDENT = " " * 8
+
+
+def render_finding(finding: Finding) -> list[str]:
+    entry = cwe.lookup(finding.cwe)
+    pillar = cwe.pillar(finding.cwe)
+    severity = finding.severity.name
+    lines = [
+        f"  {severity:<8}CWE-{finding.cwe}  {entry.name}",
+        f"{_INDENT}pillar CWE-{pillar.id} {pillar.name} · rule {finding.rule} · confidence {finding.confidence.label}",
+        f"{_INDENT}line {finding.location.line}: {finding.location.snippet}",
+        f"{_INDENT}{finding.message}",
+    ]
+    if finding.trace:
+        lines.append(f"{_INDENT}Evidence:")
+        for step in finding.trace:
+            where = f"line {step.location.line}"
+            if step.location.path != finding.location.path:
+                where = f"{step.location.path}:{step.location.line}"
+            lines.append(f"{_INDENT}  {where}: {step.label}: {step.location.snippet}")
+    lines.append(f"{_INDENT}Fix: {finding.fix}")
+    return lines
+
+
+def render_file(review: FileReview, strict: bool = False) -> list[str]:
+    lines = [review.path]
+    if review.not_reviewed is not None:
+        lines.append(f"  not reviewed: {review.not_reviewed}")
+        return lines
+    for finding in review.findings:
+        lines.extend(render_finding(finding))
+    for note in review.incomplete:
+        lines.append(f"  not fully reviewed: {note}")
+    if not review.findings:
+        lines.append(f"  {CLEAN}")
+    if strict:
+        for line, text in review.unused_suppressions:
+            lines.append(f"  unused suppression, line {line}: {text}")
+        for line in review.bare_suppressions:
+            lines.append(f"  suppression without a rule or CWE, line {line}")
+    return lines
+
+
+def summary(result: ReviewResult) -> str:
+    reviewed = sum(1 for r in result.files if r.not_reviewed is None)
+    skipped = len(result.files) - reviewed
+    counts = {s: 0 for s in Severity}
+    for finding in result.findings:
+        counts[finding.severity] += 1
+    by_severity = ", ".join(f"{s.label} {counts[s]}" for s in sorted(Severity, reverse=True))
+    total = sum(counts.values())
+    noun = "finding" if total == 1 else "findings"
+    files = "file" if reviewed == 1 else "files"
+    return f"Summary: {reviewed} {files} reviewed, {skipped} not reviewed; {total} {noun} ({by_severity})."
+
+
+def render(result: ReviewResult) -> str:
+    blocks = ["\n".join(render_file(r, result.config.strict)) for r in result.files]
+    if not result.files:
+        blocks.append("No Python files were found to review.")
+    return "\n\n".join(blocks) + "\n\n" + summary(result) + "\n"

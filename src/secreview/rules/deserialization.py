@@ -1,0 +1,140 @@
+"""Unsafe deserialization (CWE-502): formats whose loaders can run code chosen by the data."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..python.module import ModuleContext
+from . import Issue, rule
+
+# Loaders that build arbitrary objects: feeding them attacker data is code execution.
+_CODE_EXECUTING_LOADERS = {
+    "pickle.load": "pickle", "pickle.loads": "pickle", "pickle.Unpickler": "pickle",
+    "_pickle.load": "pickle", "_pickle.loads": "pickle",
+    "cPickle.load": "pickle", "cPickle.loads": "pickle",
+    "dill.load": "dill", "dill.loads": "dill",
+    "cloudpickle.load": "cloudpickle", "cloudpickle.loads": "cloudpickle",
+    "marshal.load": "marshal", "marshal.loads": "marshal",
+    "shelve.open": "shelve", "shelve.DbfilenameShelf": "shelve",
+    "jsonpickle.decode": "jsonpickle", "jsonpickle.unpickler.decode": "jsonpickle",
+    "pandas.read_pickle": "pickle", "joblib.load": "pickle", "numpy.load": "pickle",
+    "torch.load": "pickle",
+}
+_SAFE_YAML_LOADERS = {"SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader"}
+_UNSAFE_YAML_CALLS = {"yaml.unsafe_load", "yaml.unsafe_load_all", "yaml.full_load", "yaml.full_load_all"}
+
+
+def _allow_pickle_disabled(ctx: ModuleContext, call) -> bool:
+    """numpy.load is only dangerous with allow_pickle=True; torch.load with weights_only=True is safe."""
+    if call.name == "numpy.load":
+        return ctx.constant(call.arg(keyword="allow_pickle"), False) is not True
+    if call.name == "torch.load":
+        return ctx.constant(call.arg(keyword="weights_only"), None) is True
+    return False
+
+
+@rule(
+    id="unsafe-deserialization",
+    cwe=502,
+    severity="high",
+    confidence="medium",
+    summary="Object deserializer that can execute code (pickle, marshal, shelve, dill, jsonpickle)",
+    relevant_in_tests=False,
+)
+def unsafe_deserialization(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags loads from pickle, cPickle, dill, cloudpickle, marshal, shelve and jsonpickle, and from
+    wrappers that unpickle (pandas.read_pickle, joblib.load, numpy.load with allow_pickle=True,
+    torch.load without weights_only=True).
+
+    ## Why it matters
+    These formats describe objects to build, and building them can call any function: a pickle
+    that reaches `pickle.loads` runs the code its author chose.  Whoever can write the bytes, a
+    client, a message queue, a shared cache, a file an attacker can replace, controls the
+    process.
+
+    ## Example
+    ```python
+    import pickle
+    state = pickle.loads(request.data)
+    ```
+
+    ## Fix
+    Exchange data in a format that cannot describe code: `json.loads` for plain data, or a
+    schema-validated format.  When pickle must cross a trust boundary, sign the bytes with
+    `hmac` and verify the signature with `hmac.compare_digest` before loading.
+
+    ## References
+    - CWE-502: Deserialization of Untrusted Data
+    - https://docs.python.org/3/library/pickle.html (the warning at the top)
+    """
+    for call in ctx.calls:
+        fmt = _CODE_EXECUTING_LOADERS.get(call.name or "")
+        if fmt is None or _allow_pickle_disabled(ctx, call):
+            continue
+        yield Issue(
+            call.node,
+            message=f"`{call.name}` deserializes {fmt} data, which can construct arbitrary objects and run code "
+            f"chosen by whoever wrote the data.",
+            fix="Load the data with `json.loads` or another data-only format; if pickle is unavoidable, "
+            "authenticate the bytes with `hmac.compare_digest` before loading them.",
+        )
+
+
+@rule(
+    id="yaml-unsafe-load",
+    cwe=502,
+    severity="high",
+    confidence="high",
+    summary="yaml.load with a loader that can construct arbitrary Python objects",
+    relevant_in_tests=False,
+)
+def yaml_unsafe_load(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags `yaml.load` and `yaml.load_all` called without a safe loader (`SafeLoader`,
+    `CSafeLoader`, `BaseLoader`), and `yaml.unsafe_load` and `yaml.full_load`.
+
+    ## Why it matters
+    PyYAML's full and unsafe loaders honour tags such as `!!python/object/apply`, which call
+    arbitrary Python functions while the document is loaded.  A YAML document from a user,
+    a repository or a network peer then runs code in the loading process.
+
+    ## Example
+    ```python
+    config = yaml.load(stream, Loader=yaml.Loader)
+    ```
+
+    ## Fix
+    Use `yaml.safe_load(stream)` (or `yaml.load(stream, Loader=yaml.SafeLoader)`), which builds
+    only plain data: dicts, lists, strings, numbers.
+
+    ## References
+    - CWE-502: Deserialization of Untrusted Data
+    - https://pyyaml.org/wiki/PyYAMLDocumentation
+    """
+    for call in ctx.calls:
+        if call.name in _UNSAFE_YAML_CALLS:
+            yield Issue(
+                call.node,
+                message=f"`{call.name}` constructs Python objects from YAML tags, so a crafted document runs code.",
+                fix=f"Replace `{call.name}` with `yaml.safe_load`.",
+            )
+        elif call.name in ("yaml.load", "yaml.load_all"):
+            loader = call.arg(position=1, keyword="Loader")
+            if loader is None:
+                if call.has_star_kwargs:
+                    continue
+                described = "without a Loader (PyYAML < 5.1 then uses the unsafe loader)"
+            else:
+                loader_name = (ctx.qualname(loader) or "").rpartition(".")[2]
+                if loader_name in _SAFE_YAML_LOADERS or not loader_name:
+                    continue
+                described = f"with `{loader_name}`"
+            safe = "yaml.safe_load" if call.name == "yaml.load" else "yaml.safe_load_all"
+            yield Issue(
+                call.node,
+                message=f"`{call.name}` is called {described}, which builds arbitrary Python objects from YAML tags.",
+                fix=f"Call `{safe}(...)` or pass `Loader=yaml.SafeLoader`.",
+            )
