@@ -9,7 +9,7 @@ import pytest
 from secreview import rules
 from secreview.config import Config
 from secreview.discover import SourceFile
-from secreview.review import active_rules, review_file
+from secreview.review import review_files
 
 from expectations import read
 
@@ -26,7 +26,7 @@ def test_fixture_findings_match_inline_expectations(fixture: Path) -> None:
 
     config = Config()
     source = SourceFile(path=fixture.name, absolute=fixture, is_test=expectations.is_test_code)
-    review = review_file(source, fixture.read_bytes(), config, active_rules(config))
+    [review] = review_files([source], config).files
 
     assert review.not_reviewed is None, review.not_reviewed
     assert review.incomplete == []

@@ -82,10 +82,10 @@ def _read(source_file: SourceFile) -> bytes:
     return source_file.absolute.read_bytes()
 
 
-def review(paths: list[str], config: Config) -> ReviewResult:
+def review_files(files: list[SourceFile], config: Config, reviews: list[FileReview] | None = None) -> ReviewResult:
+    """Review already discovered files; ``reviews`` holds entries for paths that could not be read."""
     active = active_rules(config)
-    files, problems = discover(paths, config)
-    reviews: list[FileReview] = [FileReview(path=p.path, not_reviewed=p.reason) for p in problems]
+    reviews = list(reviews or [])
     for source_file in files:
         try:
             data = _read(source_file)
@@ -95,3 +95,8 @@ def review(paths: list[str], config: Config) -> ReviewResult:
         reviews.append(review_file(source_file, data, config, active))
     reviews.sort(key=lambda r: r.path)
     return ReviewResult(files=reviews, config=config, rules=active, root=Path.cwd())
+
+
+def review(paths: list[str], config: Config) -> ReviewResult:
+    files, problems = discover(paths, config)
+    return review_files(files, config, [FileReview(path=p.path, not_reviewed=p.reason) for p in problems])
