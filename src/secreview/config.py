@@ -109,10 +109,11 @@ def find_pyproject(start: Path) -> Path | None:
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file():
             try:
-                if "tool" in _read_toml(pyproject) and "secreview" in _read_toml(pyproject)["tool"]:
-                    return pyproject
+                tables = _read_toml(pyproject)
             except ConfigError:
                 return pyproject  # a broken pyproject is reported, not skipped past
+            if "secreview" in tables.get("tool", {}):
+                return pyproject
     return None
 
 
