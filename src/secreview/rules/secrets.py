@@ -1,0 +1,522 @@
+"""Hard-coded credentials (CWE-259, CWE-321, CWE-798): secrets written into the source.
+
+Two kinds of evidence.  A *name* says a value is a credential (``DB_PASSWORD = "..."``,
+``api_key="..."``, ``if password == "..."``); the value must then look like a real secret rather
+than a placeholder, a configuration key, a path or a template.  A *format* says it on its own
+(a PEM private key, an AWS access key id, a GitHub token), whatever the name.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..python.module import ModuleContext
+from . import Issue, rule
+
+# --- names ---------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+_PASSWORD_WORDS = {"password", "passwd", "pwd", "passphrase", "pass", "passcode", "pw", "pword"}
+_SECRET_WORDS = {"secret", "credential", "credentials", "creds", "cred", "apikey", "secretkey",
+                 "privatekey", "accesskey", "authkey", "apitoken", "authtoken", "accesstoken"}
+# ``x_key`` is a secret only for these ``x``: ``sort_key``, ``primary_key``, ``public_key`` are not.
+_SECRET_KEY_QUALIFIERS = {
+    "api", "secret", "private", "access", "auth", "encryption", "encrypt", "signing", "sign",
+    "master", "client", "hmac", "session", "app", "application", "license", "licence", "consumer",
+    "shared", "crypt", "crypto", "jwt", "aes", "fernet", "cipher", "webhook", "service",
+    "subscription", "admin", "account", "storage", "bot",
+}
+# ``x_token`` names positions and grammar symbols for these ``x``, not bearer credentials.
+_NON_SECRET_TOKEN_QUALIFIERS = {
+    "page", "next", "prev", "previous", "continuation", "marker", "cancel", "cancellation", "sync",
+    "resume", "csrf", "xsrf", "start", "end", "stop", "eof", "eos", "bos", "unk", "pad", "sep",
+    "cls", "mask", "special", "lexer", "parse", "parser", "split", "word", "sentence", "delimiter",
+    "separator", "sentinel", "type", "kind", "last", "first", "current", "prefix", "suffix", "pagination",
+}
+# Trailing words that leave the meaning of the name unchanged: ``password_value``, ``secret2``.
+_NEUTRAL_SUFFIXES = {"value", "val"}
+
+
+def identifier_words(name: str) -> list[str]:
+    """Lower-case words of an identifier: ``adminPass`` -> [admin, pass], ``X-Auth-Token`` -> [x, auth, token]."""
+    return [w.lower() for w in _WORD.findall(name)]
+
+
+def credential_kind(name: str) -> str | None:
+    """``"password"``, ``"secret"`` or None for a name that does not denote a credential."""
+    words = identifier_words(name)
+    while words and (words[-1].isdigit() or words[-1] in _NEUTRAL_SUFFIXES):
+        words.pop()
+    if not words:
+        return None
+    last = words[-1]
+    before = words[-2] if len(words) > 1 else ""
+    if last in _PASSWORD_WORDS or last.endswith(("password", "passwd", "passphrase")):
+        return "password"
+    if last in _SECRET_WORDS or last.endswith("secret"):
+        return "secret"
+    if last == "token":
+        return None if before in _NON_SECRET_TOKEN_QUALIFIERS else "secret"
+    if last in ("key", "keys") and before in _SECRET_KEY_QUALIFIERS:
+        return "secret" if last == "key" else None
+    return None
+
+
+# --- values --------------------------------------------------------------------------------
+
+_PLACEHOLDER_WORDS = {
+    "changeme", "changeit", "todo", "fixme", "tbd", "dummy", "example", "sample", "placeholder",
+    "redacted", "hidden", "masked", "secret", "password", "passwd", "pass", "pwd", "token", "key",
+    "none", "null", "nil", "undefined", "notset", "unset", "empty", "default", "test", "testing",
+    "fake", "mock", "foo", "bar", "baz", "foobar", "required", "optional", "bearer", "basic",
+    "digest", "oauth", "oauth2", "jwt", "true", "false", "yes", "no", "on", "off", "enabled",
+    "disabled", "auto", "na", "unknown", "invalid", "missing", "notused", "unused", "string", "str",
+    "text", "secretkey", "apikey", "credentials", "credential", "user", "username",
+}
+_PLACEHOLDER_PARTS = ("example", "placeholder", "changeme", "replaceme", "your", "dummy", "fake",
+                      "xxxx", "redacted", "insert", "notreal", "sample")
+_TEMPLATE = re.compile(r"\$\{\w+\}|^\$[A-Za-z_]\w*$|%\(\w+\)[sd]|%[sd]|\{\w*\}|\{\{|<[^<>]+>|\[[A-Z_]+\]")
+_IDENTIFIER_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_FILE_SUFFIX = re.compile(r"\.(pem|key|crt|cer|der|p12|pfx|jks|keystore|json|ya?ml|ini|cfg|conf|txt|env|pub|gpg|asc)$", re.I)
+_CREDENTIAL_VALUE_WORDS = _PASSWORD_WORDS | _SECRET_WORDS | {"token", "key", "auth"}
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return None
+
+
+def _is_placeholder(value: str) -> bool:
+    normalised = re.sub(r"[^a-z0-9]", "", value.lower())
+    if not normalised or normalised in _PLACEHOLDER_WORDS or len(set(value)) == 1:
+        return True
+    if any(part in normalised for part in _PLACEHOLDER_PARTS):
+        return True
+    if re.fullmatch(r"[*xX.#?_\-]+", value):
+        return True
+    return bool(_TEMPLATE.search(value))
+
+
+def _names_a_setting(value: str, name: str) -> bool:
+    """``"OS_PASSWORD"``, ``"adminPass"``, ``"keystone.auth_token"``: a key naming where a secret lives."""
+    if value.lower() == name.lower() or re.sub(r"[^a-z0-9]", "", value.lower()) == "".join(identifier_words(name)):
+        return True
+    if not _IDENTIFIER_VALUE.fullmatch(value):
+        return False
+    if _ENV_NAME.fullmatch(value):
+        return True
+    words = identifier_words(value)
+    while words and words[-1].isdigit():
+        words.pop()
+    if len(words) < 2 or any(w.isdigit() or len(w) < 2 for w in words):
+        return False  # ``Ma1lPass`` mixes digits into the words: a password, not a setting's name
+    return any(w in _CREDENTIAL_VALUE_WORDS or w.endswith(("password", "secret", "token")) for w in words)
+
+
+def _is_path_or_url(value: str) -> bool:
+    return (
+        value.startswith(("/", "./", "../", "~", "\\\\"))
+        or "://" in value
+        or bool(_FILE_SUFFIX.search(value))
+        or bool(re.match(r"[A-Za-z]:\\", value))
+    )
+
+
+def secret_value(value: object, name: str, kind: str) -> str | None:
+    """The text of ``value`` when it looks like a real secret for ``name``, else None."""
+    text = _text(value)
+    if text is None:
+        return None
+    stripped = text.strip()
+    if len(stripped) < (4 if kind == "password" else 6):
+        return None
+    if any(ch.isspace() for ch in stripped):
+        return None
+    if _is_placeholder(stripped) or _names_a_setting(stripped, name) or _is_path_or_url(stripped):
+        return None
+    if kind == "secret" and re.fullmatch(r"[a-z]+", stripped) and len(stripped) < 12:
+        return None  # a short plain word (``"session"``, ``"sha256"``) names a mode, not a key
+    if known_token_format(stripped) or _PRIVATE_KEY_HEADER.search(stripped):
+        return None  # reported by the format rules, with more certainty
+    return stripped
+
+
+def masked(secret: str) -> str:
+    """Enough of a secret to recognise it in the report without repeating it there."""
+    return f"{secret[:2]}{'*' * min(6, max(3, len(secret) - 2))}"
+
+
+# --- formats -------------------------------------------------------------------------------
+
+_PRIVATE_KEY_HEADER = re.compile(r"-----BEGIN ((?:RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP|SSH2 ENCRYPTED) )?PRIVATE KEY( BLOCK)?-----")
+_KEY_BODY = re.compile(r"[A-Za-z0-9+/]{40,}")
+
+
+@dataclass(frozen=True)
+class TokenFormat:
+    provider: str
+    pattern: re.Pattern[str]
+    body_group: int = 1
+
+
+_TOKEN_FORMATS = (
+    TokenFormat("AWS access key id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA)([0-9A-Z]{16})(?![A-Z0-9])")),
+    TokenFormat("GitHub token", re.compile(r"(?<![A-Za-z0-9_])gh[pousr]_([A-Za-z0-9]{36})(?![A-Za-z0-9])")),
+    TokenFormat("GitHub fine-grained token", re.compile(r"(?<![A-Za-z0-9_])github_pat_([A-Za-z0-9_]{60,})")),
+    TokenFormat("Slack token", re.compile(r"(?<![A-Za-z0-9])xox[baprs]-((?:[0-9A-Za-z]+-){1,4}[0-9A-Za-z]{6,})")),
+    TokenFormat("Slack webhook URL", re.compile(r"https://hooks\.slack\.com/services/(T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{16,})")),
+    TokenFormat("Stripe live secret key", re.compile(r"(?<![A-Za-z0-9])[sr]k_live_([0-9A-Za-z]{20,})")),
+    TokenFormat("Google API key", re.compile(r"(?<![A-Za-z0-9])AIza([0-9A-Za-z_\-]{35})(?![0-9A-Za-z_\-])")),
+)
+
+
+def _random_enough(body: str) -> bool:
+    """Real keys are random; ``AKIAXXXXXXXXXXXXXXXX`` and ``...EXAMPLE`` bodies are documentation."""
+    upper = body.upper()
+    if any(word in upper for word in ("EXAMPLE", "FAKE", "DUMMY", "SAMPLE", "XXXX", "TEST", "0000", "1234")):
+        return False
+    return len(set(body)) >= max(6, len(body) // 3)
+
+
+def known_token_format(text: str) -> tuple[str, str] | None:
+    """(provider, matched token) for the first real-looking provider token in ``text``."""
+    for token_format in _TOKEN_FORMATS:
+        for match in token_format.pattern.finditer(text):
+            if _random_enough(match.group(token_format.body_group)) and "EXAMPLE" not in match.group(0).upper():
+                return token_format.provider, match.group(0)
+    return None
+
+
+# --- where names meet values ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamedValue:
+    name: str  # the credential-like name the value is bound to or compared with
+    value: ast.expr  # the literal
+    how: str  # "assigned", "passed", "default", "compared", "fallback"
+
+
+def _target_name(node: ast.AST, ctx: ModuleContext) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Subscript):
+        key = ctx.constant(node.slice, None)
+        return key if isinstance(key, str) else None
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
+        key = ctx.constant(node.args[0], None)
+        return key if isinstance(key, str) else None
+    return None
+
+
+_ENVIRONMENT_LOOKUPS = {"os.getenv", "os.environ.get", "os.environ.setdefault", "environ.get", "os.environ.pop"}
+
+
+def _env_fallback(ctx: ModuleContext, value: ast.expr) -> ast.expr | None:
+    """The literal default of ``os.getenv("X", "literal")``."""
+    if not isinstance(value, ast.Call):
+        return None
+    name = ctx.qualname(value.func)
+    if name not in _ENVIRONMENT_LOOKUPS:
+        return None
+    default = value.args[1] if len(value.args) > 1 else next((k.value for k in value.keywords if k.arg == "default"), None)
+    return default if isinstance(default, ast.Constant) else None
+
+
+def named_literals(ctx: ModuleContext) -> Iterator[NamedValue]:
+    for node in ctx.nodes(ast.Assign, ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if node.value is None:
+            continue
+        for target in targets:
+            name = _target_name(target, ctx)
+            if name is None:
+                continue
+            if isinstance(node.value, ast.Constant):
+                yield NamedValue(name, node.value, "assigned")
+            elif (fallback := _env_fallback(ctx, node.value)) is not None:
+                yield NamedValue(name, fallback, "fallback")
+    for node in ctx.nodes(ast.Dict):
+        for key, value in zip(node.keys, node.values):
+            if key is not None and isinstance(value, ast.Constant):
+                name = ctx.constant(key, None)
+                if isinstance(name, str):
+                    yield NamedValue(name, value, "assigned")
+    for call in ctx.calls:
+        for keyword in call.node.keywords:
+            if keyword.arg and isinstance(keyword.value, ast.Constant):
+                yield NamedValue(keyword.arg, keyword.value, "passed")
+    for function in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda):
+        args = function.args
+        positional = [*args.posonlyargs, *args.args]
+        for param, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
+            if isinstance(default, ast.Constant):
+                yield NamedValue(param.arg, default, "default")
+        for param, default in zip(args.kwonlyargs, args.kw_defaults):
+            if isinstance(default, ast.Constant):
+                yield NamedValue(param.arg, default, "default")
+    for compare in ctx.nodes(ast.Compare):
+        if len(compare.ops) != 1 or not isinstance(compare.ops[0], (ast.Eq, ast.NotEq)):
+            continue
+        left, right = compare.left, compare.comparators[0]
+        for subject, literal in ((left, right), (right, left)):
+            if isinstance(literal, ast.Constant) and not isinstance(subject, ast.Constant):
+                name = _target_name(subject, ctx)
+                if name is not None:
+                    yield NamedValue(name, literal, "compared")
+
+
+_HOW = {
+    "assigned": "is assigned the literal {what} `{shown}`",
+    "passed": "is passed the literal {what} `{shown}`",
+    "default": "defaults to the literal {what} `{shown}`",
+    "compared": "is compared with the literal {what} `{shown}`",
+    "fallback": "falls back to the literal {what} `{shown}` when the environment variable is unset",
+}
+_AUTH_SCHEME = re.compile(r"(Bearer|Basic|Token|Bot)\s+(\S+)")
+
+
+def _credential_literals(ctx: ModuleContext, wanted_kind: str) -> Iterator[tuple[NamedValue, str]]:
+    for named in named_literals(ctx):
+        value = named.value.value  # type: ignore[attr-defined]
+        if named.name.lower() == "authorization" and wanted_kind == "secret":
+            header = _AUTH_SCHEME.fullmatch(_text(value) or "")
+            if header and (secret := secret_value(header.group(2), named.name, "secret")):
+                yield named, secret
+            continue
+        kind = credential_kind(named.name)
+        if kind != wanted_kind:
+            continue
+        secret = secret_value(value, named.name, kind)
+        if secret is not None:
+            yield named, secret
+
+
+@rule(
+    id="hardcoded-password",
+    cwe=259,
+    severity="medium",
+    confidence="medium",
+    summary="Password written as a literal in the source",
+    relevant_in_tests=False,
+)
+def hardcoded_password(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags string literals bound to password-like names (`password`, `passwd`, `pwd`,
+    `passphrase`, `db_pass`, `adminPassword`): assignments, attributes, dict entries and
+    subscripts with a constant key, keyword arguments, parameter defaults, comparisons
+    (`if password == "hunter2"`) and fallbacks of `os.getenv("DB_PASSWORD", "...")`.
+    Placeholders (`""`, `"changeme"`, `"<password>"`, `"${DB_PASSWORD}"`, `"%(password)s"`,
+    `"***"`), names of settings (`"OS_PASSWORD"`, `"adminPass"`), paths and URLs are not
+    reported; neither is test code.
+
+    ## Why it matters
+    A password in the source is shared with everyone who can read the repository, its history,
+    its packages and its container images, and it cannot be rotated without a release.  A
+    literal compared with the user's input is a backdoor account that every installation
+    shares.
+
+    ## Example
+    ```python
+    conn = psycopg2.connect(host=host, user="app", password="s3cr3t-Pa55")
+    ```
+
+    ## Fix
+    Read the password at run time from the environment, a secrets manager or a configuration
+    file outside the repository (`password=os.environ["DB_PASSWORD"]`), and fail when it is
+    missing instead of falling back to a literal.
+
+    ## References
+    - CWE-259: Use of Hard-coded Password
+    - CWE-798: Use of Hard-coded Credentials
+    - https://owasp.org/www-community/vulnerabilities/Use_of_hard-coded_password
+    """
+    for named, secret in _credential_literals(ctx, "password"):
+        how = _HOW[named.how].format(what="password", shown=masked(secret))
+        env = re.sub(r"[^A-Z0-9]+", "_", named.name.upper()).strip("_") or "PASSWORD"
+        if named.how == "compared":
+            fix = (f"Verify `{named.name}` against a salted hash stored outside the code "
+                   f"(`hmac.compare_digest` on the derived hashes), never against a literal.")
+        else:
+            fix = f"Read `{named.name}` from the environment or a secrets store (`os.environ[\"{env}\"]`) and remove the literal."
+        yield Issue(named.value, message=f"`{named.name}` {how}.", fix=fix)
+
+
+@rule(
+    id="hardcoded-secret",
+    cwe=798,
+    severity="medium",
+    confidence="medium",
+    summary="Secret key, API key or token written as a literal in the source",
+    relevant_in_tests=False,
+)
+def hardcoded_secret(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags string literals bound to names of secrets: `SECRET_KEY`, `api_key`, `client_secret`,
+    `auth_token`, `access_token`, `credentials`, `X-Auth-Token` headers and `Authorization:
+    Bearer ...` header values, in assignments, dict entries, keyword arguments, parameter
+    defaults, comparisons and `os.getenv` fallbacks.  Names that merely contain `key` or `token`
+    (`sort_key`, `public_key`, `page_token`, `token_type`) and placeholder values are not
+    reported; neither is test code.
+
+    ## Why it matters
+    Anyone who reads the source, its history or a built artifact holds the secret: they can
+    call the API as the application, forge sessions signed with a framework's `SECRET_KEY`, or
+    decrypt what it protects.  A literal secret also cannot differ between installations.
+
+    ## Example
+    ```python
+    SECRET_KEY = "k9#f2!x@q8v$m1z&w4p^r7t*y0"
+    ```
+
+    ## Fix
+    Load the secret at run time (`SECRET_KEY = os.environ["SECRET_KEY"]`, a secrets manager, a
+    file outside the repository), fail when it is missing, and rotate the value that was
+    committed.
+
+    ## References
+    - CWE-798: Use of Hard-coded Credentials
+    - https://docs.djangoproject.com/en/stable/ref/settings/#secret-key
+    """
+    for named, secret in _credential_literals(ctx, "secret"):
+        how = _HOW[named.how].format(what="secret", shown=masked(secret))
+        env = re.sub(r"[^A-Z0-9]+", "_", named.name.upper()).strip("_") or "SECRET"
+        yield Issue(
+            named.value,
+            message=f"`{named.name}` {how}.",
+            fix=f"Load `{named.name}` from the environment or a secrets store (`os.environ[\"{env}\"]`), "
+            f"remove the literal and rotate the committed value.",
+        )
+
+
+def _string_literals(ctx: ModuleContext) -> Iterator[tuple[ast.Constant, str]]:
+    for node in ctx.nodes(ast.Constant):
+        text = _text(node.value)
+        if text:
+            yield node, text
+
+
+def _folded_around(ctx: ModuleContext, node: ast.Constant) -> str:
+    """The whole string a literal is part of when it is built with ``+`` from literals."""
+    outer: ast.AST = node
+    while isinstance(parent := ctx.parent(outer), ast.BinOp) and isinstance(parent.op, ast.Add):
+        outer = parent
+    folded = _text(ctx.constant(outer, None)) if outer is not node else None
+    return folded or _text(node.value) or ""
+
+
+@rule(
+    id="hardcoded-private-key",
+    cwe=321,
+    severity="high",
+    confidence="high",
+    summary="PEM or OpenSSH private key embedded in the source",
+    relevant_in_tests=True,
+)
+def hardcoded_private_key(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags string and bytes literals holding a private key: a `-----BEGIN ... PRIVATE KEY-----`
+    block (RSA, DSA, EC, OpenSSH, PKCS#8, PGP) followed by key material.  A header alone, as
+    used to recognise or split PEM text, is not reported.  Reported in test code too: a key
+    committed anywhere is published.
+
+    ## Why it matters
+    Whoever holds the private key can impersonate the service it identifies, decrypt traffic or
+    data encrypted to it, and sign what its peers trust.  A key in a repository is copied into
+    every clone, fork and package, and stays in the history after it is deleted.
+
+    ## Example
+    ```python
+    SIGNING_KEY = \"\"\"-----BEGIN RSA PRIVATE KEY-----
+    MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun...
+    -----END RSA PRIVATE KEY-----\"\"\"
+    ```
+
+    ## Fix
+    Revoke the key, generate a new one, and load it at run time from a file outside the
+    repository or from a secrets manager.  Tests can generate a throwaway key with
+    `cryptography`'s `rsa.generate_private_key` instead of committing one.
+
+    ## References
+    - CWE-321: Use of Hard-coded Cryptographic Key
+    - CWE-798: Use of Hard-coded Credentials
+    """
+    for node, text in _string_literals(ctx):
+        header = _PRIVATE_KEY_HEADER.search(text)
+        if header is None:
+            continue
+        whole = _folded_around(ctx, node)
+        start = whole.find(header.group(0))
+        body = re.sub(r"\s+", "", whole[start + len(header.group(0)):])
+        material = _KEY_BODY.search(body)
+        if material is None or len(set(material.group(0))) < 12:
+            continue
+        kind = (header.group(1) or "").strip() or "PKCS#8"
+        yield Issue(
+            node,
+            message=f"A {kind} private key (`{header.group(0)}`) is embedded in this literal.",
+            fix="Revoke this key, generate a new one and load it at run time from a file or secrets manager "
+            "outside the repository.",
+        )
+
+
+@rule(
+    id="hardcoded-api-token",
+    cwe=798,
+    severity="high",
+    confidence="high",
+    summary="Access token in a well-known provider format (AWS, GitHub, Slack, Stripe, Google) in the source",
+    relevant_in_tests=True,
+)
+def hardcoded_api_token(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags string literals containing a credential in a provider's own format, whatever the
+    variable is called: AWS access key ids (`AKIA...`), GitHub tokens (`ghp_...`,
+    `github_pat_...`), Slack tokens (`xoxb-...`) and webhook URLs, Stripe live secret keys
+    (`sk_live_...`) and Google API keys (`AIza...`).  Documentation examples (`...EXAMPLE`,
+    `XXXX` bodies) are not reported.  Reported in test code too: a live token works from
+    wherever it was copied.
+
+    ## Why it matters
+    These tokens authenticate directly against the provider's API.  Scanners harvest public
+    repositories for them within minutes of a push, and a leaked cloud key is routinely used to
+    run up bills or read customer data before anyone notices.
+
+    ## Example
+    ```python
+    client = Github("ghp_4fJ2kL9mQ1xR7tV3wY8zB6nC0dE5gH2iK1oP")
+    ```
+
+    ## Fix
+    Revoke the token at the provider now, issue a new one and read it at run time
+    (`os.environ["GITHUB_TOKEN"]` or a secrets manager).
+
+    ## References
+    - CWE-798: Use of Hard-coded Credentials
+    - https://docs.github.com/en/code-security/secret-scanning
+    """
+    for node, text in _string_literals(ctx):
+        found = known_token_format(text)
+        if found is None:
+            continue
+        provider, token = found
+        yield Issue(
+            node,
+            message=f"This literal contains a {provider} (`{masked(token)}`), a live credential for that service.",
+            fix=f"Revoke the {provider} at the provider, issue a new one and read it at run time from the environment "
+            f"or a secrets manager.",
+        )
