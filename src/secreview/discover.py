@@ -9,6 +9,7 @@ the walk run forever; a path that does not exist is reported, not skipped.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
@@ -68,6 +69,33 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=True)
+    except OSError:  # a link loop raises here rather than answering False
+        return False
+
+
+def _display_link(path: Path) -> str:
+    """Like :func:`_display`, without resolving the link itself (it may lead nowhere)."""
+    try:
+        return str(path.parent.resolve().relative_to(Path.cwd().resolve()) / path.name)
+    except ValueError:
+        return str(path)
+
+
+def _link_problem(path: Path) -> str:
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if exc.errno == errno.ENOENT:
+            return "broken symbolic link"
+        return f"cannot be read: {exc.strerror}"
+    return "not a regular file"
+
+
 def _is_python_script(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
@@ -84,7 +112,7 @@ class _Ignores:
     """The .gitignore files met on the way down, each applying below its own directory."""
 
     def __init__(self) -> None:
-        self._specs: list[tuple[Path, pathspec.PathSpec]] = []
+        self._specs: list[tuple[Path, pathspec.GitIgnoreSpec]] = []
 
     def push(self, directory: Path) -> None:
         gitignore = directory / ".gitignore"
@@ -93,7 +121,7 @@ class _Ignores:
                 lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
             except OSError:
                 return
-            self._specs.append((directory, pathspec.PathSpec.from_lines("gitwildmatch", lines)))
+            self._specs.append((directory, pathspec.GitIgnoreSpec.from_lines(lines)))
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
         for base, spec in self._specs:
@@ -128,9 +156,9 @@ def discover(paths: list[str], config: Config) -> tuple[list[SourceFile], list[U
             continue
         path = Path(given)
         if path.is_symlink() and not path.exists():
-            problems.append(Unreadable(given, "broken symbolic link"))
+            problems.append(Unreadable(given, _link_problem(path)))
         elif path.is_dir():
-            for found in _walk(path, config):
+            for found in _walk(path, config, problems):
                 display = _display(found)
                 files.setdefault(display, SourceFile(display, found, is_test_path(display), module_name(found)))
         elif path.is_file():
@@ -143,7 +171,7 @@ def discover(paths: list[str], config: Config) -> tuple[list[SourceFile], list[U
     return sorted(files.values(), key=lambda f: f.path), problems
 
 
-def _walk(top: Path, config: Config) -> list[Path]:
+def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
     found: list[Path] = []
     ignores = _Ignores()
     root = config.root or Path.cwd()
@@ -163,7 +191,8 @@ def _walk(top: Path, config: Config) -> list[Path]:
             return
         seen_dirs.add(key)
         if config.respect_gitignore and directory != top:
-            ignores.push(directory)
+            # resolved, like the paths matched against it: a relative base would never match
+            ignores.push(directory.resolve())
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
@@ -179,7 +208,7 @@ def _walk(top: Path, config: Config) -> list[Path]:
                     if config.respect_gitignore and ignores.ignored(child.resolve(), is_dir=True):
                         continue
                     visit(child)
-                elif entry.is_file(follow_symlinks=True):
+                elif _is_file(entry):
                     if not (entry.name.endswith(".py") or ("." not in entry.name and _is_python_script(child))):
                         continue
                     if _excluded(child, root, config.exclude):
@@ -187,6 +216,9 @@ def _walk(top: Path, config: Config) -> list[Path]:
                     if config.respect_gitignore and ignores.ignored(child.resolve(), is_dir=False):
                         continue
                     found.append(child)
+                elif entry.is_symlink() and entry.name.endswith(".py"):
+                    # a Python file the user would expect reviewed, whose link leads nowhere
+                    problems.append(Unreadable(_display_link(child), _link_problem(child)))
             except OSError:
                 continue
 
