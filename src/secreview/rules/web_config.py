@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import ast
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
-from ..findings import Confidence, Severity
+from ..findings import Confidence
 from ..python.module import ModuleContext
 from . import Issue, rule
 
@@ -158,9 +158,8 @@ def _inside_non_production_branch(ctx: ModuleContext, node: ast.AST) -> bool:
         if isinstance(ancestor, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             if _words(ancestor.name) & _NON_PRODUCTION_WORDS:
                 return True
-        elif isinstance(ancestor, ast.If):
-            if _words(ast.unparse(ancestor.test)) & _NON_PRODUCTION_WORDS:
-                return True
+        elif isinstance(ancestor, ast.If) and _words(ast.unparse(ancestor.test)) & _NON_PRODUCTION_WORDS:
+            return True
     return False
 
 
@@ -258,16 +257,20 @@ def debug_enabled(ctx: ModuleContext) -> Iterator[Issue]:
                     fix="Remove the debug switch from deployable code, or read it from an environment "
                     "variable that defaults to off.",
                 )
-        elif isinstance(func, ast.Attribute) and func.attr == "run" and _is_flask_app(ctx, func.value, apps):
-            if ctx.constant(call.arg(keyword="debug"), False) is True:
-                receiver = ast.unparse(func.value)
-                yield Issue(
-                    call.node,
-                    message=f"`{receiver}.run(debug=True)` starts the Werkzeug debugger, whose console runs "
-                    "arbitrary Python code for anyone who reaches the server.",
-                    fix=f"Drop `debug=True` from `{receiver}.run(...)`; for local work run "
-                    "`flask run --debug`, which never ships with the code.",
-                )
+        elif (
+            isinstance(func, ast.Attribute)
+            and func.attr == "run"
+            and _is_flask_app(ctx, func.value, apps)
+            and ctx.constant(call.arg(keyword="debug"), False) is True
+        ):
+            receiver = ast.unparse(func.value)
+            yield Issue(
+                call.node,
+                message=f"`{receiver}.run(debug=True)` starts the Werkzeug debugger, whose console runs "
+                "arbitrary Python code for anyone who reaches the server.",
+                fix=f"Drop `debug=True` from `{receiver}.run(...)`; for local work run "
+                "`flask run --debug`, which never ships with the code.",
+            )
     for assign in ctx.nodes(ast.Assign):
         for target in assign.targets:
             if (
@@ -560,9 +563,8 @@ def _cookies(ctx: ModuleContext) -> Iterator[_Cookie]:
 
 def _cookie_settings(ctx: ModuleContext, keys: set[str]) -> Iterator[_Setting]:
     for setting in _settings(ctx):
-        if setting.key in keys and ctx.constant(setting.value, None) is False:
-            if not _non_production_setting(ctx, setting):
-                yield setting
+        if setting.key in keys and ctx.constant(setting.value, None) is False and not _non_production_setting(ctx, setting):
+            yield setting
 
 
 @rule(
@@ -700,7 +702,8 @@ def _authenticates_itself(ctx: ModuleContext, function: ast.AST) -> bool:
             if "signature" in words or {"compare", "digest"} <= words:
                 return True
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if node.value.lower() in ("authorization", "http_authorization") or "signature" in node.value.lower():
+            text = node.value.lower()
+            if text in ("authorization", "http_authorization") or "signature" in text:
                 return True
     return False
 
@@ -785,14 +788,17 @@ def csrf_disabled(ctx: ModuleContext) -> Iterator[Issue]:
                 fix=f"Stop wrapping `{target}` in `{ast.unparse(func)}` and send the CSRF token with its requests.",
             )
     for setting in _settings(ctx):
-        if setting.key == "WTF_CSRF_ENABLED" and ctx.constant(setting.value, None) is False:
-            if not _non_production_setting(ctx, setting):
-                yield Issue(
-                    setting.node,
-                    message=f"{setting.describe()} is False, switching Flask-WTF's CSRF protection off for every form.",
-                    fix="Remove `WTF_CSRF_ENABLED = False` from deployable configuration; set it only in the "
-                    "test configuration.",
-                )
+        if (
+            setting.key == "WTF_CSRF_ENABLED"
+            and ctx.constant(setting.value, None) is False
+            and not _non_production_setting(ctx, setting)
+        ):
+            yield Issue(
+                setting.node,
+                message=f"{setting.describe()} is False, switching Flask-WTF's CSRF protection off for every form.",
+                fix="Remove `WTF_CSRF_ENABLED = False` from deployable configuration; set it only in the "
+                "test configuration.",
+            )
     yield from _middleware_without_csrf(ctx)
 
 
