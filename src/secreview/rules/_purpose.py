@@ -1,0 +1,243 @@
+"""What a value is for, read from the names around it: shared by the crypto and randomness rules.
+
+An MD5 digest or a `random.choice` is a defect when it protects something (a password, a token,
+a signature) and harmless when it names a cache entry or spreads retries.  The code says which
+through its names: the variable the value is assigned to, the keyword it is passed as, the
+function that returns it, the call that receives it.  This module reads those names without
+running anything and answers with a :class:`Purpose` and the name that decided it, so that a
+message can say *why* a call was judged the way it was.
+
+Names are split into words (``rememberMeKey`` → remember, me, key; ``csrf_token`` → csrf,
+token).  A name that contains a word of the benign vocabulary (cache, jitter, ...) is benign
+even if it also contains a security word: ``token_bucket_delay`` is about timing, not a token.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from ..python.module import ModuleContext
+
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def words(name: str) -> list[str]:
+    """``rememberMeKey`` → ["remember", "me", "key"]; ``HTTPSession_id`` → ["https", "session", "id"]."""
+    return [w.lower() for w in _WORD.findall(name)]
+
+
+class Purpose(enum.Enum):
+    SECURITY = "security"
+    BENIGN = "benign"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Words that mark a name as protecting something, words that mark it harmless.
+
+    ``qualified`` maps an ambiguous word (key, code, id) to the words that make it a secret
+    when they come before it in the same name (api_key, reset_code, session_id).
+    ``suffixes`` catch unsplit compounds (``csrftoken``, ``userpassword``).
+    """
+
+    security: frozenset[str]
+    benign: frozenset[str]
+    qualified: dict[str, frozenset[str]]
+    suffixes: tuple[str, ...] = ()
+
+    def judge(self, name: str) -> Purpose:
+        parts = words(name)
+        if not parts:
+            return Purpose.UNKNOWN
+        if any(p in self.benign for p in parts):
+            return Purpose.BENIGN
+        for index, part in enumerate(parts):
+            if part in self.security:
+                return Purpose.SECURITY
+            if any(part.endswith(s) and len(part) > len(s) for s in self.suffixes):
+                return Purpose.SECURITY
+            qualifiers = self.qualified.get(part)
+            if qualifiers and any(p in qualifiers for p in parts[:index]):
+                return Purpose.SECURITY
+        return Purpose.UNKNOWN
+
+
+@dataclass(frozen=True)
+class Verdict:
+    purpose: Purpose
+    evidence: str = ""  # e.g. "it is assigned to `password_hash`"
+
+
+UNKNOWN = Verdict(Purpose.UNKNOWN)
+
+
+def judge_names(vocabulary: Vocabulary, named: Iterable[tuple[str, str]]) -> Verdict:
+    """The first decisive (name, description) pair wins; descriptions use {name} for the name."""
+    for name, description in named:
+        purpose = vocabulary.judge(name)
+        if purpose is not Purpose.UNKNOWN:
+            return Verdict(purpose, description.format(name=name))
+    return UNKNOWN
+
+
+def identifiers(node: ast.AST) -> Iterator[str]:
+    """Variable and attribute names inside an expression, outermost first (``user.password`` → user, password)."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            yield child.id
+        elif isinstance(child, ast.Attribute):
+            yield child.attr
+        elif isinstance(child, ast.keyword) and child.arg:
+            yield child.arg
+
+
+def target_name(target: ast.AST) -> str | None:
+    """The name a value is stored under: ``x``, ``self.x``, ``d["x"]``."""
+    if isinstance(target, ast.Name):
+        return target.id
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    if isinstance(target, ast.Subscript):
+        key = target.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return key.value
+        return target_name(target.value)
+    if isinstance(target, ast.Starred):
+        return target_name(target.value)
+    return None
+
+
+def callee_name(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return None
+
+
+# Wrapping that keeps the value's meaning: formatting, conversion, slicing, digest methods.
+_TRANSPARENT = (ast.Attribute, ast.BinOp, ast.JoinedStr, ast.FormattedValue, ast.Subscript,
+                ast.IfExp, ast.BoolOp, ast.Tuple, ast.List, ast.GeneratorExp, ast.ListComp,
+                ast.comprehension, ast.Starred, ast.UnaryOp)
+_CONVERSIONS = {"str", "int", "hex", "bytes", "float", "repr", "format", "join", "hexdigest", "digest",
+                "encode", "decode", "upper", "lower", "strip", "zfill", "rjust", "ljust", "b64encode",
+                "urlsafe_b64encode", "b32encode", "hexlify", "replace", "to_bytes"}
+
+
+def destinations(ctx: ModuleContext, node: ast.AST, follow: int = 3) -> Iterator[tuple[str, str]]:
+    """Where the value of ``node`` ends up, as (name, description) pairs, nearest first.
+
+    Climbs through formatting and conversions to the place that names the value (an assignment
+    target, a keyword, a dict key, a comparison, a receiving call, a ``return``), then follows
+    local variables it was assigned to, up to ``follow`` assignments away, within the function.
+    """
+    seen_names: set[str] = set()
+    yield from _destinations(ctx, node, follow, seen_names)
+
+
+def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]) -> Iterator[tuple[str, str]]:
+    child, parent = node, ctx.parent(node)
+    while parent is not None:
+        if isinstance(parent, ast.Call):
+            if child is parent.func:
+                # x.hexdigest(): the call's result is the same value
+                child, parent = parent, ctx.parent(parent)
+                continue
+            name = callee_name(parent)
+            if name in _CONVERSIONS or (name and isinstance(parent.func, ast.Attribute) and child in parent.args
+                                        and name == "join"):
+                child, parent = parent, ctx.parent(parent)
+                continue
+            if name:
+                yield name, "it is passed to `{name}`"
+            return
+        if isinstance(parent, ast.keyword):
+            if parent.arg:
+                yield parent.arg, "it is passed as `{name}=`"
+            return
+        if isinstance(parent, ast.Dict):
+            for key, value in zip(parent.keys, parent.values):
+                if value is child and isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    yield key.value, "it is stored under the key `{name}`"
+            return
+        if isinstance(parent, ast.Compare):
+            for other in [parent.left, *parent.comparators]:
+                if other is not child:
+                    for name in identifiers(other):
+                        yield name, "it is compared with `{name}`"
+            return
+        if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)):
+            targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+            local_names: list[str] = []
+            for target in targets:
+                name = target_name(target)
+                if name:
+                    yield name, "it is assigned to `{name}`"
+                if isinstance(target, ast.Name):
+                    local_names.append(target.id)
+            if follow > 0:
+                for name in local_names:
+                    if name not in seen:
+                        seen.add(name)
+                        yield from _uses(ctx, parent, name, follow - 1, seen)
+            return
+        if isinstance(parent, (ast.Return, ast.Yield)):
+            function = ctx.enclosing_function(parent)
+            if function is not None:
+                yield function.name, "it is returned by `{name}`"
+            return
+        if isinstance(parent, ast.Lambda):
+            return
+        if isinstance(parent, ast.stmt):
+            return
+        if isinstance(parent, _TRANSPARENT) or isinstance(parent, ast.expr):
+            child, parent = parent, ctx.parent(parent)
+            continue
+        return
+
+
+def _uses(ctx: ModuleContext, assignment: ast.AST, name: str, follow: int, seen: set[str]) -> Iterator[tuple[str, str]]:
+    """Destinations of later reads of local variable ``name`` in the same function."""
+    scope = ctx.enclosing_function(assignment) or ctx.tree
+    after = (assignment.lineno, assignment.col_offset)
+    for node in ast.walk(scope):
+        if (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
+                and (node.lineno, node.col_offset) > after):
+            yield from _destinations(ctx, node, follow, seen)
+
+
+def assigned_variable(ctx: ModuleContext, node: ast.AST) -> str | None:
+    """``h`` for ``h = hashlib.md5()``: the local name a call's result is bound to directly."""
+    parent = ctx.parent(node)
+    if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+        return parent.targets[0].id
+    if isinstance(parent, (ast.AnnAssign, ast.NamedExpr)) and isinstance(parent.target, ast.Name):
+        return parent.target.id
+    if isinstance(parent, ast.withitem) and isinstance(parent.optional_vars, ast.Name):
+        return parent.optional_vars.id
+    return None
+
+
+def method_calls_on(ctx: ModuleContext, node: ast.AST, variable: str, method: str) -> Iterator[ast.Call]:
+    """Calls ``variable.method(...)`` in the function (or module) around ``node``."""
+    scope = ctx.enclosing_function(node) or ctx.tree
+    for child in ast.walk(scope):
+        if (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) and child.func.attr == method
+                and isinstance(child.func.value, ast.Name) and child.func.value.id == variable):
+            yield child
+
+
+def enclosing_names(ctx: ModuleContext, node: ast.AST) -> Iterator[tuple[str, str]]:
+    """The enclosing function's name, then its class's name."""
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield ancestor.name, "it is computed in `{name}`"
+        elif isinstance(ancestor, ast.ClassDef):
+            yield ancestor.name, "it is computed in class `{name}`"
+            return
