@@ -68,6 +68,12 @@ def _config_for(args: argparse.Namespace) -> configuration.Config:
     unknown = [s for s in (args.enable or []) + (args.disable or []) if not rules.find(s)]
     if unknown:
         raise configuration.ConfigError(f"unknown rule or CWE: {', '.join(unknown)} (see 'secreview rules')")
+    for key, selectors in (("enable", loaded.enable), ("disable", loaded.disable)):
+        # a misspelt rule in the file would otherwise silently change what is reviewed
+        unknown = [s for s in selectors if not rules.find(s)]
+        if unknown:
+            raise configuration.ConfigError(
+                f"{loaded.source}: {key}: unknown rule or CWE: {', '.join(unknown)} (see 'secreview rules')")
     return loaded.with_overrides(
         exclude=loaded.exclude + tuple(args.exclude) if args.exclude else None,
         enable=tuple(args.enable) if args.enable else None,

@@ -138,7 +138,8 @@ def _excluded(path: Path, root: Path, patterns: tuple[str, ...]) -> bool:
     if not patterns:
         return False
     try:
-        relative = path.relative_to(root).as_posix()
+        # absolute first: a walk started at "." yields "./x.py", which is not below any root
+        relative = Path(os.path.abspath(path)).relative_to(root.resolve()).as_posix()
     except ValueError:
         relative = path.as_posix()
     return any(
