@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+import tempfile
 from pathlib import Path
 
-from . import __version__, config as configuration, cwe, rules
+from . import __version__, baseline, changes, config as configuration, cwe, rules
 from .findings import Severity
 from .report import FORMATS
-from .review import review
+from .review import ReviewResult, review
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -20,6 +22,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"secreview: error: {message}\n")
 
 
+def _review_options(command: argparse.ArgumentParser) -> None:
+    """Options of every command that reviews code."""
+    command.add_argument("--format", choices=sorted(FORMATS), default="text")
+    command.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
+    command.add_argument("--fail-on", metavar="SEVERITY", help="exit 1 when a finding at or above this severity remains (default: low)")
+    command.add_argument("--config", metavar="PYPROJECT", help="read [tool.secreview] from this file instead of the nearest pyproject.toml")
+    command.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB (repeatable; added to the configured ones)")
+    command.add_argument("--enable", action="append", metavar="RULE", help="review only with these rules or CWEs (repeatable)")
+    command.add_argument("--disable", action="append", metavar="RULE", help="do not run these rules or CWEs (repeatable)")
+    command.add_argument("--test-code", choices=configuration.TEST_CODE_POLICIES, help="findings to report in test code (default: relevant)")
+    command.add_argument("--nosec", action="store_true", default=None, help="honour Bandit's '# nosec' comments")
+    command.add_argument("--strict", action="store_true", default=None, help="also list unused and bare suppressions")
+    command.add_argument("--max-file-size", type=int, metavar="BYTES", help="files larger than this are not reviewed")
+    command.add_argument("--baseline", metavar="FILE",
+                         help="report only findings that are not in this baseline, and list its entries that are fixed")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="secreview", description="Security code review for Python.")
     parser.add_argument("--version", action="version", version=f"secreview {__version__}")
@@ -27,18 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = commands.add_parser("scan", help="review files and directory trees ('-' reads standard input)")
     scan.add_argument("paths", nargs="+", metavar="PATH")
-    scan.add_argument("--format", choices=sorted(FORMATS), default="text")
-    scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
-    scan.add_argument("--fail-on", metavar="SEVERITY", help="exit 1 when a finding at or above this severity remains (default: low)")
-    scan.add_argument("--config", metavar="PYPROJECT", help="read [tool.secreview] from this file instead of the nearest pyproject.toml")
-    scan.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB (repeatable; added to the configured ones)")
-    scan.add_argument("--enable", action="append", metavar="RULE", help="review only with these rules or CWEs (repeatable)")
-    scan.add_argument("--disable", action="append", metavar="RULE", help="do not run these rules or CWEs (repeatable)")
-    scan.add_argument("--test-code", choices=configuration.TEST_CODE_POLICIES, help="findings to report in test code (default: relevant)")
-    scan.add_argument("--nosec", action="store_true", default=None, help="honour Bandit's '# nosec' comments")
-    scan.add_argument("--strict", action="store_true", default=None, help="also list unused and bare suppressions")
-    scan.add_argument("--max-file-size", type=int, metavar="BYTES", help="files larger than this are not reviewed")
+    _review_options(scan)
     scan.add_argument("--no-gitignore", action="store_true", help="review files that .gitignore ignores")
+    scan.add_argument("--write-baseline", metavar="FILE",
+                      help="record the findings in FILE (they are accepted: the exit code is 0); see --baseline")
+
+    diff = commands.add_parser("diff", help="review a change: the working tree, a commit or a patch (only touched lines are reported)")
+    diff.add_argument("base", nargs="?", metavar="BASE",
+                      help="review the working tree against the merge base of BASE and HEAD (default: the upstream branch, else HEAD~1)")
+    diff.add_argument("--commit", metavar="REV", help="review one commit against its parent, with its message")
+    diff.add_argument("--patch", metavar="FILE", help="review a unified diff ('-' reads standard input) applied to this checkout")
+    _review_options(diff)
 
     explain = commands.add_parser("explain", help="show a rule's documentation (by rule id or CWE-N)")
     explain.add_argument("selector", metavar="RULE|CWE-N")
@@ -54,7 +72,7 @@ def _config_for(args: argparse.Namespace) -> configuration.Config:
         if not pyproject.is_file():
             raise configuration.ConfigError(f"{pyproject}: no such file")
     else:
-        first = next((p for p in args.paths if p != "-"), ".")
+        first = next((p for p in getattr(args, "paths", ()) if p != "-"), ".")
         pyproject = configuration.find_pyproject(Path(first))
     loaded = configuration.load(pyproject)
     fail_on = None
@@ -83,7 +101,7 @@ def _config_for(args: argparse.Namespace) -> configuration.Config:
         nosec=args.nosec,
         strict=args.strict,
         max_file_size=args.max_file_size,
-        respect_gitignore=False if args.no_gitignore else None,
+        respect_gitignore=False if getattr(args, "no_gitignore", False) else None,
     )
 
 
@@ -94,11 +112,41 @@ def _write(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
+def _report(args: argparse.Namespace, result: ReviewResult) -> int:
+    if args.baseline:
+        result = baseline.compare(result, baseline.read(Path(args.baseline)))
+        if result.provenance is None:
+            result = dataclasses.replace(result, provenance=changes.provenance(result.root))
+    _write(FORMATS[args.format](result), args.output)
+    return result.exit_code()
+
+
 def _scan(args: argparse.Namespace) -> int:
     config = _config_for(args)
     result = review(args.paths, config)
-    _write(FORMATS[args.format](result), args.output)
-    return result.exit_code()
+    if not args.write_baseline:
+        return _report(args, result)
+    _report(args, result)  # compared with --baseline before that file may be replaced
+    baseline.write(Path(args.write_baseline), result)
+    print(f"secreview: {len(result.findings)} findings written to the baseline {args.write_baseline}", file=sys.stderr)
+    return EXIT_CLEAN  # the findings just recorded are accepted
+
+
+def _diff(args: argparse.Namespace) -> int:
+    if sum(x is not None for x in (args.base, args.commit, args.patch)) > 1:
+        raise changes.ChangeError("give at most one of BASE, --commit and --patch")
+    config = _config_for(args)
+    here = Path.cwd()
+    with tempfile.TemporaryDirectory(prefix="secreview-") as scratch:
+        if args.patch is not None:
+            data = sys.stdin.buffer.read() if args.patch == "-" else Path(args.patch).read_bytes()
+            name = "standard input" if args.patch == "-" else args.patch
+            change = changes.patch_change(here, data, config, Path(scratch), name=name)
+        elif args.commit is not None:
+            change = changes.commit_change(here, args.commit, config, Path(scratch))
+        else:
+            change = changes.working_tree_change(here, args.base, config, Path(scratch))
+        return _report(args, changes.review_change(change, config))
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -142,11 +190,14 @@ def _rules(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"scan": _scan, "explain": _explain, "rules": _rules}
+    handlers = {"scan": _scan, "diff": _diff, "explain": _explain, "rules": _rules}
     try:
         return handlers[args.command](args)
     except configuration.ConfigError as exc:
         print(f"secreview: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (changes.ChangeError, baseline.BaselineError) as exc:
+        print(f"secreview: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
         print(f"secreview: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import policy, rules
 from .config import Config
@@ -18,6 +19,10 @@ from .findings import FileReview, Finding, Severity, assign_fingerprints
 from .python.module import ModuleContext
 from .python.source import NotReviewable, parse
 
+if TYPE_CHECKING:
+    from .baseline import BaselineEntry
+    from .changes import Change, Provenance
+
 
 @dataclass
 class ReviewResult:
@@ -25,6 +30,12 @@ class ReviewResult:
     config: Config
     rules: list[rules.Rule]
     root: Path = field(default_factory=Path.cwd)  # the base of displayed paths (SARIF %SRCROOT%)
+    # Set by the filters that run after the review (changes.review_change, baseline.compare):
+    change: Change | None = None  # the change reviewed, with its commit message
+    provenance: Provenance | None = None  # repository and revision, for SARIF
+    baseline_state: dict[str, str] | None = None  # fingerprint -> "new" / "unchanged"; None: nothing compared
+    fixed: list[BaselineEntry] = field(default_factory=list)  # compared findings that no longer occur
+    still_present: list[Finding] = field(default_factory=list)  # in code the commit message says it fixes
 
     @property
     def findings(self) -> list[Finding]:

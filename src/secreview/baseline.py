@@ -1,0 +1,125 @@
+"""Baselines: the findings a project has accepted for now, so that a review reports only new ones.
+
+A baseline file is versioned JSON (schema ``secreview/baseline``, version 1).  Findings are
+matched by fingerprint alone (rule, file, enclosing function, normalised code and occurrence,
+never line numbers), so lines inserted above a finding or unrelated reformatting do not make it
+new.  Each entry also keeps the rule, place and code it had when the baseline was written, which
+is what a reviewer needs to see when an entry no longer occurs and is listed as fixed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .findings import Finding
+from .review import ReviewResult
+
+SCHEMA_ID = "secreview/baseline"
+SCHEMA_VERSION = 1
+
+
+class BaselineError(Exception):
+    """A baseline file that cannot be used: one line for the user (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class BaselineEntry:
+    fingerprint: str
+    rule: str
+    cwe: int
+    severity: str
+    path: str
+    line: int
+    scope: str
+    snippet: str
+    message: str
+
+    @classmethod
+    def from_finding(cls, finding: Finding) -> "BaselineEntry":
+        return cls(
+            fingerprint=finding.fingerprint,
+            rule=finding.rule,
+            cwe=finding.cwe,
+            severity=finding.severity.label,
+            path=finding.location.path,
+            line=finding.location.line,
+            scope=finding.scope,
+            snippet=finding.location.snippet,
+            message=finding.message,
+        )
+
+
+def render(result: ReviewResult) -> str:
+    """The baseline of every finding in ``result``, deterministic so that it diffs well under version control."""
+    entries = sorted((BaselineEntry.from_finding(f) for f in result.findings), key=lambda e: (e.path, e.line, e.rule, e.fingerprint))
+    document = {
+        "schema": SCHEMA_ID,
+        "version": SCHEMA_VERSION,
+        "tool": {"name": "secreview", "version": __version__},
+        "findings": [dataclasses.asdict(e) for e in entries],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def write(path: Path, result: ReviewResult) -> None:
+    path.write_text(render(result), encoding="utf-8")
+
+
+_FIELD_TYPES = {f.name: (int if f.type == "int" else str) for f in dataclasses.fields(BaselineEntry)}
+
+
+def _entry(raw: Any, where: str) -> BaselineEntry:
+    if not isinstance(raw, dict):
+        raise BaselineError(f"{where}: expected an object")
+    missing = [name for name in _FIELD_TYPES if name not in raw]
+    if missing:
+        raise BaselineError(f"{where}: missing {', '.join(missing)}")
+    for name, kind in _FIELD_TYPES.items():
+        if not isinstance(raw[name], kind) or isinstance(raw[name], bool):
+            raise BaselineError(f"{where}: {name} must be {'an integer' if kind is int else 'a string'}")
+    return BaselineEntry(**{name: raw[name] for name in _FIELD_TYPES})
+
+
+def read(path: Path) -> list[BaselineEntry]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot be read: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"{path}: not a baseline file (invalid JSON: {exc})") from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA_ID:
+        raise BaselineError(f"{path}: not a baseline file (written by 'secreview scan --write-baseline')")
+    if document.get("version") != SCHEMA_VERSION:
+        raise BaselineError(f"{path}: baseline version {document.get('version')!r} is not supported (expected {SCHEMA_VERSION})")
+    findings = document.get("findings")
+    if not isinstance(findings, list):
+        raise BaselineError(f"{path}: 'findings' must be a list")
+    return [_entry(raw, f"{path}: finding {i + 1}") for i, raw in enumerate(findings)]
+
+
+def compare(result: ReviewResult, entries: list[BaselineEntry]) -> ReviewResult:
+    """Keep the findings that are not in the baseline; list the baseline entries that no longer occur.
+
+    An entry counts as fixed only where this review could have seen it again: its file was
+    reviewed, or it no longer exists.  A review of part of a project is not told that the rest
+    was fixed.
+    """
+    known = {e.fingerprint for e in entries}
+    current = {f.fingerprint for f in result.findings}
+    reviewed = {r.path for r in result.files if r.not_reviewed is None}
+    files = [dataclasses.replace(r, findings=[f for f in r.findings if f.fingerprint not in known]) for r in result.files]
+    fixed = [
+        e for e in entries
+        if e.fingerprint not in current and (e.path in reviewed or not (result.root / e.path).exists())
+    ]
+    state = dict(result.baseline_state or {})
+    for finding in result.findings:
+        if finding.fingerprint not in known:
+            state[finding.fingerprint] = state.get(finding.fingerprint, "new")
+    previously_fixed = [e for e in result.fixed if e.fingerprint not in {f.fingerprint for f in fixed}]
+    return dataclasses.replace(result, files=files, baseline_state=state, fixed=previously_fixed + fixed)
