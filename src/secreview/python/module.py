@@ -65,23 +65,33 @@ class ModuleContext:
         self.tree = source.tree
         self.module_name = module_name
         self.is_test = is_test
-        self.aliases = collect_imports(self.tree, module_name)
         self._parents: dict[ast.AST, ast.AST] = {}
         self._by_type: dict[type, list[ast.AST]] = defaultdict(list)
         self._index()
+        self.aliases = collect_imports(self.nodes(ast.Import, ast.ImportFrom), module_name)
 
     # --- indexing -------------------------------------------------------------------------
 
     def _index(self) -> None:
+        # Iterative pre-order walk: deep code cannot overflow the stack, and nodes of each type
+        # come out in source order for all but a few expression shapes, which rules never rely on.
+        parents = self._parents
+        by_type = self._by_type
         stack: list[ast.AST] = [self.tree]
+        pop, push, AST = stack.pop, stack.append, ast.AST
         while stack:
-            node = stack.pop()
-            self._by_type[type(node)].append(node)
-            for child in ast.iter_child_nodes(node):
-                self._parents[child] = node
-                stack.append(child)
-        for nodes in self._by_type.values():
-            nodes.sort(key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0)))
+            node = pop()
+            by_type[type(node)].append(node)
+            children: list[ast.AST] = []
+            for name in node._fields:
+                value = getattr(node, name, None)
+                if isinstance(value, AST):
+                    children.append(value)
+                elif isinstance(value, list):
+                    children.extend(item for item in value if isinstance(item, AST))
+            for child in reversed(children):
+                parents[child] = node
+                push(child)
 
     def nodes(self, *types: type[N]) -> list[N]:
         if len(types) == 1:

@@ -10,9 +10,10 @@ like Flask's ``request`` proxy key on after the import of ``request`` itself res
 from __future__ import annotations
 
 import ast
+from typing import Iterable
 
 
-def collect_imports(tree: ast.AST, module_name: str = "") -> dict[str, str]:
+def collect_imports(import_nodes: Iterable[ast.Import | ast.ImportFrom], module_name: str = "") -> dict[str, str]:
     """Local name -> qualified name for every import in the module (any scope).
 
     Imports inside functions are included: a name bound by a local import almost always means
@@ -20,7 +21,7 @@ def collect_imports(tree: ast.AST, module_name: str = "") -> dict[str, str]:
     """
     aliases: dict[str, str] = {}
     package = module_name.rpartition(".")[0]
-    for node in ast.walk(tree):
+    for node in import_nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:

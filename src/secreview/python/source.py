@@ -24,7 +24,7 @@ class ParsedSource:
     text: str
     tree: ast.Module
     lines: list[str]
-    comments: dict[int, str] = field(default_factory=dict)  # line -> comment text, '#' included
+    comments: dict[int, str] = field(default_factory=dict)  # line -> directive comment, '#' included
 
     def line(self, number: int) -> str:
         if 1 <= number <= len(self.lines):
@@ -62,13 +62,20 @@ def parse(path: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Pa
     return ParsedSource(path=path, text=text, tree=tree, lines=text.splitlines(), comments=_comments(text))
 
 
+# Only comments that can change the review are collected; tokenizing every file just to find
+# none would cost more than parsing it.
+_DIRECTIVE_WORDS = ("secreview", "nosec")
+
+
 def _comments(text: str) -> dict[int, str]:
+    """Line -> comment text, for comments holding a secreview or nosec directive."""
     found: dict[int, str] = {}
-    if "#" not in text:
+    lowered = text.lower()
+    if not any(word in lowered for word in _DIRECTIVE_WORDS):
         return found
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT:
+            if token.type == tokenize.COMMENT and any(w in token.string.lower() for w in _DIRECTIVE_WORDS):
                 found[token.start[0]] = token.string
     except (tokenize.TokenError, SyntaxError, RecursionError):
         pass  # the tree parsed, so a tokenizer quirk only costs us suppressions on later lines
