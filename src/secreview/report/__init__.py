@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..review import ReviewResult
-from . import json_report, sarif, text
+from . import gerrit, github, json_report, sarif, text
 
 Renderer = Callable[[ReviewResult], str]
 
@@ -13,4 +13,7 @@ FORMATS: dict[str, Renderer] = {
     "text": text.render,
     "json": json_report.render,
     "sarif": sarif.render,
+    "gerrit": gerrit.render,
+    "github": github.render,
+    "github-review": github.render_review,
 }

@@ -109,6 +109,41 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     return result
 
 
+def _absent(entry, rule_index: dict[str, int]) -> dict[str, Any]:
+    """A baseline entry (or a finding before the change) that no longer occurs."""
+    absent: dict[str, Any] = {
+        "ruleId": entry.rule,
+        "level": _LEVEL[Severity.parse(entry.severity)],
+        "message": {"text": f"No longer found: {entry.message}"},
+        "locations": [_physical(Location(entry.path, entry.line, snippet=entry.snippet))],
+        "partialFingerprints": {FINGERPRINT_KEY: entry.fingerprint},
+        "baselineState": "absent",
+    }
+    if entry.rule in rule_index:
+        absent["ruleIndex"] = rule_index[entry.rule]
+    return absent
+
+
+def _results(result: ReviewResult, rule_index: dict[str, int]) -> list[dict[str, Any]]:
+    results = [_result(f, rule_index) for f in result.findings]
+    if result.baseline_state is None:
+        return results
+    for finding, entry in zip(result.findings, results):
+        entry["baselineState"] = result.baseline_state.get(finding.fingerprint, "new")
+    return results + [_absent(e, rule_index) for e in result.fixed]
+
+
+def _provenance(result: ReviewResult) -> dict[str, Any]:
+    if result.provenance is None:
+        return {}
+    details: dict[str, Any] = {"repositoryUri": result.provenance.repository_uri, "mappedTo": {"uriBaseId": SRCROOT}}
+    if result.provenance.revision:
+        details["revisionId"] = result.provenance.revision
+    if result.provenance.branch:
+        details["branch"] = result.provenance.branch
+    return {"versionControlProvenance": [details]}
+
+
 def document(result: ReviewResult) -> dict[str, Any]:
     rules = sorted({r.id: r for r in result.rules}.values(), key=lambda r: r.id)
     rule_index = {r.id: i for i, r in enumerate(rules)}
@@ -140,8 +175,9 @@ def document(result: ReviewResult) -> dict[str, Any]:
             "taxonomies": [_taxonomy([r.cwe for r in rules])],
             "originalUriBaseIds": {SRCROOT: {"uri": root_uri}},
             "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
-            "results": [_result(f, rule_index) for f in result.findings],
+            "results": _results(result, rule_index),
             "columnKind": "unicodeCodePoints",
+            **_provenance(result),
         }],
     }
 

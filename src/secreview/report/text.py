@@ -12,6 +12,8 @@ from ..findings import FileReview, Finding, Severity
 from ..review import ReviewResult
 
 CLEAN = "No security defects are detected in the code."
+CLEAN_CHANGE = "No security defects are detected in the lines this change touches."
+CLEAN_BEYOND_BASELINE = "No security defects beyond the baseline are detected in the code."
 _INDENT = " " * 8
 
 
@@ -36,7 +38,7 @@ def render_finding(finding: Finding) -> list[str]:
     return lines
 
 
-def render_file(review: FileReview, strict: bool = False) -> list[str]:
+def render_file(review: FileReview, strict: bool = False, clean: str = CLEAN) -> list[str]:
     lines = [review.path]
     if review.not_reviewed is not None:
         lines.append(f"  not reviewed: {review.not_reviewed}")
@@ -46,7 +48,7 @@ def render_file(review: FileReview, strict: bool = False) -> list[str]:
     for note in review.incomplete:
         lines.append(f"  not fully reviewed: {note}")
     if not review.findings:
-        lines.append(f"  {CLEAN}")
+        lines.append(f"  {clean}")
     if strict:
         for line, text in review.unused_suppressions:
             lines.append(f"  unused suppression, line {line}: {text}")
@@ -68,8 +70,50 @@ def summary(result: ReviewResult) -> str:
     return f"Summary: {reviewed} {files} reviewed, {skipped} not reviewed; {total} {noun} ({by_severity})."
 
 
+def render_change(change) -> list[str]:
+    """The change under review and its commit message, which is what the reviewer reads first."""
+    lines = [f"Change: {change.description}"]
+    if change.deleted:
+        lines.append(f"  deleted, not reviewed: {', '.join(change.deleted)}")
+    if change.message:
+        lines.append("Commit message:")
+        lines.extend(f"    {line}".rstrip() for line in change.message.splitlines())
+    return lines
+
+
+def render_still_present(findings: list[Finding]) -> list[str]:
+    lines = ["Still present after this change, although the commit message speaks of a fix:"]
+    for finding in findings:
+        lines.append(f"  {finding.location.path} line {finding.location.line}: {finding.severity.name} CWE-{finding.cwe} "
+                     f"{finding.rule}: {finding.location.snippet}")
+        lines.append(f"    {finding.message}")
+    return lines
+
+
+def render_fixed(result: ReviewResult) -> list[str]:
+    title = "Fixed by this change" if result.change is not None else "Fixed since the baseline"
+    lines = [f"{title} ({len(result.fixed)}):"]
+    for entry in sorted(result.fixed, key=lambda e: (e.path, e.line, e.rule)):
+        lines.append(f"  {entry.path} (line {entry.line} before): {entry.severity.upper()} CWE-{entry.cwe} {entry.rule}: {entry.snippet}")
+    return lines
+
+
 def render(result: ReviewResult) -> str:
-    blocks = ["\n".join(render_file(r, result.config.strict)) for r in result.files]
+    if result.change is not None:
+        clean = CLEAN_CHANGE
+    elif result.baseline_state is not None:
+        clean = CLEAN_BEYOND_BASELINE
+    else:
+        clean = CLEAN
+    blocks = []
+    if result.change is not None:
+        blocks.append("\n".join(render_change(result.change)))
+    if result.still_present:
+        blocks.append("\n".join(render_still_present(result.still_present)))
+    blocks += ["\n".join(render_file(r, result.config.strict, clean)) for r in result.files]
     if not result.files:
-        blocks.append("No Python files were found to review.")
+        none = "No Python files were changed." if result.change is not None else "No Python files were found to review."
+        blocks.append(none)
+    if result.fixed:
+        blocks.append("\n".join(render_fixed(result)))
     return "\n\n".join(blocks) + "\n\n" + summary(result) + "\n"
