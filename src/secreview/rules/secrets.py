@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from ..python.module import ModuleContext
 from . import Issue, rule
@@ -75,14 +75,14 @@ _PLACEHOLDER_WORDS = {
     "fake", "mock", "foo", "bar", "baz", "foobar", "required", "optional", "bearer", "basic",
     "digest", "oauth", "oauth2", "jwt", "true", "false", "yes", "no", "on", "off", "enabled",
     "disabled", "auto", "na", "unknown", "invalid", "missing", "notused", "unused", "string", "str",
-    "text", "secretkey", "apikey", "credentials", "credential", "user", "username",
+    "text", "passphrase", "secretkey", "apikey", "credentials", "credential", "user", "username",
 }
 _PLACEHOLDER_PARTS = ("example", "placeholder", "changeme", "replaceme", "your", "dummy", "fake",
                       "xxxx", "redacted", "insert", "notreal", "sample")
 _TEMPLATE = re.compile(r"\$\{\w+\}|^\$[A-Za-z_]\w*$|%\(\w+\)[sd]|%[sd]|\{\w*\}|\{\{|<[^<>]+>|\[[A-Z_]+\]")
 _IDENTIFIER_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
-_FILE_SUFFIX = re.compile(r"\.(pem|key|crt|cer|der|p12|pfx|jks|keystore|json|ya?ml|ini|cfg|conf|txt|env|pub|gpg|asc)$", re.I)
+_FILE_SUFFIX = re.compile(r"\.(pem|key|crt|cer|der|p12|pfx|jks|keystore|json|ya?ml|ini|cfg|conf|txt|env|pub|gpg|asc)$", re.IGNORECASE)
 _CREDENTIAL_VALUE_WORDS = _PASSWORD_WORDS | _SECRET_WORDS | {"token", "key", "auth"}
 
 
@@ -121,6 +121,9 @@ def _names_a_setting(value: str, name: str) -> bool:
     return any(w in _CREDENTIAL_VALUE_WORDS or w.endswith(("password", "secret", "token")) for w in words)
 
 
+_PATTERN_OR_VERSION = re.compile(r"\{\d+(,\d*)?\}|\\[dwsS]|\.\*|\[\^|^\^|^\d+(\.\d+)+([-+]|$)")
+
+
 def _is_path_or_url(value: str) -> bool:
     return (
         value.startswith(("/", "./", "../", "~", "\\\\"))
@@ -141,6 +144,8 @@ def secret_value(value: object, name: str, kind: str) -> str | None:
     if any(ch.isspace() for ch in stripped):
         return None
     if _is_placeholder(stripped) or _names_a_setting(stripped, name) or _is_path_or_url(stripped):
+        return None
+    if _PATTERN_OR_VERSION.search(stripped):  # a validation regex or an object version, not a value
         return None
     if kind == "secret" and re.fullmatch(r"[a-z]+", stripped) and len(stripped) < 12:
         return None  # a short plain word (``"session"``, ``"sha256"``) names a mode, not a key
