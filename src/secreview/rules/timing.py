@@ -1,0 +1,206 @@
+"""Secrets compared with ``==``, whose running time tells an attacker how much they guessed.
+
+A comparison is reported when one side is a secret and the other is not a constant.  A side
+is a secret when it is computed by HMAC, when it hashes a secret (``sha256(api_key)``), or
+when its name says so: signature, HMAC, secret, token, API key, password hash, one-time code.
+The name is the last part of the expression (``request.headers["X-Signature"]`` is named by its
+key), so ``token.type`` or ``token_name`` are not secrets.  An unkeyed digest or checksum
+(``sha256(data).hexdigest() == expected``) is an integrity check of public data and counts
+only when the other side is a secret.  Comparisons with constants, ``None`` and empty values,
+and object equality in ``__eq__`` are not reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+from ..python.module import ModuleContext
+from . import Issue, rule
+
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_SECRET_WORDS = {"signature", "sig", "hmac", "secret", "token", "otp", "totp", "hotp", "csrf", "xsrf", "apikey"}
+_SECRET_PAIRS = (
+    {"api", "key"}, {"auth", "key"}, {"secret", "key"}, {"password", "hash"}, {"password", "hashed"},
+    {"password", "digest"}, {"passwd", "hash"}, {"pw", "hash"}, {"pwd", "hash"}, {"access", "code"},
+    {"verification", "code"}, {"reset", "code"},
+)
+_SINGLE_WORD_SECRETS = {"pwhash", "passhash", "pwdhash"}
+# words that make a name describe a secret rather than be one
+_METADATA_WORDS = {
+    "type", "types", "name", "names", "kind", "count", "len", "length", "size", "index", "idx", "pos",
+    "position", "url", "uri", "endpoint", "expiry", "expires", "expiration", "exp", "ttl", "lifetime",
+    "scope", "scopes", "format", "version", "prefix", "ref", "href", "id", "ids", "uuid", "path", "file",
+    "filename", "header", "field", "param", "location", "algorithm", "alg", "method", "mode", "class",
+    "label", "state", "status", "enabled", "required", "source", "store", "backend", "provider",
+}
+_DIGEST_WORDS = {"digest", "hexdigest", "hash", "checksum", "hashed", "mac"}
+_TRANSPARENT_METHODS = {"lower", "upper", "strip", "rstrip", "lstrip", "encode", "decode", "casefold"}
+_LOOKUP_METHODS = {"get", "getlist", "pop", "get_header", "getheader"}
+_HMAC_CALLS = {"hmac.new", "hmac.HMAC", "hmac.digest", "Crypto.Hash.HMAC.new", "cryptography.hazmat.primitives.hmac.HMAC"}
+_EQUALITY_METHODS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__cmp__"}
+
+
+def identifier_words(text: str) -> set[str]:
+    """Lower-case words of an identifier or string: ``expectedSignature`` -> {expected, signature}."""
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def _name_of(node: ast.expr) -> str | None:
+    """The text that names what ``node`` holds: its last identifier, lookup key or function."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Subscript):
+        key = node.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return key.value
+        return _name_of(node.value)
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            if func.attr in _TRANSPARENT_METHODS:
+                return _name_of(func.value)
+            if func.attr in _LOOKUP_METHODS and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    return first.value
+            return func.attr
+        if isinstance(func, ast.Name):
+            return func.id
+    return None
+
+
+def secret_by_name(text: str | None) -> bool:
+    if not text:
+        return False
+    words = identifier_words(text)
+    if words & _METADATA_WORDS or text.lower() in _METADATA_WORDS:
+        return False
+    if words & _SECRET_WORDS or words & _SINGLE_WORD_SECRETS:
+        return True
+    return any(pair <= words for pair in _SECRET_PAIRS)
+
+
+def _computes_hmac(ctx: ModuleContext, node: ast.expr) -> bool:
+    for child in ast.walk(node):
+        if isinstance(child, ast.Call) and (ctx.qualname(child.func) or "") in _HMAC_CALLS:
+            return True
+        if (
+            isinstance(child, ast.Call)
+            and isinstance(child.func, ast.Attribute)
+            and child.func.attr in ("hexdigest", "digest")
+            and isinstance(child.func.value, ast.Name)
+            and _bound_to_hmac(ctx, child.func.value)
+        ):
+            return True
+    return False
+
+
+def _bound_to_hmac(ctx: ModuleContext, name: ast.Name) -> bool:
+    function = ctx.enclosing_function(name)
+    if function is None:
+        return False
+    for node in ast.walk(function):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name.id for t in node.targets)
+            and isinstance(node.value, ast.Call)
+            and (ctx.qualname(node.value.func) or "") in _HMAC_CALLS
+        ):
+            return True
+    return False
+
+
+def _hashes_secret(ctx: ModuleContext, node: ast.expr) -> bool:
+    """``node`` is a hashlib digest of something named as a secret."""
+    for child in ast.walk(node):
+        if (
+            isinstance(child, ast.Call)
+            and (ctx.qualname(child.func) or "").startswith("hashlib.")
+            and any(secret_by_name(_name_of(arg)) for arg in child.args)
+        ):
+            return True
+    return False
+
+
+def _secrecy(ctx: ModuleContext, node: ast.expr) -> str:
+    """'secret', 'digest' (a hash that may be of public data) or ''."""
+    if _computes_hmac(ctx, node) or _hashes_secret(ctx, node):
+        return "secret"
+    name = _name_of(node)
+    if secret_by_name(name):
+        return "secret"
+    if name and identifier_words(name) & _DIGEST_WORDS and not identifier_words(name) & _METADATA_WORDS:
+        return "digest"
+    return ""
+
+
+def _comparable_value(ctx: ModuleContext, node: ast.expr) -> bool:
+    """A value a secret can meaningfully be compared with: not a constant, not a length or type."""
+    if ctx.is_constant(node):
+        return False
+    if isinstance(node, ast.Call) and (ctx.qualname(node.func) or "") in ("len", "type", "int", "bool", "isinstance"):
+        return False
+    return not (isinstance(node, ast.Attribute) and node.attr in ("__class__", "__name__"))
+
+
+@rule(
+    id="timing-unsafe-comparison",
+    cwe=208,
+    severity="medium",
+    confidence="medium",
+    summary="Secret, signature or token compared with == instead of a constant-time comparison",
+)
+def timing_unsafe_comparison(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags `==` and `!=` between a secret (an HMAC, a signature, a token, an API key, a
+    password hash, a one-time code, or a digest of one) and another non-constant value.  Checks
+    against constants, `None` or empty values, length checks, and `__eq__` methods are not
+    flagged.
+
+    ## Why it matters
+    `==` on strings and bytes stops at the first differing byte, so it takes longer the more
+    leading bytes are right.  By timing many requests an attacker learns a valid signature or
+    token byte by byte and forges what the comparison was meant to reject.
+
+    ## Example
+    ```python
+    expected = hmac.new(key, body, hashlib.sha256).hexdigest()
+    if expected != request.headers["X-Signature"]:
+        abort(403)
+    ```
+
+    ## Fix
+    Compare with `hmac.compare_digest(expected, received)` (or `secrets.compare_digest`), whose
+    running time does not depend on where the values differ.
+
+    ## References
+    - CWE-208: Observable Timing Discrepancy
+    - https://docs.python.org/3/library/hmac.html#hmac.compare_digest
+    """
+    for compare in ctx.nodes(ast.Compare):
+        if len(compare.ops) != 1 or not isinstance(compare.ops[0], (ast.Eq, ast.NotEq)):
+            continue
+        left, right = compare.left, compare.comparators[0]
+        if not (_comparable_value(ctx, left) and _comparable_value(ctx, right)):
+            continue
+        function = ctx.enclosing_function(compare)
+        if function is not None and function.name in _EQUALITY_METHODS:
+            continue
+        kinds = (_secrecy(ctx, left), _secrecy(ctx, right))
+        if "secret" not in kinds:
+            continue
+        secret = left if kinds[0] == "secret" else right
+        a, b = ast.unparse(left), ast.unparse(right)
+        operator = "==" if isinstance(compare.ops[0], ast.Eq) else "!="
+        negation = "not " if operator == "!=" else ""
+        yield Issue(
+            compare,
+            message=f"`{ast.unparse(secret)}` is compared with `{operator}`, which returns at the first differing "
+            "byte and lets an attacker time their way to a valid value.",
+            fix=f"Replace `{a} {operator} {b}` with `{negation}hmac.compare_digest({a}, {b})`.",
+        )
