@@ -127,7 +127,12 @@ _TRANSPARENT = (ast.Attribute, ast.BinOp, ast.JoinedStr, ast.FormattedValue, ast
                 ast.comprehension, ast.Starred, ast.UnaryOp)
 _CONVERSIONS = {"str", "int", "hex", "bytes", "float", "repr", "format", "join", "hexdigest", "digest",
                 "encode", "decode", "upper", "lower", "strip", "zfill", "rjust", "ljust", "b64encode",
-                "urlsafe_b64encode", "b32encode", "hexlify", "replace", "to_bytes"}
+                "urlsafe_b64encode", "b32encode", "hexlify", "replace", "to_bytes", "md5", "sha1", "sha224",
+                "sha256", "sha384", "sha512", "list", "tuple", "sorted"}
+# Calls that tell nothing about what the value is for.
+_UNTELLING = {"shuffle", "len", "isinstance", "print", "type", "bool", "range", "id", "hash", "debug", "info",
+              "warning", "warn", "error", "exception", "critical", "log"}
+_COLLECTING = {"append", "extend", "add", "insert", "appendleft"}
 
 
 def destinations(ctx: ModuleContext, node: ast.AST, follow: int = 3) -> Iterator[tuple[str, str]]:
@@ -150,6 +155,16 @@ def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]
                 child, parent = parent, ctx.parent(parent)
                 continue
             name = callee_name(parent)
+            receiver = parent.func.value if isinstance(parent.func, ast.Attribute) else None
+            if name in _UNTELLING:
+                return
+            if name in _COLLECTING and isinstance(receiver, ast.Name) and child in parent.args:
+                # chars.append(x): the value becomes part of `chars`
+                yield receiver.id, "it is collected into `{name}`"
+                if follow > 0 and receiver.id not in seen:
+                    seen.add(receiver.id)
+                    yield from _uses(ctx, parent, receiver.id, follow - 1, seen)
+                return
             if name in _CONVERSIONS or (name and isinstance(parent.func, ast.Attribute) and child in parent.args
                                         and name == "join"):
                 child, parent = parent, ctx.parent(parent)
