@@ -1,0 +1,469 @@
+"""TLS without its guarantees: certificate verification off, host names unchecked, old protocols.
+
+Only explicit choices are reported: a constant `verify=False`, `ssl.CERT_NONE`, `check_hostname =
+False`, an obsolete protocol constant.  A setting computed from configuration (`verify=not
+insecure`, `verify=CONF.ssl.verify`) is the operator's choice and is not reported, while a
+constant that folds to False is.  Server-side contexts (`Purpose.CLIENT_AUTH`,
+`PROTOCOL_TLS_SERVER`, `server_side=True`) are exempt from the verification rules: a server
+that does not ask for client certificates is the ordinary case.  `urllib3.disable_warnings()`
+only silences a warning and is not reported.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterator
+
+from ..findings import Confidence, Severity
+from ..python.module import ModuleContext
+from ..python.names import dotted
+from . import Issue, rule
+from ._purpose import callee_name, words
+
+# Libraries whose `verify=` keyword is TLS certificate verification.
+_HTTP_LIBRARIES = ("requests.", "httpx.", "keystoneauth1.", "boto3.", "botocore.", "aioboto3.", "hvac.",
+                   "openstack.", "docker.", "zeep.", "pysnow.", "gitlab.", "pynetbox.", "elasticsearch.",
+                   "opensearchpy.", "urllib3.", "aiohttp.", "kubernetes.", "novaclient.", "glanceclient.",
+                   "cinderclient.", "neutronclient.", "keystoneclient.", "swiftclient.", "ironicclient.",
+                   "heatclient.", "requests_oauthlib.", "oauthlib.", "zvmconnector.")
+_HTTP_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "request", "send", "stream",
+                 "fetch", "urlopen", "ws_connect", "download", "upload"}
+_CLIENT_WORDS = {"client", "session", "connector", "connection", "conn", "adapter", "transport", "api", "http",
+                 "https", "rest", "requests", "request", "url", "fetch", "download", "upload", "connect", "pool"}
+_NOT_TLS_WORDS = {"jwt", "token", "signature", "sign", "decode", "hash", "checksum", "schema", "model", "form",
+                  "email", "password", "payload", "jws", "jwe"}
+# Keywords that name certificate verification whatever the callee: False disables it.
+_VERIFY_KEYWORDS = {"verify_ssl", "ssl_verify", "verify_certs", "validate_certs", "validate_cert", "verify_cert",
+                    "ssl_verify_cert", "verify_certificate", "verify_tls", "tls_verify"}
+# Keywords that disable verification when True.
+_INSECURE_KEYWORDS = {"disable_ssl_certificate_validation", "tlsAllowInvalidCertificates", "tlsInsecure",
+                      "ssl_insecure", "insecure_skip_verify", "allow_insecure_ssl"}
+_CERT_REQS_KEYS = {"cert_reqs", "ssl_cert_reqs", "verify_mode"}
+_HOSTNAME_KEYS = {"check_hostname", "ssl_check_hostname", "assert_hostname", "match_hostname"}
+_SESSION_FACTORIES = {"requests.Session", "requests.session", "requests.sessions.Session", "httpx.Client",
+                      "httpx.AsyncClient", "keystoneauth1.session.Session"}
+_SERVER_MARKERS = {"ssl.Purpose.CLIENT_AUTH", "ssl.PROTOCOL_TLS_SERVER"}
+
+
+def _is_false(ctx: ModuleContext, node: ast.AST | None) -> bool:
+    return node is not None and ctx.constant(node, None) is False
+
+
+def _is_true(ctx: ModuleContext, node: ast.AST | None) -> bool:
+    return node is not None and ctx.constant(node, None) is True
+
+
+def _callee_words(call) -> set[str]:
+    return set(words(call.method or ""))
+
+
+def _is_http_call(ctx: ModuleContext, call) -> bool:
+    """A call whose `verify=` keyword means certificate verification (an HTTP or API client)."""
+    name = call.name or ""
+    if name.startswith(("jwt.", "jose.", "itsdangerous.", "authlib.jose")):
+        return False
+    if name.startswith(_HTTP_LIBRARIES):
+        return True
+    method_words = _callee_words(call)
+    if method_words & _NOT_TLS_WORDS:
+        return False
+    if call.method in _HTTP_METHODS:
+        return True
+    return bool(method_words & _CLIENT_WORDS)
+
+
+def _imports(ctx: ModuleContext, package: str) -> bool:
+    return any(q == package or q.startswith(package + ".") for q in ctx.aliases.values())
+
+
+def _is_cert_none(ctx: ModuleContext, node: ast.AST) -> bool:
+    qualified = ctx.qualname(node) or ""
+    if qualified.endswith(("ssl.CERT_NONE", "VerifyMode.CERT_NONE")) or qualified == "CERT_NONE":
+        return True
+    value = ctx.constant(node, None)
+    return isinstance(value, str) and value.upper() in ("CERT_NONE", "NONE")
+
+
+def _server_objects(ctx: ModuleContext) -> set[tuple[ast.AST | None, str]]:
+    """(enclosing function, dotted name) of variables bound to a server-side SSL context."""
+    server: set[tuple[ast.AST | None, str]] = set()
+    for node in ctx.nodes(ast.Assign):
+        if not isinstance(node.value, ast.Call):
+            continue
+        mentioned = {ctx.qualname(n) for n in ast.walk(node.value) if isinstance(n, (ast.Attribute, ast.Name))}
+        if mentioned & _SERVER_MARKERS:
+            for target in node.targets:
+                name = dotted(target)
+                if name:
+                    server.add((_scope_of(ctx, node, name), name))
+    return server
+
+
+def _scope_of(ctx: ModuleContext, node: ast.AST, name: str) -> ast.AST | None:
+    """Attributes of ``self`` live as long as the class; local names as long as the function."""
+    if name.startswith("self."):
+        return next((a for a in ctx.ancestors(node) if isinstance(a, ast.ClassDef)), None)
+    return ctx.enclosing_function(node)
+
+
+def _is_server_side(ctx: ModuleContext, node: ast.AST, servers: set[tuple[ast.AST | None, str]]) -> bool:
+    """``node`` configures a server context: an attribute of a known server context, or a server_side call."""
+    if isinstance(node, ast.Attribute):
+        receiver = dotted(node.value) or ""
+        return (_scope_of(ctx, node, receiver), receiver) in servers
+    call = node
+    while call is not None and not isinstance(call, ast.Call):
+        call = ctx.parent(call)
+    if isinstance(call, ast.Call):
+        for keyword in call.keywords:
+            if keyword.arg == "server_side" and _is_true(ctx, keyword.value):
+                return True
+    return False
+
+
+def _session_objects(ctx: ModuleContext) -> set[str]:
+    sessions: set[str] = set()
+    for node in ctx.nodes(ast.Assign, ast.withitem):
+        value = node.value if isinstance(node, ast.Assign) else node.context_expr
+        if isinstance(value, ast.Call) and ctx.qualname(value.func) in _SESSION_FACTORIES:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.optional_vars]
+            for target in targets:
+                name = dotted(target) if target is not None else None
+                if name:
+                    sessions.add(name)
+    return sessions
+
+
+_FIX_VERIFY = ("Remove `verify=False` so the certificate is checked; for a private CA pass its bundle: "
+               "`verify=\"/etc/ssl/certs/internal-ca.pem\"`.")
+
+
+@rule(
+    id="tls-verification-disabled",
+    cwe=295,
+    severity="high",
+    confidence="high",
+    summary="TLS certificate verification turned off, so any server can impersonate the peer",
+    relevant_in_tests=False,
+)
+def tls_verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags a constant `verify=False` passed to requests, httpx, keystoneauth1, boto3 and other
+    HTTP clients (and to their session methods), `session.verify = False`, aiohttp's `ssl=False`
+    and `verify_ssl=False`, `insecure=True` passed to OpenStack clients and sessions,
+    `ssl._create_unverified_context`, `ssl.CERT_NONE` as `verify_mode` or `cert_reqs` (also
+    urllib3's `cert_reqs="CERT_NONE"`), pyOpenSSL's `set_verify(SSL.VERIFY_NONE, ...)`, pycurl's
+    `SSL_VERIFYPEER` set to 0, httplib2's `disable_ssl_certificate_validation=True`, and
+    `ssl.wrap_socket` on the client side without `cert_reqs` (its default is `CERT_NONE`).
+
+    ## Why it matters
+    Without certificate verification TLS still encrypts, but to whoever answers: anyone on the
+    network path (a hostile Wi-Fi, a compromised router, DNS spoofing) presents their own
+    certificate, reads and changes the traffic, and collects the credentials and tokens it
+    carries.
+
+    ## Example
+    ```python
+    response = requests.post(url, json=payload, headers=auth_headers, verify=False)
+    ```
+
+    ## Fix
+    Leave verification on (the default).  For a server with a private CA, pass the CA bundle:
+    `verify="/path/to/ca.pem"`, `ssl.create_default_context(cafile="/path/to/ca.pem")`.  Where an
+    insecure mode must exist, make it an explicit operator setting that defaults to verified.
+
+    ## References
+    - CWE-295: Improper Certificate Validation
+    - https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification
+    - https://docs.python.org/3/library/ssl.html#security-considerations
+    """
+    servers = _server_objects(ctx)
+    uses_aiohttp = _imports(ctx, "aiohttp")
+    for call in ctx.calls:
+        name = call.name or ""
+        verify = call.arg(keyword="verify")
+        if _is_false(ctx, verify) and _is_http_call(ctx, call):
+            yield Issue(
+                verify,
+                message=f"`{ast.unparse(call.node.func)}` is called with `verify=False`, which accepts any "
+                "certificate, so a man in the middle can read and alter the traffic.",
+                fix=_FIX_VERIFY,
+            )
+        for keyword in call.node.keywords:
+            if keyword.arg in _VERIFY_KEYWORDS and _is_false(ctx, keyword.value):
+                yield Issue(
+                    keyword.value,
+                    message=f"`{ast.unparse(call.node.func)}` is called with `{keyword.arg}=False`, which turns off "
+                    "certificate verification.",
+                    fix=f"Remove `{keyword.arg}=False`; for a private CA configure its bundle instead.",
+                )
+            elif keyword.arg in _INSECURE_KEYWORDS and _is_true(ctx, keyword.value):
+                yield Issue(
+                    keyword.value,
+                    message=f"`{ast.unparse(call.node.func)}` is called with `{keyword.arg}=True`, which accepts "
+                    "any certificate.",
+                    fix=f"Remove `{keyword.arg}=True` and trust a specific CA bundle if the server's CA is private.",
+                )
+            elif keyword.arg == "insecure" and _is_true(ctx, keyword.value) and _is_http_call(ctx, call):
+                yield Issue(
+                    keyword.value,
+                    message=f"`{ast.unparse(call.node.func)}` is called with `insecure=True`, which skips "
+                    "certificate verification for every request it makes.",
+                    fix="Remove `insecure=True` and pass the CA bundle (`cacert=` / `verify=\"/path/to/ca.pem\"`).",
+                )
+            elif (keyword.arg == "ssl" and uses_aiohttp and _is_false(ctx, keyword.value)
+                  and (name.startswith("aiohttp.") or call.method in _HTTP_METHODS)):
+                yield Issue(
+                    keyword.value,
+                    message=f"`{ast.unparse(call.node.func)}` is called with `ssl=False`, which makes aiohttp skip "
+                    "certificate verification.",
+                    fix="Remove `ssl=False`, or pass `ssl=ssl.create_default_context(cafile=...)` for a private CA.",
+                )
+            elif keyword.arg in _CERT_REQS_KEYS and _is_cert_none(ctx, keyword.value) \
+                    and not _is_server_side(ctx, call.node, servers):
+                yield _cert_none_issue(keyword.value, f"`{ast.unparse(call.node.func)}` is given "
+                                                      f"`{keyword.arg}={ast.unparse(keyword.value)}`")
+        if name == "ssl._create_unverified_context":
+            yield Issue(
+                call.node,
+                message="`ssl._create_unverified_context()` builds a context that accepts any certificate and any "
+                "host name.",
+                fix="Use `ssl.create_default_context()` (with `cafile=` for a private CA).",
+            )
+        elif name == "ssl.wrap_socket" and not call.has_star_kwargs and call.arg(keyword="cert_reqs") is None \
+                and not any(k.arg == "server_side" for k in call.node.keywords) and len(call.node.args) < 5:
+            yield Issue(
+                call.node,
+                message="`ssl.wrap_socket` is called without `cert_reqs`, so it defaults to `CERT_NONE` and accepts "
+                "any certificate.",
+                fix="Use `ssl.create_default_context().wrap_socket(sock, server_hostname=host)`.",
+                confidence=Confidence.MEDIUM,
+            )
+        elif call.method == "set_verify" and call.node.args \
+                and (ctx.qualname(call.node.args[0]) or "").endswith("SSL.VERIFY_NONE"):
+            yield Issue(
+                call.node.args[0],
+                message="`set_verify(SSL.VERIFY_NONE, ...)` makes this pyOpenSSL context accept any peer certificate.",
+                fix="Use `SSL.VERIFY_PEER` and load trusted CAs with `load_verify_locations`.",
+                confidence=Confidence.MEDIUM,
+            )
+        elif call.method == "setopt" and len(call.node.args) >= 2 \
+                and (ctx.qualname(call.node.args[0]) or "").endswith("SSL_VERIFYPEER") \
+                and ctx.constant(call.node.args[1], None) in (0, False):
+            yield Issue(
+                call.node,
+                message="`setopt(SSL_VERIFYPEER, 0)` makes this curl handle accept any certificate.",
+                fix="Remove the option (verification is on by default) or set `CAINFO` to a CA bundle.",
+            )
+    yield from _verification_assignments(ctx, servers)
+
+
+def _cert_none_issue(node: ast.AST, what: str) -> Issue:
+    return Issue(
+        node,
+        message=f"{what}, which accepts any certificate, so a man in the middle can impersonate the peer.",
+        fix="Use `ssl.CERT_REQUIRED` (the default of `ssl.create_default_context()`) and load the CA that signs the "
+        "peer's certificate.",
+    )
+
+
+def _verification_assignments(ctx: ModuleContext, servers: set[tuple[ast.AST | None, str]]) -> Iterator[Issue]:
+    sessions = _session_objects(ctx)
+    for node in ctx.nodes(ast.Assign):
+        for target in node.targets:
+            target_text = ast.unparse(target)
+            if isinstance(target, ast.Attribute) and target.attr == "verify_mode" and _is_cert_none(ctx, node.value):
+                if not _is_server_side(ctx, target, servers):
+                    yield _cert_none_issue(node.value, f"`{target_text}` is set to `{ast.unparse(node.value)}`")
+            elif (isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant)
+                  and target.slice.value in _CERT_REQS_KEYS and _is_cert_none(ctx, node.value)):
+                yield _cert_none_issue(node.value, f"`{target_text}` is set to `{ast.unparse(node.value)}`")
+            elif isinstance(target, ast.Attribute) and target.attr == "verify" and _is_false(ctx, node.value):
+                receiver = dotted(target.value) or ""
+                if receiver in sessions or set(words(receiver.rpartition(".")[2])) & {"session", "client", "sess", "http"}:
+                    yield Issue(
+                        node.value,
+                        message=f"`{target_text} = False` turns off certificate verification for every request "
+                        f"made through `{receiver}`.",
+                        fix=f"Remove the assignment, or set `{target_text}` to the path of the CA bundle.",
+                    )
+            elif ctx.qualname(target) == "ssl._create_default_https_context" \
+                    and ctx.qualname(node.value) == "ssl._create_unverified_context":
+                yield Issue(
+                    node.value,
+                    message="`ssl._create_default_https_context` is replaced with `ssl._create_unverified_context`, "
+                    "which turns off certificate verification for every HTTPS connection in the process.",
+                    fix="Remove the assignment; give the specific client a context from "
+                    "`ssl.create_default_context(cafile=...)` if it needs a private CA.",
+                    severity=Severity.HIGH,
+                )
+    for node in ctx.nodes(ast.Dict):
+        for key, value in zip(node.keys, node.values):
+            if isinstance(key, ast.Constant) and key.value in _CERT_REQS_KEYS and _is_cert_none(ctx, value):
+                yield _cert_none_issue(value, f"the option `{key.value}` is set to `{ast.unparse(value)}`")
+
+
+@rule(
+    id="tls-hostname-check-disabled",
+    cwe=297,
+    severity="medium",
+    confidence="high",
+    summary="TLS host name check turned off, so any valid certificate is accepted for any host",
+    relevant_in_tests=False,
+)
+def tls_hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags `context.check_hostname = False` on a client context, `check_hostname=False`,
+    `assert_hostname=False` (urllib3) and `ssl_check_hostname=False` passed as keywords or
+    options, and pycurl's `SSL_VERIFYHOST` set to 0.
+
+    ## Why it matters
+    Certificate verification proves that a trusted CA signed the certificate; the host name
+    check proves the certificate is for the host being contacted.  Without it, any certificate
+    from the same CA, including one the attacker obtained for their own domain, is accepted for
+    every host.
+
+    ## Example
+    ```python
+    context = ssl.create_default_context(cafile=ca_file)
+    context.check_hostname = False
+    ```
+
+    ## Fix
+    Keep `check_hostname = True` and pass `server_hostname=` to `wrap_socket`.  When the peer is
+    reached by IP address, put the address in the certificate's subjectAltName, or pin the
+    certificate's fingerprint and compare it with `hmac.compare_digest`.
+
+    ## References
+    - CWE-297: Improper Validation of Certificate with Host Mismatch
+    - https://docs.python.org/3/library/ssl.html#ssl.SSLContext.check_hostname
+    """
+    servers = _server_objects(ctx)
+    for node in ctx.nodes(ast.Assign):
+        for target in node.targets:
+            if (isinstance(target, ast.Attribute) and target.attr == "check_hostname" and _is_false(ctx, node.value)
+                    and not _is_server_side(ctx, target, servers)):
+                yield Issue(
+                    target,
+                    message=f"`{ast.unparse(target)} = False` accepts a certificate issued for any host name, so "
+                    "any certificate from a trusted CA impersonates this peer.",
+                    fix=f"Remove the assignment (keep `{ast.unparse(target)} = True`) and pass "
+                    "`server_hostname=` when wrapping the socket.",
+                )
+    for call in ctx.calls:
+        for keyword in call.node.keywords:
+            if keyword.arg in _HOSTNAME_KEYS and _is_false(ctx, keyword.value) \
+                    and not _is_server_side(ctx, call.node, servers):
+                yield Issue(
+                    keyword.value,
+                    message=f"`{ast.unparse(call.node.func)}` is called with `{keyword.arg}=False`, which accepts a "
+                    "certificate issued for any host name.",
+                    fix=f"Remove `{keyword.arg}=False`.",
+                )
+        if call.method == "setopt" and len(call.node.args) >= 2 \
+                and (ctx.qualname(call.node.args[0]) or "").endswith("SSL_VERIFYHOST") \
+                and ctx.constant(call.node.args[1], None) in (0, False):
+            yield Issue(
+                call.node,
+                message="`setopt(SSL_VERIFYHOST, 0)` makes this curl handle accept a certificate for any host name.",
+                fix="Remove the option or set it to 2 (the default).",
+            )
+    for node in ctx.nodes(ast.Dict):
+        for key, value in zip(node.keys, node.values):
+            if isinstance(key, ast.Constant) and key.value in _HOSTNAME_KEYS and _is_false(ctx, value):
+                yield Issue(
+                    value,
+                    message=f"the option `{key.value}` is set to False, which accepts a certificate issued for any "
+                    "host name.",
+                    fix=f"Remove the `{key.value}` option (host names are checked by default).",
+                )
+
+
+_WEAK_PROTOCOLS = {
+    "ssl.PROTOCOL_SSLv2": "SSLv2", "ssl.PROTOCOL_SSLv3": "SSLv3", "ssl.PROTOCOL_TLSv1": "TLS 1.0",
+    "ssl.PROTOCOL_TLSv1_1": "TLS 1.1", "ssl.TLSVersion.SSLv3": "SSLv3", "ssl.TLSVersion.TLSv1": "TLS 1.0",
+    "ssl.TLSVersion.TLSv1_1": "TLS 1.1", "OpenSSL.SSL.SSLv2_METHOD": "SSLv2", "OpenSSL.SSL.SSLv3_METHOD": "SSLv3",
+    "OpenSSL.SSL.TLSv1_METHOD": "TLS 1.0", "OpenSSL.SSL.TLSv1_1_METHOD": "TLS 1.1",
+}
+_VERSION_BOUNDS = {"minimum_version", "maximum_version", "ssl_version", "protocol", "ssl_protocol", "version"}
+
+
+@rule(
+    id="weak-tls-version",
+    cwe=327,
+    severity="medium",
+    confidence="high",
+    summary="SSLv2, SSLv3, TLS 1.0 or TLS 1.1 selected for a connection",
+    relevant_in_tests=False,
+)
+def weak_tls_version(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags an obsolete protocol selected for a connection: `ssl.PROTOCOL_SSLv2`, `PROTOCOL_SSLv3`,
+    `PROTOCOL_TLSv1`, `PROTOCOL_TLSv1_1` and pyOpenSSL's `SSLv3_METHOD`, `TLSv1_METHOD`, ...
+    passed to a call (`ssl.SSLContext(ssl.PROTOCOL_TLSv1)`, `ssl_version=`), and
+    `minimum_version` or `maximum_version` set to `TLSVersion.TLSv1`, `TLSv1_1`, `SSLv3` or
+    `MINIMUM_SUPPORTED`.  Comparisons and tables of supported names are not reported.
+
+    ## Why it matters
+    SSLv2 and SSLv3 are broken (DROWN, POODLE); TLS 1.0 and 1.1 rely on SHA-1 and CBC
+    constructions with known attacks (BEAST) and were deprecated by RFC 8996.  A connection
+    that allows them can be downgraded and decrypted by an attacker on the path.
+
+    ## Example
+    ```python
+    context = ssl.SSLContext(ssl.PROTOCOL_TLSv1)
+    ```
+
+    ## Fix
+    Use `ssl.create_default_context()` (or `ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)`) and set
+    `context.minimum_version = ssl.TLSVersion.TLSv1_2`.
+
+    ## References
+    - CWE-327: Use of a Broken or Risky Cryptographic Algorithm
+    - RFC 8996: Deprecating TLS 1.0 and TLS 1.1
+    """
+    for node in ctx.nodes(ast.Attribute, ast.Name):
+        qualified = ctx.qualname(node)
+        if qualified not in _WEAK_PROTOCOLS and qualified != "ssl.TLSVersion.MINIMUM_SUPPORTED":
+            continue
+        parent = ctx.parent(node)
+        if isinstance(parent, ast.Attribute):
+            continue  # part of a longer name
+        selected = _selects_protocol(ctx, node, parent, qualified)
+        if selected is None:
+            continue
+        label = _WEAK_PROTOCOLS.get(qualified, "SSLv3")
+        yield Issue(
+            node,
+            message=f"{selected} `{ast.unparse(node)}`, which allows {label}, a protocol with practical attacks that "
+            "an attacker on the path can force.",
+            fix="Use `ssl.create_default_context()` and set `minimum_version = ssl.TLSVersion.TLSv1_2` "
+            "(or `TLSv1_3`).",
+        )
+
+
+def _selects_protocol(ctx: ModuleContext, node: ast.AST, parent: ast.AST | None, qualified: str) -> str | None:
+    """How ``node`` chooses the protocol of a connection, or None when it only names it."""
+    minimum_only = qualified == "ssl.TLSVersion.MINIMUM_SUPPORTED"
+    if isinstance(parent, ast.keyword) and parent.arg in _VERSION_BOUNDS:
+        if minimum_only and parent.arg != "minimum_version":
+            return None
+        return f"`{parent.arg}=` is given"
+    if isinstance(parent, ast.Call) and node in parent.args and not minimum_only:
+        if callee_name(parent) in ("getattr", "hasattr", "isinstance", "print", "str", "repr", "append", "add"):
+            return None
+        return f"`{ast.unparse(parent.func)}` is called with"
+    if isinstance(parent, ast.Assign) and parent.value is node:
+        for target in parent.targets:
+            name = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) \
+                else None
+            if name and (name in _VERSION_BOUNDS or set(words(name)) & {"version", "protocol"}):
+                if minimum_only and name != "minimum_version":
+                    return None
+                if name == "maximum_version" or not minimum_only:
+                    return f"`{ast.unparse(target)}` is set to"
+                return f"`{ast.unparse(target)}` is set to"
+    return None
