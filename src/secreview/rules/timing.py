@@ -34,6 +34,7 @@ _METADATA_WORDS = {
     "scope", "scopes", "format", "version", "prefix", "ref", "href", "id", "ids", "uuid", "path", "file",
     "filename", "header", "field", "param", "location", "algorithm", "alg", "method", "mode", "class",
     "label", "state", "status", "enabled", "required", "source", "store", "backend", "provider",
+    "err", "error", "errors", "errno", "exception", "no", "missing", "invalid", "expired",
 }
 _DIGEST_WORDS = {"digest", "hexdigest", "hash", "checksum", "hashed", "mac"}
 _TRANSPARENT_METHODS = {"lower", "upper", "strip", "rstrip", "lstrip", "encode", "decode", "casefold"}
