@@ -34,6 +34,7 @@ _PATH_WORDS = {
     "path", "paths", "filepath", "filename", "file", "dir", "directory", "root", "base", "basedir",
     "realpath", "abspath", "folder", "upload", "uploads", "media", "static", "target", "dest",
 }
+_URL_WORDS = {"url", "urls", "uri", "href", "link"}  # a URL prefix is routing, not file containment
 _PATH_CONTAINMENT_CALLS = {"os.path.commonpath", "os.path.commonprefix"}
 _INVARIANT_CALLS = {"isinstance", "issubclass", "hasattr", "callable", "type"}
 _FORM_WORDS = {"form", "serializer", "schema"}
@@ -67,7 +68,7 @@ def _path_containment(ctx: ModuleContext, test: ast.expr) -> bool:
                 return True
             if isinstance(node.func, ast.Attribute) and node.func.attr in ("startswith", "is_relative_to"):
                 words = identifier_words(" ".join(_identifiers(node)))
-                if words & _PATH_WORDS:
+                if words & _PATH_WORDS and not words & _URL_WORDS:
                     return True
         if (
             isinstance(node, ast.Compare)
@@ -152,7 +153,10 @@ def security_check(ctx: ModuleContext, test: ast.expr) -> str | None:
         return None
     names = list(_identifiers(test))
     words = set().union(*(identifier_words(name) for name in names)) if names else set()
-    if words & _AUTHORIZATION_WORDS or any(name.lower().startswith(_PERMISSION_PREFIXES) for name in names):
+    if words & _AUTHORIZATION_WORDS:
+        return "an authorization check"
+    # ``can_edit(user, doc)`` is a permission; ``features.can_return_rows`` is a capability
+    if words & _PRINCIPAL_WORDS and any(name.lower().startswith(_PERMISSION_PREFIXES) for name in names):
         return "an authorization check"
     if any(pair <= identifier_words(name) for name in names for pair in _ACCESS_PREDICATES):
         return "an authorization check"

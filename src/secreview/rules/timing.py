@@ -139,9 +139,37 @@ def _secrecy(ctx: ModuleContext, node: ast.expr) -> str:
     return ""
 
 
+def _class_constant(ctx: ModuleContext, node: ast.expr) -> bool:
+    """``self.name`` where the class body binds ``name`` to a constant (a fixed marker, not a secret)."""
+    if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+        return False
+    owner = next((a for a in ctx.ancestors(node) if isinstance(a, ast.ClassDef)), None)
+    if owner is None:
+        return False
+    return any(
+        isinstance(stmt, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == node.attr for t in stmt.targets)
+        and ctx.is_constant(stmt.value)
+        for stmt in owner.body
+    )
+
+
+def _updates_copy(ctx: ModuleContext, compare: ast.Compare) -> bool:
+    """``if stored != current: stored = current``: a change check that refreshes a copy, not a verification."""
+    sides = {ast.unparse(compare.left), ast.unparse(compare.comparators[0])}
+    for ancestor in ctx.ancestors(compare):
+        if isinstance(ancestor, ast.If):
+            return any(
+                isinstance(stmt, ast.Assign) and ast.unparse(stmt.value) in sides for stmt in ancestor.body
+            )
+        if not isinstance(ancestor, (ast.BoolOp, ast.UnaryOp)):
+            return False
+    return False
+
+
 def _comparable_value(ctx: ModuleContext, node: ast.expr) -> bool:
     """A value a secret can meaningfully be compared with: not a constant, not a length or type."""
-    if ctx.is_constant(node):
+    if ctx.is_constant(node) or _class_constant(ctx, node):
         return False
     if isinstance(node, ast.Call) and (ctx.qualname(node.func) or "") in ("len", "type", "int", "bool", "isinstance"):
         return False
@@ -190,7 +218,7 @@ def timing_unsafe_comparison(ctx: ModuleContext) -> Iterator[Issue]:
         if not (_comparable_value(ctx, left) and _comparable_value(ctx, right)):
             continue
         function = ctx.enclosing_function(compare)
-        if function is not None and function.name in _EQUALITY_METHODS:
+        if function is not None and function.name in _EQUALITY_METHODS or _updates_copy(ctx, compare):
             continue
         kinds = (_secrecy(ctx, left), _secrecy(ctx, right))
         if "secret" not in kinds:

@@ -40,6 +40,8 @@ _DJANGO_SETTINGS = {
 _NON_PRODUCTION_WORDS = {
     "dev", "devel", "develop", "development", "local", "test", "tests", "testing", "ci", "debug",
 }
+# a framework's own defaults module or a template to copy is not a deployment's configuration
+_NOT_DEPLOYED_MODULE_WORDS = _NON_PRODUCTION_WORDS | {"default", "defaults", "global", "example", "sample", "template"}
 _PRODUCTION_WORDS = {"prod", "production", "live", "staging", "release"}
 _ALL_INTERFACES = {"0.0.0.0", "::", "0:0:0:0:0:0:0:0"}
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
@@ -55,7 +57,7 @@ def _module_words(ctx: ModuleContext) -> set[str]:
 
 
 def _non_production_module(ctx: ModuleContext) -> bool:
-    return bool(_module_words(ctx) & _NON_PRODUCTION_WORDS)
+    return bool(_module_words(ctx) & _NOT_DEPLOYED_MODULE_WORDS)
 
 
 def _settings_module(ctx: ModuleContext) -> bool:

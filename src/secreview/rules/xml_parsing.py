@@ -9,9 +9,10 @@ Which parsers are unsafe, and when, decides this family's precision:
   substituted), ``no_network=False`` (entities and DTDs are fetched over the network), and
   ``huge_tree=True`` (libxml2's limits on entity amplification are lifted: CWE-776).
 - lxml's default parser resolved external entities from local files before lxml 5.0 (since
-  5.0 it resolves internal entities only).  A call such as ``etree.fromstring(data)`` without a
-  parser is therefore flagged only where the document visibly comes from the HTTP request, at
-  medium confidence; parsing other data with the default parser is not flagged.
+  5.0 it resolves internal entities only).  Whether ``etree.fromstring(data)`` with the default
+  parser is a defect depends on where ``data`` comes from: that is the data-flow rule
+  ``xml-external-entity-injection``'s question, so this family leaves default-parser calls to it
+  and judges only parser configuration, which is a defect whatever the data.
 - The standard library parsers (``xml.etree``, ``minidom``, ``pulldom``, ``sax``, ``expat``)
   have not resolved external entities since Python 3.7.1, and expat 2.4.1+ limits entity
   amplification; they are flagged only where code switches external entities on, with
@@ -24,19 +25,13 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..findings import Confidence, Severity
+from ..findings import Confidence
 from ..python.module import ModuleContext
 from . import Issue, rule
 
 _LXML_PARSER_FACTORIES = {
     "lxml.etree.XMLParser", "lxml.etree.XMLPullParser", "lxml.etree.ETCompatXMLParser",
     "lxml.etree.iterparse", "lxml.objectify.makeparser",
-}
-# default-parser entry points -> position of the parser argument
-_LXML_DEFAULT_PARSER_CALLS = {
-    "lxml.etree.fromstring": 1, "lxml.etree.XML": 1, "lxml.etree.parse": 1, "lxml.etree.XMLID": 1,
-    "lxml.etree.fromstringlist": 1, "lxml.etree.XMLDTDID": 1, "lxml.objectify.fromstring": 1,
-    "lxml.objectify.parse": 1, "lxml.objectify.XML": 1,
 }
 _DTD_LOADING_OPTIONS = ("load_dtd", "dtd_validation", "attribute_defaults")
 _EXTERNAL_ENTITY_FEATURES = {
@@ -84,35 +79,6 @@ def _lxml_parser_problem(ctx: ModuleContext, call: ast.Call) -> tuple[str, Confi
     return None
 
 
-def _mentions_request(node: ast.AST) -> bool:
-    for child in ast.walk(node):
-        if isinstance(child, ast.Name) and child.id == "request":
-            return True
-        if isinstance(child, ast.Attribute) and child.attr == "request":
-            return True
-    return False
-
-
-def _comes_from_request(ctx: ModuleContext, node: ast.expr | None) -> bool:
-    """``node`` reads the HTTP request, directly or through one local assignment."""
-    if node is None:
-        return False
-    if _mentions_request(node):
-        return True
-    if isinstance(node, ast.Name):
-        function = ctx.enclosing_function(node)
-        if function is None:
-            return False
-        for assign in ast.walk(function):
-            if (
-                isinstance(assign, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == node.id for t in assign.targets)
-                and _mentions_request(assign.value)
-            ):
-                return True
-    return False
-
-
 @rule(
     id="xml-external-entities",
     cwe=611,
@@ -125,9 +91,10 @@ def xml_external_entities(ctx: ModuleContext) -> Iterator[Issue]:
     ## What it does
     Flags lxml parsers built with `resolve_entities=True`, with `load_dtd=True`,
     `dtd_validation=True` or `attribute_defaults=True` while entity resolution stays on, or with
-    `no_network=False`; lxml's default parser (`etree.fromstring(request.data)`) applied to the
-    HTTP request; and SAX parsers with `feature_external_ges` or `feature_external_pes` switched
-    on.  Standard-library parsers with default settings and `defusedxml` are not flagged.
+    `no_network=False`, and SAX parsers with `feature_external_ges` or `feature_external_pes`
+    switched on.  Standard-library parsers with default settings and `defusedxml` are not
+    flagged; request data reaching lxml's default parser is the data-flow rule
+    `xml-external-entity-injection`'s finding.
 
     ## Why it matters
     An external entity is a reference the parser follows while it reads the document:
@@ -156,8 +123,6 @@ def xml_external_entities(ctx: ModuleContext) -> Iterator[Issue]:
         if name in _LXML_PARSER_FACTORIES:
             problem = _lxml_parser_problem(ctx, call.node)
             if problem is None:
-                if name == "lxml.etree.iterparse" and _default_parser_on_request(ctx, call, position=None):
-                    yield _default_parser_issue(call.node, name)
                 continue
             reason, confidence = problem
             yield Issue(
@@ -166,9 +131,6 @@ def xml_external_entities(ctx: ModuleContext) -> Iterator[Issue]:
                 fix=_SAFE_PARSER_FIX,
                 confidence=confidence,
             )
-        elif name in _LXML_DEFAULT_PARSER_CALLS:
-            if _default_parser_on_request(ctx, call, position=_LXML_DEFAULT_PARSER_CALLS[name]):
-                yield _default_parser_issue(call.node, name)
         elif call.method == "setFeature" and len(call.node.args) == 2:
             feature_node, enabled = call.node.args
             feature = ctx.constant(feature_node, None)
@@ -184,23 +146,6 @@ def xml_external_entities(ctx: ModuleContext) -> Iterator[Issue]:
                     fix=f"Remove the `{receiver}(...)` call (the feature is off by default) and parse untrusted "
                     "XML with `defusedxml.sax`.",
                 )
-
-
-def _default_parser_on_request(ctx: ModuleContext, call, position: int | None) -> bool:
-    if call.arg(position=position, keyword="parser") is not None or call.has_star_kwargs:
-        return False
-    return _comes_from_request(ctx, call.arg(position=0, keyword="source" if position is None else None))
-
-
-def _default_parser_issue(node: ast.Call, name: str) -> Issue:
-    return Issue(
-        node,
-        message=f"`{name}` parses XML from the HTTP request with lxml's default parser, which before lxml 5.0 "
-        "resolves external entities and lets the request read local files.",
-        fix=_SAFE_PARSER_FIX,
-        severity=Severity.MEDIUM,
-        confidence=Confidence.MEDIUM,
-    )
 
 
 @rule(
