@@ -98,6 +98,7 @@ def test_entries_of_files_outside_the_review_are_not_called_fixed(project: Path,
     assert "Fixed" not in out
     (project / "other.py").unlink()
     code, out, _ = run(capsys, "scan", "service.py", "--baseline", "baseline.json")
+    assert code == 0
     assert "Fixed since the baseline (1):\n  other.py (line 4 before)" in out
 
 

@@ -14,7 +14,7 @@ from secreview import rules
 from secreview.changes import parse_patch
 from secreview.cli import main
 
-pytestmark = pytest.mark.skipif(subprocess.run(["git", "--version"], capture_output=True).returncode != 0,
+pytestmark = pytest.mark.skipif(subprocess.run(["git", "--version"], capture_output=True, check=False).returncode != 0,
                                 reason="git is not installed")
 
 OLD_PICKLE = """\
@@ -112,6 +112,7 @@ def test_moving_a_file_keeps_its_history(repo: Repo, capsys) -> None:
     repo.commit("Move the app into a package")
     assert reported(capsys, "--commit", "HEAD") == set()
     code, out, _ = secreview(capsys, "diff", "--commit", "HEAD", "--format", "sarif")
+    assert code == 0
     assert json.loads(out)["runs"][0]["results"] == []
 
 
@@ -138,6 +139,7 @@ def test_default_base_is_the_upstream_branch(repo: Repo, tmp_path: Path, capsys,
     # HEAD~1 alone would miss first.py: the upstream branch is the base
     assert reported(capsys) == {("first.py", 4, "unsafe-deserialization"), ("second.py", 4, "yaml-unsafe-load")}
     code, out, _ = secreview(capsys, "diff")
+    assert code == 1
     assert "First local commit" in out and "Second local commit" in out
 
 
@@ -153,6 +155,7 @@ def test_first_commit_without_a_parent_is_all_new(tmp_path: Path, capsys, monkey
 def test_reformatted_line_with_old_defect_is_reported_as_unchanged(repo: Repo, capsys) -> None:
     repo.write("app.py", OLD_PICKLE.replace("pickle.loads(blob)", "pickle.loads( blob )"))
     code, out, _ = secreview(capsys, "diff", "HEAD", "--format", "sarif")
+    assert code == 1
     results = json.loads(out)["runs"][0]["results"]
     assert [(r["ruleId"], r["baselineState"]) for r in results] == [("unsafe-deserialization", "unchanged")]
 
@@ -246,6 +249,7 @@ def test_patch_reports_what_the_working_tree_diff_reports(repo: Repo, capsys, tm
     repo.git("reset", "-q", "--hard", "HEAD~1")
     assert reported(capsys, "--patch", str(patch)) == expected
     code, out, _ = secreview(capsys, "diff", "--patch", str(patch))
+    assert code == 1
     assert "Commit message:\n    Add unsafe loaders\n\n    They are needed for the legacy format." in out
     assert (repo.path / "app.py").read_text() == OLD_PICKLE  # the checkout itself is left alone
 

@@ -40,7 +40,7 @@ class BaselineEntry:
     message: str
 
     @classmethod
-    def from_finding(cls, finding: Finding) -> "BaselineEntry":
+    def from_finding(cls, finding: Finding) -> BaselineEntry:
         return cls(
             fingerprint=finding.fingerprint,
             rule=finding.rule,

@@ -29,7 +29,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .baseline import BaselineEntry
 from .config import Config
-from .discover import SourceFile, _excluded, _is_python_script, is_test_path, module_name
+from .discover import (
+    SourceFile,
+    _excluded,
+    _is_python_script,
+    is_test_path,
+    module_name,
+)
 from .findings import FileReview, Finding
 from .review import ReviewResult, review_files
 
@@ -192,13 +198,11 @@ def parse_patch(text: str) -> list[FilePatch]:
                 current.symlink = line.endswith("120000")
             elif line.startswith("deleted file mode"):
                 current.new_path = None
-            elif line.startswith(("new mode", "old mode")) and line.endswith("120000"):
+            elif line.startswith(("new mode", "old mode", "index ")) and line.endswith(" 120000"):
                 current.symlink = True
-            elif line.startswith("index ") and line.endswith(" 120000"):
-                current.symlink = True
-            elif line.startswith("rename from ") or line.startswith("copy from "):
+            elif line.startswith(("rename from ", "copy from ")):
                 current.old_path = _unquote(line.split(" from ", 1)[1])
-            elif line.startswith("rename to ") or line.startswith("copy to "):
+            elif line.startswith(("rename to ", "copy to ")):
                 current.new_path = _unquote(line.split(" to ", 1)[1])
             elif line.startswith("GIT binary patch") or (line.startswith("Binary files ") and line.endswith(" differ")):
                 current.binary = True
@@ -259,8 +263,7 @@ class Change:
 def _git(root: Path, *args: str, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
     try:
         done = subprocess.run(
-            ["git", "-c", "core.quotePath=false", *args], cwd=root, input=input,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
+            ["git", "-c", "core.quotePath=false", *args], cwd=root, input=input, capture_output=True, check=False,
         )
     except FileNotFoundError:
         raise ChangeError("git is not installed or not on PATH") from None
@@ -496,7 +499,7 @@ def patch_change(start: Path, data: bytes, config: Config, scratch: Path, name: 
     environment = dict(os.environ, GIT_CEILING_DIRECTORIES=str(scratch.parent))
     done = subprocess.run(
         ["git", "apply", "--whitespace=nowarn", "--unidiff-zero", str(patch_file)],
-        cwd=copy, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, check=False,
+        cwd=copy, capture_output=True, env=environment, check=False,
     )
     if done.returncode != 0:
         raise ChangeError(f"{name}: {_why_not_applied(done.stderr.decode('utf-8', 'replace'), patches)}")

@@ -8,7 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__, baseline, changes, config as configuration, cwe, rules
+from . import __version__, baseline, changes, cwe, rules
+from . import config as configuration
 from .findings import Severity
 from .report import FORMATS
 from .review import ReviewResult, review

@@ -79,8 +79,8 @@ def _markdown(finding: Finding, still_present: bool) -> str:
     entry = cwe.lookup(finding.cwe)
     pillar = cwe.pillar(finding.cwe)
     parts = [
-        f"**{finding.severity.name}** [CWE-{entry.id}](https://cwe.mitre.org/data/definitions/{entry.id}.html) "
-        f"{entry.name} · pillar CWE-{pillar.id} {pillar.name} · rule `{finding.rule}` · confidence {finding.confidence.label}",
+        (f"**{finding.severity.name}** [CWE-{entry.id}](https://cwe.mitre.org/data/definitions/{entry.id}.html) "
+         f"{entry.name} · pillar CWE-{pillar.id} {pillar.name} · rule `{finding.rule}` · confidence {finding.confidence.label}"),
         finding.message,
     ]
     if still_present:
@@ -127,8 +127,11 @@ def review_document(result: ReviewResult) -> dict[str, Any]:
         summary = f"secreview: No security defects are detected {where}."
     sections = [summary]
     if outside_diff:
-        listed = [f"- `{f.location.path}` line {f.location.line}: {f.severity.name} CWE-{f.cwe} `{f.rule}`"
-                  + (" (still present after this change)" if f.fingerprint in still else "") for f in outside_diff]
+        listed = [
+            f"- `{f.location.path}` line {f.location.line}: {f.severity.name} CWE-{f.cwe} `{f.rule}`"
+            f"{' (still present after this change)' if f.fingerprint in still else ''}"
+            for f in outside_diff
+        ]
         sections.append("Outside the lines of this diff:\n" + "\n".join(listed))
     if result.fixed:
         sections.append(f"Fixed: {len(result.fixed)} finding{'s' if len(result.fixed) != 1 else ''} no longer found.")
