@@ -21,7 +21,7 @@ _DECODERS = {
     "jwt.PyJWT().decode", "jwt.PyJWT().decode_complete", "jwt.api_jwt.PyJWT().decode",
     "jose.jwt.decode", "jose.jws.verify",
 }
-_UNVERIFIED_READERS = {"jose.jwt.get_unverified_claims", "jose.jws.get_unverified_claims"}
+_UNVERIFIED_READERS = {"jose.jwt.get_unverified_claims", "jose.jws.get_unverified_claims", "python_jwt.process_jwt"}
 _HEADER_READERS = {"jwt.get_unverified_header", "jose.jwt.get_unverified_header", "jose.jws.get_unverified_header"}
 
 
@@ -70,7 +70,9 @@ def _verification_disabled(ctx: ModuleContext, call: Call) -> str | None:
     """How this decode call skips the signature check, if it does."""
     if _dict_value(ctx, call.arg(keyword="options"), "verify_signature") is False:
         return '`options={"verify_signature": False}`'
-    if ctx.constant(call.arg(keyword="verify"), None) is False:
+    # PyJWT 1.x: decode(jwt, key="", verify=True, ...), so a third positional False is verify=False
+    verify = call.arg(position=2 if call.name and call.name.startswith("jwt") else None, keyword="verify")
+    if ctx.constant(verify, None) is False:
         return "`verify=False`"
     algorithms = ctx.constant(call.arg(keyword="algorithms"), None)
     if isinstance(algorithms, str):
@@ -81,16 +83,13 @@ def _verification_disabled(ctx: ModuleContext, call: Call) -> str | None:
 
 
 def _verifies_elsewhere(ctx: ModuleContext, node: ast.AST, decoders: list[Call]) -> bool:
-    """The function around ``node`` also decodes a token with its signature checked."""
+    """The function around ``node`` also verifies a token's signature."""
     function = ctx.enclosing_function(node)
     if function is None:
         return False
-    return any(
-        ctx.enclosing_function(other.node) is function
-        and other.node is not node
-        and _verification_disabled(ctx, other) is None
-        for other in decoders
-    )
+    verifying = [call for call in decoders if _verification_disabled(ctx, call) is None]
+    verifying += [call for call in ctx.calls if call.name == "python_jwt.verify_jwt"]
+    return any(ctx.enclosing_function(call.node) is function and call.node is not node for call in verifying)
 
 
 @rule(
@@ -105,8 +104,8 @@ def jwt_signature_not_verified(ctx: ModuleContext) -> Iterator[Issue]:
     ## What it does
     Flags PyJWT and python-jose `jwt.decode` called with `options={"verify_signature": False}`,
     with `verify=False` (PyJWT 1.x), or with `"none"` among the accepted algorithms, and
-    python-jose's `get_unverified_claims`, unless the same function also decodes the token with
-    its signature checked (the read then only chooses the key).
+    python-jose's `get_unverified_claims` and python_jwt's `process_jwt`, unless the same
+    function also verifies the token (the unverified read then only chooses the key).
 
     ## Why it matters
     A token's claims (`sub`, `role`, `is_admin`) are only as trustworthy as its signature.
@@ -148,8 +147,8 @@ def jwt_signature_not_verified(ctx: ModuleContext) -> Iterator[Issue]:
                 call.node,
                 message=f"`{call.name}({token})` returns the claims without checking the signature, and this "
                 "function never verifies the token.",
-                fix=f"Use `jose.jwt.decode({token}, key, algorithms=[\"RS256\"])`, which checks the signature "
-                "before returning the claims.",
+                fix=f"Verify `{token}` before trusting its claims: `jose.jwt.decode({token}, key, "
+                "algorithms=[\"RS256\"])`, or `python_jwt.verify_jwt(token, key, [\"RS256\"])`.",
                 confidence=Confidence.MEDIUM,
             )
 

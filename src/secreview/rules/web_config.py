@@ -181,15 +181,19 @@ def _flask_apps(ctx: ModuleContext) -> set[str]:
     return apps
 
 
-_APP_NAMES = ("app", "application", "server", "socketio", "sio")
+# ``app.run(debug=True)`` means a web framework's debug mode (Flask, Dash, Sanic, Bottle) even where the
+# app comes from a factory in another module; the other names need the module to use Flask.
+_APP_NAMES = {"app", "application", "flask_app", "webapp", "web_app"}
+_FLASK_SERVER_NAMES = {"server", "socketio", "sio"}
 
 
 def _is_flask_app(ctx: ModuleContext, receiver: ast.expr, apps: set[str]) -> bool:
-    """``receiver`` is bound to a Flask app here, or is named like one in a module using Flask."""
+    """``receiver`` is bound to a web application here, or is named like one."""
     text = ast.unparse(receiver)
-    if text in apps:
+    last = text.split(".")[-1]
+    if text in apps or last in _APP_NAMES:
         return True
-    return _imports_any(ctx, "flask", "quart", "flask_socketio") and text.split(".")[-1] in _APP_NAMES
+    return _imports_any(ctx, "flask", "quart", "flask_socketio") and last in _FLASK_SERVER_NAMES
 
 
 _DEBUG_FIX = (
@@ -261,16 +265,16 @@ def debug_enabled(ctx: ModuleContext) -> Iterator[Issue]:
                 )
         elif (
             isinstance(func, ast.Attribute)
-            and func.attr == "run"
+            and func.attr in ("run", "run_server")
             and _is_flask_app(ctx, func.value, apps)
             and ctx.constant(call.arg(keyword="debug"), False) is True
         ):
             receiver = ast.unparse(func.value)
             yield Issue(
                 call.node,
-                message=f"`{receiver}.run(debug=True)` starts the Werkzeug debugger, whose console runs "
-                "arbitrary Python code for anyone who reaches the server.",
-                fix=f"Drop `debug=True` from `{receiver}.run(...)`; for local work run "
+                message=f"`{receiver}.{func.attr}(debug=True)` starts the framework's debug mode (for Flask, the "
+                "Werkzeug debugger, whose console runs arbitrary Python code for anyone who reaches the server).",
+                fix=f"Drop `debug=True` from `{receiver}.{func.attr}(...)`; for local work run "
                 "`flask run --debug`, which never ships with the code.",
             )
     for assign in ctx.nodes(ast.Assign):
@@ -515,7 +519,9 @@ def bind_all_interfaces(ctx: ModuleContext) -> Iterator[Issue]:
 _SESSION_COOKIE_WORDS = {
     "session", "sess", "sid", "sessionid", "auth", "authentication", "token", "jwt", "remember",
     "login", "credential", "credentials", "csrf", "xsrf", "apikey", "secret", "sso", "refresh",
-    "bearer", "identity", "oauth", "saml",
+    "bearer", "identity", "oauth", "saml", "password", "passwd", "pwd",
+    # a cookie naming the user is how naive applications keep someone logged in
+    "user", "username", "userid", "uid", "account",
 }
 _READABLE_BY_SCRIPT = {"csrf", "xsrf"}
 _COOKIE_SETTERS = {"set_cookie", "set_signed_cookie", "set_secure_cookie"}
