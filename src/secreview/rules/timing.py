@@ -6,8 +6,10 @@ when its name says so: signature, HMAC, secret, token, API key, password hash, o
 The name is the last part of the expression (``request.headers["X-Signature"]`` is named by its
 key), so ``token.type`` or ``token_name`` are not secrets.  An unkeyed digest or checksum
 (``sha256(data).hexdigest() == expected``) is an integrity check of public data and counts
-only when the other side is a secret.  Comparisons with constants, ``None`` and empty values,
-and object equality in ``__eq__`` are not reported.
+only when the other side is a secret.  A password checked against a stored one
+(``password == user.password``) is reported; two entries of a new password (``password ==
+confirm_password``) are form validation and are not.  Comparisons with constants, ``None`` and
+empty values, and object equality in ``__eq__`` are not reported.
 """
 
 from __future__ import annotations
@@ -167,6 +169,27 @@ def _updates_copy(ctx: ModuleContext, compare: ast.Compare) -> bool:
     return False
 
 
+_PASSWORD_WORDS = {"password", "passwd", "pwd", "passphrase"}
+# a second entry of a password by the same user: comparing the two is form validation
+_REENTRY_WORDS = {"confirm", "confirmation", "confirmed", "repeat", "repeated", "again", "retype", "new", "old",
+                  "previous", "initial", "first", "second"}
+_STORED_WORDS = {"stored", "saved", "expected", "correct", "actual", "real", "db", "record", "hashed"}
+
+
+def _password_check(left: ast.expr, right: ast.expr) -> ast.expr | None:
+    """The stored side of ``given == user.password``: a plain password checked against a stored one."""
+    names = [_name_of(left), _name_of(right)]
+    words = [identifier_words(n) if n else set() for n in names]
+    if not any(w & _PASSWORD_WORDS for w in words):
+        return None
+    if any(identifier_words(ast.unparse(side)) & _REENTRY_WORDS for side in (left, right)):
+        return None
+    for side, side_words in ((right, words[1]), (left, words[0])):
+        if isinstance(side, (ast.Attribute, ast.Subscript)) or side_words & _STORED_WORDS:
+            return side
+    return None
+
+
 def _comparable_value(ctx: ModuleContext, node: ast.expr) -> bool:
     """A value a secret can meaningfully be compared with: not a constant, not a length or type."""
     if ctx.is_constant(node) or _class_constant(ctx, node):
@@ -221,15 +244,20 @@ def timing_unsafe_comparison(ctx: ModuleContext) -> Iterator[Issue]:
         if function is not None and function.name in _EQUALITY_METHODS or _updates_copy(ctx, compare):
             continue
         kinds = (_secrecy(ctx, left), _secrecy(ctx, right))
-        if "secret" not in kinds:
+        stored_password = None if "secret" in kinds else _password_check(left, right)
+        if "secret" not in kinds and stored_password is None:
             continue
-        secret = left if kinds[0] == "secret" else right
+        secret = stored_password or (left if kinds[0] == "secret" else right)
         a, b = ast.unparse(left), ast.unparse(right)
         operator = "==" if isinstance(compare.ops[0], ast.Eq) else "!="
         negation = "not " if operator == "!=" else ""
+        fix = f"Replace `{a} {operator} {b}` with `{negation}hmac.compare_digest({a}, {b})`."
+        if stored_password is not None:
+            fix += (" Better, store only a salted password hash and check it with the hasher's verify function "
+                    "(e.g. `argon2.PasswordHasher().verify(stored_hash, password)`).")
         yield Issue(
             compare,
             message=f"`{ast.unparse(secret)}` is compared with `{operator}`, which returns at the first differing "
             "byte and lets an attacker time their way to a valid value.",
-            fix=f"Replace `{a} {operator} {b}` with `{negation}hmac.compare_digest({a}, {b})`.",
+            fix=fix,
         )
