@@ -38,6 +38,8 @@ _METADATA_WORDS = {
     "label", "state", "status", "enabled", "required", "source", "store", "backend", "provider",
     "err", "error", "errors", "errno", "exception", "no", "missing", "invalid", "expired",
 }
+# words that say how a secret is encoded, not what it is: ``signature_hex`` is still a signature
+_ENCODING_WORDS = {"hex", "b64", "base64", "bytes", "str", "string", "value", "raw", "encoded", "decoded", "bin"}
 _DIGEST_WORDS = {"digest", "hexdigest", "hash", "checksum", "hashed", "mac"}
 _TRANSPARENT_METHODS = {"lower", "upper", "strip", "rstrip", "lstrip", "encode", "decode", "casefold"}
 _LOOKUP_METHODS = {"get", "getlist", "pop", "get_header", "getheader"}
@@ -76,15 +78,25 @@ def _name_of(node: ast.expr) -> str | None:
     return None
 
 
+def _ordered_words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
 def secret_by_name(text: str | None) -> bool:
+    """The name says the value is a secret: its head noun, the last word, is one.
+
+    ``reset_token`` and ``api_key`` are secrets; ``token_type`` and ``TOKEN_BLOCK`` (a kind of
+    token) are not, and a name with a describing word (``token_id``, ``NO_SECRET``) is not either.
+    """
     if not text:
         return False
-    words = identifier_words(text)
-    if words & _METADATA_WORDS or text.lower() in _METADATA_WORDS:
+    words = [w for w in _ordered_words(text) if w not in _ENCODING_WORDS]
+    if not words or set(words) & _METADATA_WORDS:
         return False
-    if words & _SECRET_WORDS or words & _SINGLE_WORD_SECRETS:
+    head = words[-1]
+    if head in _SECRET_WORDS or head in _SINGLE_WORD_SECRETS:
         return True
-    return any(pair <= words for pair in _SECRET_PAIRS)
+    return any(head in pair and pair <= set(words) for pair in _SECRET_PAIRS)
 
 
 def _computes_hmac(ctx: ModuleContext, node: ast.expr) -> bool:
@@ -190,6 +202,19 @@ def _password_check(left: ast.expr, right: ast.expr) -> ast.expr | None:
     return None
 
 
+def _root(node: ast.expr) -> str | None:
+    """The variable an expression reads from: ``session`` for ``session["a"]["b"]`` or ``session.get("t")``."""
+    while True:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            node = node.func.value
+        else:
+            return None
+
+
 def _comparable_value(ctx: ModuleContext, node: ast.expr) -> bool:
     """A value a secret can meaningfully be compared with: not a constant, not a length or type."""
     if ctx.is_constant(node) or _class_constant(ctx, node):
@@ -243,6 +268,9 @@ def timing_unsafe_comparison(ctx: ModuleContext) -> Iterator[Issue]:
         function = ctx.enclosing_function(compare)
         if function is not None and function.name in _EQUALITY_METHODS or _updates_copy(ctx, compare):
             continue
+        root = _root(left)
+        if root is not None and root not in ("self", "cls") and root == _root(right):
+            continue  # two values held by the same store: a consistency check, not a verification
         kinds = (_secrecy(ctx, left), _secrecy(ctx, right))
         stored_password = None if "secret" in kinds else _password_check(left, right)
         if "secret" not in kinds and stored_password is None:

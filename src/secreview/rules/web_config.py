@@ -523,6 +523,11 @@ _SESSION_COOKIE_WORDS = {
     # a cookie naming the user is how naive applications keep someone logged in
     "user", "username", "userid", "uid", "account",
 }
+# cookies that remember where to go or how to show the page, even when named after the login flow
+_NON_CREDENTIAL_COOKIE_WORDS = {
+    "redirect", "next", "url", "return", "lang", "language", "locale", "theme", "timezone", "tz",
+    "preference", "preferences", "prefs", "consent", "banner", "tab", "sort", "layout", "region", "message",
+}
 _READABLE_BY_SCRIPT = {"csrf", "xsrf"}
 _COOKIE_SETTERS = {"set_cookie", "set_signed_cookie", "set_secure_cookie"}
 
@@ -542,7 +547,7 @@ class _Cookie:
         name_text = self.name if self.name is not None else (ast.unparse(self.name_node) if self.name_node else "")
         value_text = ast.unparse(self.value_node) if self.value_node is not None else ""
         self.name_words = _words(name_text)
-        self.words = self.name_words | _words(value_text)
+        self.value_words = _words(value_text)
         self.shown = f"`{self.name}`" if self.name is not None else f"named by `{name_text}`"
         self.opaque = any(kw.arg is None for kw in call_node.keywords) or any(
             isinstance(a, ast.Starred) for a in args
@@ -550,7 +555,10 @@ class _Cookie:
 
     @property
     def sensitive(self) -> bool:
-        return bool(self.words & _SESSION_COOKIE_WORDS)
+        return any(
+            words & _SESSION_COOKIE_WORDS and not words & _NON_CREDENTIAL_COOKIE_WORDS
+            for words in (self.name_words, self.value_words)
+        )
 
     def flag(self, ctx: ModuleContext, keyword: str) -> bool | None:
         """True/False when the flag is known (absent means False), None when it is computed."""
@@ -707,7 +715,7 @@ def _authenticates_itself(ctx: ModuleContext, function: ast.AST) -> bool:
     for node in ast.walk(function):
         if isinstance(node, ast.Call):
             words = _words(ctx.qualname(node.func) or "")
-            if "signature" in words or {"compare", "digest"} <= words:
+            if words & {"signature", "authenticate"} or {"compare", "digest"} <= words:
                 return True
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value.lower()
@@ -730,7 +738,8 @@ def csrf_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     Flask-WTF's `@csrf.exempt`, `WTF_CSRF_ENABLED = False` outside test and development
     configurations, and a Django settings `MIDDLEWARE` list that enables sessions or
     authentication but not `CsrfViewMiddleware`.  An exempt view that authenticates its requests
-    itself, by a signature or an `Authorization` header (a webhook, a token API), is not flagged.
+    itself, by a signature, an `Authorization` header or a credential it passes to
+    `authenticate` (a webhook, a token API, a single sign-on callback), is not flagged.
 
     ## Why it matters
     Browsers attach cookies to requests that any other site triggers.  Without a CSRF token
