@@ -9,8 +9,9 @@ Policies that decide precision:
 - A setting that only development or test configurations use (``DEBUG = True`` in
   ``settings/dev.py``, ``WTF_CSRF_ENABLED = False`` in ``class TestingConfig``) is not reported:
   those files exist to run without production protections.
-- Django ``DEBUG = True`` counts only in a settings-like module: one whose name contains
-  ``settings`` or that defines other Django settings (``INSTALLED_APPS``, ``MIDDLEWARE``, ...).
+- A module-level ``DEBUG = True`` counts only in a settings-like module: one whose name
+  contains ``settings`` or that defines other Django settings or Flask config keys
+  (``INSTALLED_APPS``, ``MIDDLEWARE``, ``SQLALCHEMY_DATABASE_URI``, ...).
 - Listening on every interface is reported where a literal ``0.0.0.0`` or ``::`` (directly or
   through a module constant) reaches the address argument of a server or socket.  The default
   of a configuration option for a listen/bind/host address (oslo.config, argparse, click,
@@ -33,9 +34,12 @@ from ..findings import Confidence
 from ..python.module import ModuleContext
 from . import Issue, rule
 
-_DJANGO_SETTINGS = {
+# keys that only a Django settings module or a Flask config module defines
+_FRAMEWORK_SETTINGS = {
     "INSTALLED_APPS", "MIDDLEWARE", "MIDDLEWARE_CLASSES", "ROOT_URLCONF", "ALLOWED_HOSTS",
     "WSGI_APPLICATION", "ASGI_APPLICATION", "DATABASES", "TEMPLATES", "AUTH_PASSWORD_VALIDATORS",
+    "SQLALCHEMY_DATABASE_URI", "SESSION_TYPE", "SERVER_NAME", "PREFERRED_URL_SCHEME", "WTF_CSRF_ENABLED",
+    "SESSION_COOKIE_SECURE", "SESSION_COOKIE_NAME", "PERMANENT_SESSION_LIFETIME",
 }
 _NON_PRODUCTION_WORDS = {
     "dev", "devel", "develop", "development", "local", "test", "tests", "testing", "ci", "debug",
@@ -63,7 +67,7 @@ def _non_production_module(ctx: ModuleContext) -> bool:
 def _settings_module(ctx: ModuleContext) -> bool:
     if "settings" in _module_words(ctx):
         return True
-    return bool(_module_assigned_names(ctx) & _DJANGO_SETTINGS)
+    return bool(_module_assigned_names(ctx) & _FRAMEWORK_SETTINGS)
 
 
 def _module_assigned_names(ctx: ModuleContext) -> set[str]:
@@ -196,6 +200,10 @@ def _is_flask_app(ctx: ModuleContext, receiver: ast.expr, apps: set[str]) -> boo
     return _imports_any(ctx, "flask", "quart", "flask_socketio") and last in _FLASK_SERVER_NAMES
 
 
+_DEBUG_APPLICATIONS = {
+    "tornado.web.Application", "starlette.applications.Starlette", "starlette.Starlette", "fastapi.FastAPI",
+    "fastapi.applications.FastAPI", "sanic.Sanic",
+}
 _DEBUG_FIX = (
     "Remove the debug flag from code that can reach production and read it from the environment "
     "instead, e.g. `app.run(debug=os.environ.get(\"FLASK_DEBUG\") == \"1\")`, defaulting to off."
@@ -214,8 +222,9 @@ def debug_enabled(ctx: ModuleContext) -> Iterator[Issue]:
     ## What it does
     Flags a web framework's debug mode set to a constant true value: Flask `app.run(debug=True)`,
     `app.debug = True`, `app.config["DEBUG"] = True` and `app.config.update(DEBUG=True)`,
-    `DEBUG = True` in a Django settings module or in a production config class, Werkzeug
-    `run_simple(..., use_debugger=True)`, and Bottle `run(debug=True)`.  Development and test
+    `DEBUG = True` in a Django settings or Flask config module or in a production config
+    class, Werkzeug `run_simple(..., use_debugger=True)`, Bottle `run(debug=True)`, and Tornado,
+    Starlette, FastAPI and Sanic applications created with `debug=True`.  Development and test
     settings files and config classes are not reported.
 
     ## Why it matters
@@ -252,6 +261,16 @@ def debug_enabled(ctx: ModuleContext) -> Iterator[Issue]:
                     "debugger console that runs arbitrary Python code for any visitor.",
                     fix="Pass `use_debugger=False` (the default) outside a developer's machine, or switch "
                     "it on from an environment variable that defaults to off.",
+                )
+        elif call.name in _DEBUG_APPLICATIONS:
+            flags = [call.arg(keyword="debug"), call.arg(keyword="serve_traceback")]
+            if any(ctx.constant(flag, False) is True for flag in flags):
+                yield Issue(
+                    call.node,
+                    message=f"`{call.name}` is created in debug mode, which answers errors with tracebacks "
+                    "and internal details of the application.",
+                    fix=f"Create `{call.name}` without `debug=True`, or read the flag from an environment "
+                    "variable that defaults to off.",
                 )
         elif call.name in ("bottle.run", "bottle.debug"):
             flag = call.arg(position=0, keyword="mode") if call.name == "bottle.debug" else call.arg(keyword="debug")
@@ -304,9 +323,10 @@ def debug_enabled(ctx: ModuleContext) -> Iterator[Issue]:
                 continue
             yield Issue(
                 setting.node,
-                message="`DEBUG = True` in this settings module makes Django answer errors with pages that "
-                "show settings, source code, local variables and SQL.",
-                fix="Set `DEBUG = os.environ.get(\"DJANGO_DEBUG\") == \"1\"` so debug is off unless a "
+                message="`DEBUG = True` in this settings module switches the framework's debug mode on: Django "
+                "answers errors with pages showing settings, source, local variables and SQL, and Flask serves the "
+                "Werkzeug debugger console.",
+                fix="Set `DEBUG = os.environ.get(\"APP_DEBUG\") == \"1\"` so debug is off unless a "
                 "developer switches it on.",
                 confidence=Confidence.MEDIUM,
             )
@@ -412,6 +432,15 @@ def _bind_sinks(ctx: ModuleContext, apps: set[str]) -> Iterator[tuple[ast.AST, s
             address = _address_tuple_host(ctx, call.node.args[0])
             if address:
                 yield call.node, address, f"`{ast.unparse(func)}`"
+        elif isinstance(func, ast.Attribute) and func.attr in ("add_insecure_port", "add_secure_port"):
+            address = _all_interfaces(ctx, call.arg(position=0, keyword="address"))
+            if address:
+                yield call.node, address, f"`{ast.unparse(func)}`"
+        elif isinstance(func, ast.Attribute) and func.attr == "listen" and len(call.node.args) <= 2:
+            # Tornado's listen(port, address=""): a socket's listen(backlog) has no address
+            address = _all_interfaces(ctx, call.arg(position=1, keyword="address"))
+            if address:
+                yield call.node, address, f"`{ast.unparse(func)}`"
         elif isinstance(func, ast.Attribute) and func.attr == "create_server":
             address = _all_interfaces(ctx, call.arg(position=1, keyword="host"))
             if address:
@@ -457,7 +486,8 @@ def bind_all_interfaces(ctx: ModuleContext) -> Iterator[Issue]:
     written directly or through a module constant, passed as the listening address of a server
     or socket: Flask `app.run(host=...)`, `socket.bind((host, port))`, `uvicorn.run`,
     `run_simple`, `make_server`, `HTTPServer((host, port), ...)`, `asyncio.start_server`,
-    `waitress.serve`, gevent and eventlet servers, and gunicorn's `bind` setting.  The default of
+    `waitress.serve`, Tornado `listen(port, address)`, gRPC `add_insecure_port`, gevent and
+    eventlet servers, and gunicorn's `bind` setting.  The default of
     a configuration option for a listen, bind or host address (oslo.config, argparse, click,
     `os.environ.get`) is flagged at low confidence.  Comparisons with `0.0.0.0` and CIDR strings
     such as `0.0.0.0/0` are not addresses to bind and are not flagged.
