@@ -4,7 +4,10 @@ A comparison is reported when one side is a secret and the other is not a consta
 is a secret when it is computed by HMAC, when it hashes a secret (``sha256(api_key)``), or
 when its name says so: signature, HMAC, secret, token, API key, password hash, one-time code.
 The name is the last part of the expression (``request.headers["X-Signature"]`` is named by its
-key), so ``token.type`` or ``token_name`` are not secrets.  An unkeyed digest or checksum
+key), and its head noun decides, so ``token.type``, ``token_name`` and ``TOKEN_BLOCK`` are not
+secrets.  A bare ``token`` or ``signature`` may be a lexer's token or a function's signature: it
+counts only when compared with a value named as the reference (``expected``, ``stored``, ...) or
+with another secret.  An unkeyed digest or checksum
 (``sha256(data).hexdigest() == expected``) is an integrity check of public data and counts
 only when the other side is a secret.  A password checked against a stored one
 (``password == user.password``) is reported; two entries of a new password (``password ==
@@ -22,7 +25,12 @@ from ..python.module import ModuleContext
 from . import Issue, rule
 
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-_SECRET_WORDS = {"signature", "sig", "hmac", "secret", "token", "otp", "totp", "hotp", "csrf", "xsrf", "apikey"}
+_SECRET_WORDS = {"signature", "hmac", "secret", "token", "otp", "totp", "hotp", "csrf", "xsrf", "apikey"}
+# a bare ``token`` may be a lexer's token and a bare ``signature`` a function's: secrets only when
+# compared with a value whose name says it is the reference (``expected``, ``stored``, ...)
+_AMBIGUOUS_NAMES = (["token"], ["signature"])
+_REFERENCE_WORDS = {"expected", "computed", "calculated", "generated", "stored", "saved", "valid", "correct",
+                    "actual", "known", "good", "issued", "server", "real"}
 _SECRET_PAIRS = (
     {"api", "key"}, {"auth", "key"}, {"secret", "key"}, {"password", "hash"}, {"password", "hashed"},
     {"password", "digest"}, {"passwd", "hash"}, {"pw", "hash"}, {"pwd", "hash"}, {"access", "code"},
@@ -94,7 +102,7 @@ def secret_by_name(text: str | None) -> bool:
     if not words or set(words) & _METADATA_WORDS:
         return False
     head = words[-1]
-    if head in _SECRET_WORDS or head in _SINGLE_WORD_SECRETS:
+    if head in _SECRET_WORDS or head in _SINGLE_WORD_SECRETS or "hmac" in words:
         return True
     return any(head in pair and pair <= set(words) for pair in _SECRET_PAIRS)
 
@@ -142,12 +150,13 @@ def _hashes_secret(ctx: ModuleContext, node: ast.expr) -> bool:
 
 
 def _secrecy(ctx: ModuleContext, node: ast.expr) -> str:
-    """'secret', 'digest' (a hash that may be of public data) or ''."""
+    """'secret', 'ambiguous' (a bare token or signature), 'digest' (a hash that may be of public data) or ''."""
     if _computes_hmac(ctx, node) or _hashes_secret(ctx, node):
         return "secret"
     name = _name_of(node)
     if secret_by_name(name):
-        return "secret"
+        bare = [w for w in _ordered_words(name or "") if w not in _ENCODING_WORDS]
+        return "ambiguous" if bare in _AMBIGUOUS_NAMES else "secret"
     if name and identifier_words(name) & _DIGEST_WORDS and not identifier_words(name) & _METADATA_WORDS:
         return "digest"
     return ""
@@ -271,7 +280,10 @@ def timing_unsafe_comparison(ctx: ModuleContext) -> Iterator[Issue]:
         root = _root(left)
         if root is not None and root not in ("self", "cls") and root == _root(right):
             continue  # two values held by the same store: a consistency check, not a verification
-        kinds = (_secrecy(ctx, left), _secrecy(ctx, right))
+        kinds = [_secrecy(ctx, left), _secrecy(ctx, right)]
+        for index, other in ((0, right), (1, left)):
+            if kinds[index] == "ambiguous" and identifier_words(_name_of(other) or "") & _REFERENCE_WORDS:
+                kinds[index] = "secret"
         stored_password = None if "secret" in kinds else _password_check(left, right)
         if "secret" not in kinds and stored_password is None:
             continue

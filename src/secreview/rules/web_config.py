@@ -396,9 +396,14 @@ def _all_interfaces(ctx: ModuleContext, node: ast.expr | None, allow_empty: bool
 
 
 def _address_tuple_host(ctx: ModuleContext, node: ast.expr | None) -> str | None:
+    """The every-interface host of a ``(host, port)`` address; port 0 (an ephemeral callback port) is not a service."""
     if isinstance(node, ast.Tuple) and node.elts:
+        if len(node.elts) > 1 and ctx.constant(node.elts[1], None) == 0:
+            return None
         return _all_interfaces(ctx, node.elts[0], allow_empty=True)
     value = ctx.constant(node, None) if node is not None else None
+    if isinstance(value, tuple) and len(value) > 1 and value[1] == 0:
+        return None
     if isinstance(value, tuple) and value and isinstance(value[0], str):
         if value[0] in _ALL_INTERFACES:
             return value[0]
