@@ -69,24 +69,44 @@ class PolicyResult:
     bare: list[Suppression]
 
 
+def _selector_key(selector: str) -> str:
+    """Rule ids match exactly, CWE selectors in any case (as in :meth:`Suppression.matches`)."""
+    return selector.upper() if selector.upper().startswith("CWE-") else selector
+
+
 def apply_suppressions(findings: list[Finding], source: ParsedSource, config: Config) -> PolicyResult:
     marks = suppressions(source, config.nosec)
     if not marks:
         return PolicyResult(findings, [], [])
     spans = statement_spans(source.tree)
-    by_line: dict[int, list[Suppression]] = {}
+
+    def span_key(line: int) -> tuple[int, int]:
+        span = spans.get(line)
+        return (span.start, span.stop) if span else (line, line + 1)
+
+    # Marks grouped by their statement, then by what they name ("" for a bare ignore).  A finding
+    # looks up only its own statements' groups, and a group is marked used once, so a generated
+    # file with one comment on each line of a huge statement costs linear time, not quadratic.
+    groups: dict[tuple[int, int], dict[str, list[Suppression]]] = {}
     for mark in marks:
-        for line in spans.get(mark.line, range(mark.line, mark.line + 1)):
-            by_line.setdefault(line, []).append(mark)
-    used: set[Suppression] = set()
+        by_selector = groups.setdefault(span_key(mark.line), {})
+        for selector in mark.selectors or ("",):
+            by_selector.setdefault(_selector_key(selector), []).append(mark)
+    used_groups: set[tuple[tuple[int, int], str]] = set()
     kept: list[Finding] = []
     for finding in findings:
-        lines = range(finding.location.line, finding.location.end_line + 1)
-        hits = [m for line in lines for m in by_line.get(line, ()) if m.matches(finding)]
-        if hits:
-            used.update(hits)
-        else:
+        wanted = ("", finding.rule, f"CWE-{finding.cwe}")
+        suppressed = False
+        statements = {span_key(line) for line in range(finding.location.line, finding.location.end_line + 1)}
+        for statement in statements:
+            by_selector = groups.get(statement, {})
+            for selector in wanted:
+                if selector in by_selector:
+                    suppressed = True
+                    used_groups.add((statement, selector))
+        if not suppressed:
             kept.append(finding)
+    used = {mark for statement, selector in used_groups for mark in groups[statement][selector]}
     unused = [m for m in marks if m not in used]
     bare = [m for m in marks if not m.selectors and "nosec" not in m.text.lower()]
     return PolicyResult(kept, unused, bare)
