@@ -72,11 +72,11 @@ def test_standard_input_clean_code_exits_0(project: Path) -> None:
     assert run.stdout.startswith(f"<stdin>\n  {CLEAN}")
 
 
-def test_missing_path_is_reported_not_reviewed_and_rest_goes_on(project: Path) -> None:
-    document = scan("app", "nowhere.py", "--format", "json").json()
-    by_path = {f["path"]: f for f in document["files"]}
-    assert by_path["nowhere.py"]["not_reviewed_reason"] == "no such file or directory"
-    assert by_path["app/loader.py"]["findings"]
+def test_missing_path_is_an_input_error_so_a_typo_cannot_pass_ci(project: Path) -> None:
+    run = scan("app", "nowhere.py")
+    assert run.code == 2
+    assert run.stderr.strip() == "secreview: no such file or directory: nowhere.py"
+    assert run.stdout == ""
 
 
 @pytest.mark.parametrize(

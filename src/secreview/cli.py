@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -123,6 +124,11 @@ def _report(args: argparse.Namespace, result: ReviewResult) -> int:
 
 
 def _scan(args: argparse.Namespace) -> int:
+    # a mistyped path in CI must not pass as a clean review: it is an input error (exit 2)
+    missing = [p for p in args.paths if p != "-" and not os.path.lexists(p)]
+    if missing:
+        print(f"secreview: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
     config = _config_for(args)
     result = review(args.paths, config)
     if not args.write_baseline:
