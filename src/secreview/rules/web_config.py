@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from pathlib import PurePath
 
 from ..findings import Confidence
 from ..python.module import ModuleContext
@@ -56,8 +57,10 @@ def _words(text: str) -> set[str]:
 
 
 def _module_words(ctx: ModuleContext) -> set[str]:
-    path = str(ctx.path).replace("\\", "/").rsplit(".py", 1)[0]
-    return _words(path) | _words(ctx.module_name)
+    """Words of the module's name and its directory (``settings/dev.py``), not of the whole path,
+    whose upper directories (a home named ``dev``) say nothing about the module."""
+    path = PurePath(str(ctx.path).replace("\\", "/"))
+    return _words(path.stem) | _words(path.parent.name) | _words(ctx.module_name)
 
 
 def _non_production_module(ctx: ModuleContext) -> bool:
