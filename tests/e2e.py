@@ -61,7 +61,7 @@ def subprocess_cli(*args: str, cwd: Path, stdin: str | None = None) -> Run:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     done = subprocess.run(
         [sys.executable, "-m", "secreview", *args],
-        cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=120,
+        cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False,
     )
     return Run(done.returncode, done.stdout, done.stderr)
 

@@ -6,11 +6,19 @@ import json
 from pathlib import Path
 
 import pytest
+from e2e import (
+    CLEAN_CODE,
+    PICKLE_DEFECT,
+    assert_valid_review_json,
+    assert_valid_sarif,
+    cli,
+    scan,
+    subprocess_cli,
+    write,
+)
 
 from secreview import rules
 from secreview.report.text import CLEAN
-
-from e2e import CLEAN_CODE, PICKLE_DEFECT, assert_valid_review_json, assert_valid_sarif, cli, scan, subprocess_cli, write
 
 
 @pytest.fixture

@@ -6,11 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from e2e import scan, write
 
 from secreview.config import Config
 from secreview.discover import discover, is_test_path
-
-from e2e import scan, write
 
 
 @pytest.fixture(autouse=True)

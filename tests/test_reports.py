@@ -8,14 +8,27 @@ import os
 from pathlib import Path
 
 import pytest
+from e2e import (
+    PICKLE_DEFECT,
+    assert_valid_review_json,
+    assert_valid_sarif,
+    review_schema,
+    scan,
+    write,
+)
 
 from secreview import rules
 from secreview.config import Config
-from secreview.findings import Confidence, FileReview, Finding, Location, Severity, TraceStep
+from secreview.findings import (
+    Confidence,
+    FileReview,
+    Finding,
+    Location,
+    Severity,
+    TraceStep,
+)
 from secreview.report import json_report, sarif, text
 from secreview.review import ReviewResult
-
-from e2e import PICKLE_DEFECT, assert_valid_review_json, assert_valid_sarif, review_schema, scan, write
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE_GOLDEN = os.environ.get("SECREVIEW_UPDATE_GOLDEN") == "1"

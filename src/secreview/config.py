@@ -7,6 +7,7 @@ misspelt ``disable`` that is ignored turns into a review the user did not ask fo
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -103,7 +104,10 @@ assert {attr for attr, _ in OPTIONS.values()} == {f.name for f in fields(Config)
 
 
 def find_pyproject(start: Path) -> Path | None:
-    start = start.resolve()
+    try:
+        start = start.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop (RuntimeError before Python 3.13)
+        start = Path(os.path.abspath(start))
     directory = start if start.is_dir() else start.parent
     for candidate in (directory, *directory.parents):
         pyproject = candidate / "pyproject.toml"

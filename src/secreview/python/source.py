@@ -38,6 +38,9 @@ def decode(path: str, data: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
+        if exc.msg.startswith("invalid or missing encoding declaration"):
+            # what tokenize says of bytes that are not UTF-8 under no coding line at all
+            raise NotReviewable("cannot be decoded as utf-8 and has no PEP 263 coding line") from None
         raise NotReviewable(f"unknown source encoding: {exc.msg}") from None
     try:
         text = data.decode(encoding)

@@ -1,0 +1,227 @@
+"""Input a reviewer meets in real trees: every bad file is listed as "not reviewed: <reason>" in
+every format, the rest of the review goes on, the exit code follows the findings, and no
+traceback ever reaches the user."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from e2e import (
+    assert_valid_review_json,
+    assert_valid_sarif,
+    scan,
+    subprocess_cli,
+    write,
+)
+
+from secreview import rules
+from secreview.config import Config
+from secreview.discover import SourceFile
+from secreview.python.source import NotReviewable, parse
+from secreview.review import review_file, review_files
+
+ONE_MEGABYTE_LINE = "x = '" + "a" * 1_000_000 + "'\n"
+LATIN1 = "# -*- coding: latin-1 -*-\nimport pickle\n\nGREETING = 'déjà vu'\n\n\ndef restore(blob):\n    return pickle.loads(blob)\n"
+
+BAD_TREE: dict[str, str | bytes] = {
+    "tree/syntax_error.py": "def broken(:\n    pass\n",
+    "tree/binary.py": bytes(range(256)) * 4,
+    "tree/latin1.py": LATIN1.encode("latin-1"),
+    "tree/empty.py": "",
+    "tree/huge_line.py": ONE_MEGABYTE_LINE,
+    "tree/nested_parens.py": "x = " + "(" * 100_000 + "1" + ")" * 100_000 + "\n",
+    "tree/long_sum.py": "x = " + "+".join(["1"] * 100_000) + "\n",
+    "tree/bad_utf8.py": b"name = '\xff\xfe caf\xe9'\n",
+    "tree/unknown_codec.py": "# -*- coding: no-such-codec -*-\nx = 1\n",
+    "tree/good.py": "import json\n\n\ndef load(text):\n    return json.loads(text)\n",
+}
+
+EXPECTED_NOT_REVIEWED = {
+    "tree/syntax_error.py": "not valid Python",
+    "tree/binary.py": "binary file",
+    "tree/nested_parens.py": "",  # the reason depends on the Python version; it must be given
+    "tree/long_sum.py": "",
+    "tree/bad_utf8.py": "cannot be decoded as utf-8",
+    "tree/unknown_codec.py": "unknown source encoding",
+    "tree/loop.py": "symbolic link loop",
+}
+EXPECTED_REVIEWED = {"tree/latin1.py", "tree/empty.py", "tree/huge_line.py", "tree/good.py"}
+
+
+@pytest.fixture
+def bad_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    write(tmp_path, BAD_TREE)
+    (tmp_path / "tree/loop.py").symlink_to("loop.py")
+    (tmp_path / "tree/cycle").mkdir()
+    (tmp_path / "tree/cycle/back").symlink_to("..", target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_json_lists_every_bad_file_with_a_reason_and_reviews_the_rest(bad_tree: Path) -> None:
+    run = scan("tree", "--format", "json")
+    assert run.code == 1  # the Latin-1 file's pickle.loads
+    assert run.stderr == ""
+    document = assert_valid_review_json(run.stdout)
+    by_path = {f["path"]: f for f in document["files"]}
+    assert set(by_path) == set(EXPECTED_NOT_REVIEWED) | EXPECTED_REVIEWED
+    for path, reason in EXPECTED_NOT_REVIEWED.items():
+        assert by_path[path]["reviewed"] is False, path
+        assert by_path[path]["not_reviewed_reason"].startswith(reason) and by_path[path]["not_reviewed_reason"], path
+    for path in EXPECTED_REVIEWED:
+        assert by_path[path]["reviewed"] is True, (path, by_path[path]["not_reviewed_reason"])
+        assert by_path[path]["incomplete"] == [], path
+    assert document["summary"]["files_not_reviewed"] == len(EXPECTED_NOT_REVIEWED)
+
+
+def test_latin1_file_with_a_coding_line_is_reviewed_with_its_finding(bad_tree: Path) -> None:
+    document = scan("tree/latin1.py", "--format", "json").json()
+    [finding] = document["files"][0]["findings"]
+    assert (finding["rule"], finding["location"]["line"]) == ("unsafe-deserialization", 8)
+
+
+def test_text_says_not_reviewed_with_the_reason(bad_tree: Path) -> None:
+    run = scan("tree")
+    assert run.code == 1 and run.stderr == ""
+    assert "tree/syntax_error.py\n  not reviewed: not valid Python (invalid syntax, line 1)" in run.stdout
+    assert "tree/binary.py\n  not reviewed: binary file" in run.stdout
+    assert "tree/loop.py\n  not reviewed: symbolic link loop" in run.stdout
+    assert "tree/empty.py\n  No security defects are detected in the code." in run.stdout
+    assert f", {len(EXPECTED_NOT_REVIEWED)} not reviewed;" in run.stdout.splitlines()[-1]
+
+
+def test_sarif_carries_not_reviewed_files_as_notifications(bad_tree: Path) -> None:
+    run = scan("tree", "--format", "sarif")
+    assert run.code == 1 and run.stderr == ""
+    [sarif_run] = assert_valid_sarif(run.stdout)["runs"]
+    notified = {
+        n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: n
+        for n in sarif_run["invocations"][0]["toolExecutionNotifications"]
+    }
+    assert set(notified) == set(EXPECTED_NOT_REVIEWED)
+    assert all(n["level"] == "error" for n in notified.values())
+    assert [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif_run["results"]] == ["tree/latin1.py"]
+
+
+def test_exit_code_follows_findings_not_unreviewable_files(bad_tree: Path) -> None:
+    (bad_tree / "tree/latin1.py").unlink()
+    run = scan("tree")
+    assert run.code == 0, run.stdout
+    assert "not reviewed" in run.stdout
+
+
+def test_no_traceback_as_a_separate_process(bad_tree: Path) -> None:
+    # the in-process tests check json and sarif; this one sees what a shell user sees
+    run = subprocess_cli("scan", "tree", cwd=bad_tree)
+    assert run.code == 1
+    assert "Traceback" not in run.stderr and run.stderr == ""
+
+
+def test_one_megabyte_line_over_the_limit_is_not_reviewed_with_the_reason(bad_tree: Path) -> None:
+    document = scan("tree/huge_line.py", "--max-file-size", "500000", "--format", "json").json()
+    reason = document["files"][0]["not_reviewed_reason"]
+    assert reason == f"file too large ({len(ONE_MEGABYTE_LINE)} bytes; limit 500000, see max-file-size)"
+
+
+def test_one_megabyte_line_under_the_limit_is_reviewed(bad_tree: Path) -> None:
+    document = scan("tree/huge_line.py", "--format", "json").json()
+    assert document["files"][0]["reviewed"] is True
+
+
+def test_explicitly_named_bad_file_is_not_reviewed_not_an_error(bad_tree: Path) -> None:
+    run = scan("tree/binary.py")
+    assert run.code == 0
+    assert "not reviewed: binary file" in run.stdout
+
+
+def test_stdin_holding_invalid_python(bad_tree: Path) -> None:
+    run = scan("-", "--format", "json", stdin="def f(:\n")
+    assert run.code == 0
+    assert run.json()["files"][0]["not_reviewed_reason"].startswith("not valid Python")
+
+
+# --- the parser front end directly --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"x = 1\x00\n", "binary file"),
+        (b"\xef\xbb\xbf# coding: latin-1\n", "unknown source encoding"),  # BOM contradicts the coding line
+        (b"x = '\xe9'\n", "cannot be decoded as utf-8"),
+        (b"x = 1\n  y = 2\n", "not valid Python (unexpected indent, line 2)"),
+        (b"x = 'unterminated\n", "not valid Python"),
+    ],
+)
+def test_parse_turns_every_failure_into_not_reviewable(data: bytes, reason: str) -> None:
+    with pytest.raises(NotReviewable) as caught:
+        parse("mod.py", data)
+    assert str(caught.value).startswith(reason)
+
+
+def test_utf8_bom_and_crlf_are_reviewed() -> None:
+    parsed = parse("mod.py", b"\xef\xbb\xbfimport os\r\nx = 1  # secreview: ignore[CWE-502]\r\n")
+    assert parsed.line(1) == "import os"
+    assert parsed.comments == {2: "# secreview: ignore[CWE-502]"}
+
+
+# --- deep and large input that parses: reviewed, or stopped with a reason ----------------
+
+
+def _source(directory: Path, name: str, code: str) -> SourceFile:
+    path = directory / name
+    path.write_text(code, encoding="utf-8")
+    return SourceFile(name, path, False, path.stem)
+
+
+def deserialization_only(source: SourceFile, data: bytes) -> tuple[list, list[str], str | None]:
+    active = [r for r in rules.all_rules() if r.cwe == 502]
+    review = review_file(source, data, Config(), active)
+    return review.findings, review.incomplete, review.not_reviewed
+
+
+@pytest.mark.parametrize("depth", [500, 2000])
+def test_deep_but_parsable_expression_is_reviewed_or_stopped_with_a_reason(tmp_path: Path, depth: int) -> None:
+    code = "import pickle\nx = pickle.loads(" + " + ".join(["blob"] * depth) + ")\n"
+    review = review_files([_source(tmp_path, "deep.py", code)], Config()).files[0]
+    if review.not_reviewed is None:
+        assert [f.rule for f in review.findings] == ["unsafe-deserialization"] or review.incomplete
+    else:
+        assert review.not_reviewed
+
+
+def test_rule_that_recurses_too_deep_costs_that_rule_only(tmp_path: Path) -> None:
+    def bottomless(ctx):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    broken = rules.Rule(id="bottomless", cwe=502, severity=rules.Severity.LOW, confidence=rules.Confidence.LOW,
+                        summary="never finishes", check=bottomless)
+    active = [broken, *(r for r in rules.all_rules() if r.id == "unsafe-deserialization")]
+    source = _source(tmp_path, "mod.py", "import pickle\npickle.loads(b'')\n")
+    review = review_file(source, source.absolute.read_bytes(), Config(), active)
+    assert [f.rule for f in review.findings] == ["unsafe-deserialization"]
+    assert review.incomplete == ["rule bottomless stopped: code nested too deeply"]
+
+
+def test_many_suppressions_on_one_long_statement_stay_linear() -> None:
+    # one comment on every line of a generated 12 000-line statement: quadratic matching took ~1 minute
+    lines = ["import pickle", "TABLE = ["]
+    lines += [f"    pickle.loads(b'{i}'),  # secreview: ignore[unsafe-deserialization] generated" for i in range(12_000)]
+    lines.append("]")
+    data = ("\n".join(lines) + "\n").encode()
+    source = SourceFile("table.py", None, False, "table")
+    started = time.perf_counter()
+    findings, incomplete, not_reviewed = deserialization_only(source, data)
+    elapsed = time.perf_counter() - started
+    assert (findings, incomplete, not_reviewed) == ([], [], None)
+    assert elapsed < 15, f"{elapsed:.1f} s"
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_symlink_loop_named_on_the_command_line(bad_tree: Path) -> None:
+    run = scan("tree/loop.py", "--format", "json")
+    assert run.code == 0
+    assert run.json()["files"][0]["not_reviewed_reason"] == "symbolic link loop"
