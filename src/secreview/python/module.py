@@ -162,6 +162,20 @@ class ModuleContext:
             snippet=self.source.line(line).strip(),
         )
 
+    # --- data flow ------------------------------------------------------------------------
+
+    def taint_flows(self) -> list:
+        """Every flow of a labelled value into a sink found from this module (see python.dataflow)."""
+        from .dataflow import module_flows
+
+        return module_flows(self)
+
+    def taint(self, node: ast.AST) -> list:
+        """The flows whose sink is the call or statement ``node`` of this module."""
+        where = self.location(node)
+        return [f for f in self.taint_flows()
+                if f.location.path == self.path and (f.location.line, f.location.column) == (where.line, where.column)]
+
     # --- values ---------------------------------------------------------------------------
 
     @cached_property

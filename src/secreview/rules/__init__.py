@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from .. import cwe as cwe_catalogue
-from ..findings import Confidence, Finding, Severity, TraceStep
+from ..findings import Confidence, Finding, Location, Severity, TraceStep
 from ..python.module import ModuleContext
 
 DOC_HEADINGS = ("What it does", "Why it matters", "Example", "Fix", "References")
@@ -34,6 +34,8 @@ class Issue:
     severity: Severity | None = None  # None: the rule's default
     confidence: Confidence | None = None
     trace: tuple[TraceStep, ...] = ()
+    location: Location | None = None  # where the defect is when not at ``node`` (a sink in another module)
+    scope: str | None = None
 
 
 Check = Callable[[ModuleContext], Iterable[Issue]]
@@ -63,10 +65,10 @@ class Rule:
                 cwe=self.cwe,
                 severity=issue.severity or self.severity,
                 confidence=issue.confidence or self.confidence,
-                location=ctx.location(issue.node),
+                location=issue.location or ctx.location(issue.node),
                 message=issue.message,
                 fix=issue.fix,
-                scope=ctx.scope_name(issue.node),
+                scope=issue.scope or ctx.scope_name(issue.node),
                 trace=issue.trace,
             )
 
@@ -106,6 +108,93 @@ def rule(
         return check
 
     return register
+
+
+TRUST = {"http": Confidence.HIGH}  # other source kinds (cli, env, stdin, file) are lower trust
+
+
+def taint_rule(
+    id: str,
+    cwe: int,
+    severity: str,
+    summary: str,
+    sinks: tuple[str, ...],
+    sources: tuple[str, ...] = ("http",),
+    relevant_in_tests: bool = False,
+) -> Callable[[Callable], Callable]:
+    """Register a data-flow rule: values of ``sources`` kinds reaching ``sinks`` kinds unsanitised.
+
+    The decorated function takes a :class:`~secreview.python.dataflow.Flow` and returns the fix
+    text for it; its docstring is the rule's documentation.  Sinks whose model accepts values of
+    unknown origin (``unknown = "any"`` or ``"built"``: shells, ``eval``, SQL text built from
+    parts) are also reported for such values, at low confidence; a parameter counts as unknown
+    only when nothing in the reviewed code calls its function (callers are analysed instead).
+    """
+    wanted_sinks = frozenset(sinks)
+    wanted_sources = frozenset(sources)
+
+    def register(fix_for: Callable) -> Callable:
+        def check(ctx: ModuleContext) -> Iterator[Issue]:
+            best: dict[tuple, tuple[Confidence, Issue]] = {}
+            for flow in ctx.taint_flows():
+                if flow.kind not in wanted_sinks:
+                    continue
+                confidence = _flow_confidence(ctx, flow, wanted_sources)
+                if confidence is None:
+                    continue
+                issue = Issue(
+                    node=ctx.tree,
+                    message=flow_message(flow, ctx.path),
+                    fix=fix_for(flow),
+                    confidence=confidence,
+                    trace=flow.trace,
+                    location=flow.location,
+                    scope=flow.scope,
+                )
+                key = (flow.location.path, flow.location.line, flow.location.column)
+                current = best.get(key)
+                if current is None or confidence > current[0] or (
+                        confidence == current[0] and len(issue.trace) < len(current[1].trace)):
+                    best[key] = (confidence, issue)
+            for key in sorted(best):
+                yield best[key][1]
+
+        check.__doc__ = fix_for.__doc__
+        check.__module__ = fix_for.__module__
+        rule(id=id, cwe=cwe, severity=severity, confidence="high", summary=summary,
+             relevant_in_tests=relevant_in_tests)(check)
+        return fix_for
+
+    return register
+
+
+def _flow_confidence(ctx: ModuleContext, flow, sources: frozenset[str]) -> Confidence | None:
+    label = flow.label
+    if label.kind in sources:
+        return TRUST.get(label.kind, Confidence.MEDIUM)
+    if label.kind in ("opaque", "param") and flow.sink.unknown != "none":
+        if flow.sink.unknown == "built" and not flow.built:
+            return None
+        if label.kind == "param" and ctx.project is not None and ctx.project.has_callers(label.owner):
+            return None  # its callers are analysed with what they pass
+        return Confidence.LOW
+    return None
+
+
+def flow_message(flow, here: str) -> str:
+    """One sentence naming the value, where it comes from and the sink it reaches."""
+    label = flow.label
+    variable = label.var or flow.variable
+    sink = flow.sink.what or f"a {flow.kind} sink"
+    if label.kind in ("opaque", "param"):
+        return (f"`{flow.variable}` is built from {label.what}, which is not a constant and not sanitised, "
+                f"and reaches {sink}.")
+    where = label.where
+    what = label.what
+    if where is not None:
+        at = f"line {where.line}" if where.path == flow.location.path else f"{where.path} line {where.line}"
+        what = f"{what[:-1]}, {at})" if what.endswith(")") else f"{what} ({at})"
+    return f"`{variable}` from {what} reaches {sink}."
 
 
 def parse_doc(rule_id: str, text: str) -> dict[str, str]:

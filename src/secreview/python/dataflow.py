@@ -1,0 +1,2454 @@
+"""Taint analysis: follow values from sources to sinks, with the path they take.
+
+Design
+------
+*Abstract interpretation, forward, one function at a time.*  A function body is run over
+abstract :class:`Value` objects: the set of taint :class:`Label` s the value may carry, its
+constant when known (folded with the same rules as :func:`~secreview.python.module.fold`), the
+constant prefix and constant text fragments of strings being built, the qualified name of the
+object (``flask.request``, ``requests.Session()``) that models are keyed by, and the elements
+of containers with constant keys or indexes.  Branches whose test folds to a constant are
+pruned; the states of the others are joined; loops run to a fixed point (bounded).  Tests
+refine the state of the branch they guard (``if x not in ALLOWED: abort()`` leaves ``x`` clean
+after the ``if``, because the branch where it is tainted does not continue).
+
+*Labels* name where a value came from (a source kind such as ``http``, a parameter of the
+function being summarised, or ``opaque``: a value of unknown origin) and carry the trace so far
+and the sink kinds they have been sanitised for.  Sanitisers are per kind, never global.
+
+*Summaries.*  Each function is analysed once with placeholder labels on its parameters; the
+result records which parameters reach which sinks (with the path inside the function) and
+what the return value carries.  A call site instantiates the summary with its arguments, so a
+flow through ``run_query(sql)`` into another module is found, and reported at the sink with the
+whole path.  Summaries are computed lazily, memoised per project, guarded against recursion
+and bounded in depth; anything unresolved falls back to "arguments flow to the result".
+
+*Models* (:mod:`secreview.models`) say what library code does; the engine knows no rule and
+no library by name.  Rules select flows by sink kind (:func:`ModuleTaint.flows`).
+
+*Budget.*  Only functions that can reach a sink (syntactically, through calls to the project)
+and that either handle input (entry points, source reads) or hold a sink that is dangerous by
+construction are analysed as roots; others are analysed only when a caller needs their
+summary.  Deeply nested code degrades to "unknown" instead of failing.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from .. import models as model_files
+from ..findings import Location, TraceStep
+from ..models import ALL_KINDS, EntryModel, Models, SinkModel
+from .module import UNKNOWN, ModuleContext
+
+MAX_TRACE = 14
+MAX_LOOP_ROUNDS = 3
+MAX_SUMMARY_DEPTH = 8
+MAX_TEXT = 400
+MAX_ITEMS = 64
+OPAQUE = "opaque"
+PARAM = "param"
+
+
+# --- labels and values ------------------------------------------------------------------------
+
+
+class Label:
+    """One origin of a value: a source read, a parameter placeholder, or an unknown value."""
+
+    __slots__ = ("kind", "what", "where", "trace", "cleaned", "param", "owner", "var", "_key", "_hash")
+
+    def __init__(self, kind: str, what: str, where: Location | None, trace: tuple[TraceStep, ...] = (),
+                 cleaned: frozenset[str] = frozenset(), param: object = None, owner: str = "", var: str = ""):
+        self.kind = kind
+        self.what = what
+        self.where = where
+        self.trace = trace
+        self.cleaned = cleaned
+        self.param = param
+        self.owner = owner
+        self.var = var
+        self._key = (kind, what, where.path if where else "", where.line if where else 0,
+                     where.column if where else 0, param, owner, cleaned)
+        self._hash = hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Label) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __repr__(self) -> str:
+        return f"Label({self.kind}, {self.what!r}, cleaned={sorted(self.cleaned)})"
+
+    def with_(self, **changes) -> "Label":
+        values = {k: getattr(self, k) for k in ("kind", "what", "where", "trace", "cleaned", "param", "owner", "var")}
+        values.update(changes)
+        return Label(**values)
+
+    def clean(self, kinds: Iterable[str]) -> "Label":
+        merged = self.cleaned | frozenset(kinds)
+        return self if merged == self.cleaned else self.with_(cleaned=merged)
+
+    def step(self, step: TraceStep, var: str | None = None) -> "Label":
+        trace = self.trace
+        if trace and trace[-1] == step:
+            return self if var is None or var == self.var else self.with_(var=var)
+        if len(trace) >= MAX_TRACE:
+            trace = trace[:2] + trace[3:]  # keep the source; drop the oldest intermediate step
+        return self.with_(trace=trace + (step,), var=self.var if var is None else var)
+
+    def cleaned_for(self, kind: str) -> bool:
+        return kind in self.cleaned
+
+
+class Value:
+    """What the analysis knows about a value at one point of the program."""
+
+    __slots__ = ("labels", "const", "qual", "items", "seq", "prefix", "text", "flags", "guards", "func")
+
+    def __init__(self, labels: frozenset[Label] = frozenset(), const: object = UNKNOWN, qual: str | None = None,
+                 items: dict | None = None, seq: bool = False, prefix: str | None = None, text: str = "",
+                 flags: frozenset[str] = frozenset(), guards: tuple = (), func: object = None):
+        self.labels = labels
+        self.const = const
+        self.qual = qual
+        self.items = items
+        self.seq = seq
+        self.prefix = prefix
+        self.text = text
+        self.flags = flags
+        self.guards = guards
+        self.func = func
+
+    @property
+    def known(self) -> bool:
+        return self.const is not UNKNOWN
+
+    def replace(self, **changes) -> "Value":
+        values = {k: getattr(self, k) for k in Value.__slots__}
+        values.update(changes)
+        return Value(**values)
+
+    def __repr__(self) -> str:
+        return f"Value(labels={set(self.labels)}, const={self.const!r}, qual={self.qual}, items={self.items})"
+
+
+EMPTY = Value()
+
+
+def constant(value: object) -> Value:
+    if isinstance(value, str):
+        return Value(const=value, prefix=value, text=value[:MAX_TEXT])
+    return Value(const=value)
+
+
+def join(a: Value | None, b: Value | None) -> Value:
+    if a is None:
+        return b or EMPTY
+    if b is None or a is b:
+        return a
+    const = a.const if (a.known and b.known and type(a.const) is type(b.const) and _safe_eq(a.const, b.const)) else UNKNOWN
+    items = None
+    if a.items is not None and b.items is not None and a.seq == b.seq:
+        items = dict(a.items)
+        for key, value in b.items.items():
+            items[key] = join(items.get(key), value)
+    prefix = None
+    if a.prefix is not None and b.prefix is not None:
+        prefix = _common_prefix(a.prefix, b.prefix)
+    text = a.text if a.text == b.text else (a.text + " " + b.text)[:MAX_TEXT]
+    return Value(
+        labels=a.labels | b.labels,
+        const=const,
+        qual=a.qual if a.qual == b.qual else (a.qual or b.qual if not (a.qual and b.qual) else None),
+        items=items,
+        seq=a.seq and b.seq,
+        prefix=prefix,
+        text=text,
+        flags=a.flags & b.flags,
+        guards=a.guards if a.guards == b.guards else (),
+        func=a.func if a.func is b.func else None,
+    )
+
+
+def _safe_eq(a: object, b: object) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return a[:n]
+
+
+def _relabel(value: Value, change: Callable[[Label], Label | None]) -> Value:
+    """The value with each label replaced by ``change(label)`` (None drops it), items included."""
+    if not value.labels and not value.items:
+        return value
+    labels = frozenset(l for l in (change(l) for l in value.labels) if l is not None)
+    items = None
+    if value.items is not None:
+        items = {k: _relabel(v, change) for k, v in value.items.items()}
+    return value.replace(labels=labels, items=items)
+
+
+def clean_value(value: Value, kinds: frozenset[str]) -> Value:
+    if ALL_KINDS in kinds:
+        return Value(const=value.const if isinstance(value.const, (int, float, bool)) else UNKNOWN)
+    return _relabel(value, lambda l: l.clean(kinds))
+
+
+def step_value(value: Value, step: TraceStep, var: str | None = None) -> Value:
+    if not value.labels:
+        return value
+    return _relabel(value, lambda l: l.step(step, var))
+
+
+def merge_labels(values: Iterable[Value]) -> frozenset[Label]:
+    labels: frozenset[Label] = frozenset()
+    for value in values:
+        if value.labels:
+            labels = labels | value.labels
+    return labels
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A label that reaches a sink: what rules turn into findings."""
+
+    kind: str  # the sink kind
+    sink: SinkModel
+    location: Location
+    scope: str
+    label: Label
+    built: bool  # the value at the sink was assembled from constant text and other parts
+    variable: str  # how the value at the sink is written in the code
+
+    @property
+    def source_kind(self) -> str:
+        return self.label.kind
+
+    @property
+    def trace(self) -> tuple[TraceStep, ...]:
+        sink_step = TraceStep(self.location, f"reaches {self.sink.what or self.kind + ' sink'}")
+        return self.label.trace + (sink_step,)
+
+
+@dataclass
+class ParamHit:
+    kind: str
+    sink: SinkModel
+    location: Location
+    scope: str
+    label: Label  # a PARAM label, with the steps inside the function
+    built: bool
+    variable: str
+
+
+@dataclass
+class Summary:
+    name: str
+    params: list[str]
+    returns: Value = EMPTY
+    hits: list[ParamHit] = field(default_factory=list)
+    complete: bool = True
+
+
+# --- the project: modules, summaries, callers ------------------------------------------------
+
+
+class Project:
+    """The modules of one review, for resolving calls across files and memoising summaries."""
+
+    def __init__(self, modules: dict[str, Callable[[], ModuleContext | None]] | None = None,
+                 models: Models | None = None, caller_names: Callable[[], set[str]] | None = None):
+        self.models = models or model_files.load()
+        self._loaders = dict(modules or {})
+        self._contexts: OrderedDict[str, ModuleContext | None] = OrderedDict()
+        self._analyses: dict[str, "ModuleTaint"] = {}
+        self.summaries: dict[tuple, Summary] = {}
+        self.in_progress: set[tuple] = set()
+        self.depth = 0
+        self._caller_names_loader = caller_names
+        self._caller_names: set[str] | None = None
+        self.collector: list[Flow] = []  # flows found by the module run in progress
+
+    def register(self, ctx: ModuleContext) -> None:
+        key = ctx.module_name or ctx.path
+        self._contexts[key] = ctx
+        self._contexts.move_to_end(key)
+        self._trim()
+
+    def _trim(self) -> None:
+        while len(self._contexts) > 48:
+            old, _ = self._contexts.popitem(last=False)
+            self._analyses.pop(old, None)
+
+    def has_module(self, name: str) -> bool:
+        return name in self._loaders or name in self._contexts
+
+    def context(self, name: str) -> ModuleContext | None:
+        if name in self._contexts:
+            self._contexts.move_to_end(name)
+            return self._contexts[name]
+        loader = self._loaders.get(name)
+        if loader is None:
+            return None
+        try:
+            ctx = loader()
+        except Exception:
+            ctx = None
+        if ctx is not None:
+            ctx.project = self
+        self._contexts[name] = ctx
+        self._trim()
+        return ctx
+
+    def analysis(self, ctx: ModuleContext) -> "ModuleTaint":
+        key = ctx.module_name or ctx.path
+        current = self._analyses.get(key)
+        if current is None or current.ctx is not ctx:
+            current = ModuleTaint(ctx, self)
+            self._analyses[key] = current
+        return current
+
+    def module_analysis(self, name: str) -> "ModuleTaint | None":
+        ctx = self.context(name)
+        return None if ctx is None else self.analysis(ctx)
+
+    def resolve(self, qual: str) -> tuple["ModuleTaint", str] | None:
+        """The project module and the dotted name inside it that ``qual`` names, if any."""
+        parts = qual.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:cut])
+            if self.has_module(module):
+                analysis = self.module_analysis(module)
+                if analysis is not None:
+                    return analysis, ".".join(parts[cut:])
+                return None
+        return None
+
+    def has_callers(self, name: str) -> bool:
+        if self._caller_names is None:
+            self._caller_names = self._caller_names_loader() if self._caller_names_loader else set()
+            for ctx in list(self._contexts.values()):
+                if ctx is not None:
+                    self._caller_names |= called_names(ctx.tree)
+        return name in self._caller_names
+
+
+def called_names(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                names.add(func.id)
+            elif isinstance(func, ast.Attribute):
+                names.add(func.attr)
+        elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load):
+            # a function passed as a value (callback, thread target) has callers we cannot see
+            names.add(node.id if isinstance(node, ast.Name) else node.attr)
+    return names
+
+
+_CALLED = re.compile(rb"\b([A-Za-z_][A-Za-z0-9_]*)\b")
+
+
+def called_names_in_bytes(data: bytes) -> set[str]:
+    """Cheap over-approximation of the names a file uses, without parsing it."""
+    return {m.decode("ascii") for m in _CALLED.findall(data)}
+
+
+# --- the per-module analysis ------------------------------------------------------------------
+
+
+@dataclass
+class FunctionRef:
+    module: "ModuleTaint"
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+    cls: ast.ClassDef | None = None
+
+    @property
+    def key(self) -> tuple:
+        return (self.module.key, self.node.lineno, self.node.col_offset, getattr(self.node, "name", "<lambda>"))
+
+    @property
+    def name(self) -> str:
+        return getattr(self.node, "name", "<lambda>")
+
+
+@dataclass
+class ClassRef:
+    module: "ModuleTaint"
+    node: ast.ClassDef
+    qual: str
+
+
+class ModuleTaint:
+    """The taint analysis of one module: its globals, its functions, and the flows found."""
+
+    def __init__(self, ctx: ModuleContext, project: Project):
+        self.ctx = ctx
+        self.project = project
+        self.models = project.models
+        self.key = ctx.module_name or ctx.path
+        self.functions: dict[str, FunctionRef] = {}
+        self.classes: dict[str, ClassRef] = {}
+        self.class_of: dict[ast.AST, ast.ClassDef] = {}
+        for stmt in ctx.tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions[stmt.name] = FunctionRef(self, stmt)
+            elif isinstance(stmt, ast.ClassDef):
+                self.classes[stmt.name] = ClassRef(self, stmt, f"{self.key}.{stmt.name}")
+        for cls in ctx.nodes(ast.ClassDef):
+            for stmt in cls.body:
+                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self.class_of[stmt] = cls
+        self._globals: dict[str, Value] | None = None
+        self._globals_running = False
+        self._flows: list[Flow] | None = None
+        self._may_reach: dict[ast.AST, bool] = {}
+        self._imports_cache: dict[str, bool] = {}
+
+    # -- globals
+
+    @property
+    def globals(self) -> dict[str, Value]:
+        if self._globals is None:
+            if self._globals_running:
+                return {}
+            self._globals_running = True
+            try:
+                interp = Interpreter(self, None, scope="<module>")
+                interp.run_module(self.ctx.tree.body)
+                self._globals = interp.final_state()
+            except RecursionError:
+                self._globals = {}
+            finally:
+                self._globals_running = False
+        return self._globals
+
+    def imports(self, prefix: str) -> bool:
+        cached = self._imports_cache.get(prefix)
+        if cached is None:
+            cached = any(q == prefix or q.startswith(prefix + ".") for q in self.ctx.aliases.values())
+            self._imports_cache[prefix] = cached
+        return cached
+
+    # -- lookups
+
+    def lookup(self, dotted_name: str) -> FunctionRef | ClassRef | None:
+        head, _, rest = dotted_name.partition(".")
+        if not rest:
+            return self.functions.get(head) or self.classes.get(head)
+        cls = self.classes.get(head)
+        if cls is not None and "." not in rest:
+            method = self.method(cls, rest)
+            return method
+        return None
+
+    def method(self, cls: ClassRef, name: str, seen: int = 0) -> FunctionRef | None:
+        for stmt in cls.node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
+                return FunctionRef(self, stmt, cls.node)
+        if seen > 5:
+            return None
+        for base in cls.node.bases:
+            if isinstance(base, ast.Name) and base.id in self.classes:
+                found = self.method(self.classes[base.id], name, seen + 1)
+                if found is not None:
+                    return found
+            else:
+                qual = self.ctx.qualname(base)
+                resolved = self.project.resolve(qual) if qual else None
+                if resolved is not None:
+                    target = resolved[0].lookup(resolved[1])
+                    if isinstance(target, ClassRef):
+                        found = target.module.method(target, name, seen + 1)
+                        if found is not None:
+                            return found
+        return None
+
+    # -- running
+
+    def flows(self) -> list[Flow]:
+        if self._flows is None:
+            saved = self.project.collector
+            self.project.collector = collected = []
+            try:
+                self.globals  # the module body, which also reports module-level flows
+                for ref in self._roots():
+                    summarize(self.project, ref)
+            finally:
+                self.project.collector = saved
+            self._flows = _dedupe_flows(collected)
+        return self._flows
+
+    def _roots(self) -> Iterator[FunctionRef]:
+        for node in self.ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
+            ref = FunctionRef(self, node, self.class_of.get(node))
+            if not self.may_reach_sink(node):
+                continue
+            if self.entry(ref) is not None or self._reads_source(node) or self._has_unknown_sink(node):
+                yield ref
+
+    def may_reach_sink(self, node: ast.AST, depth: int = 0) -> bool:
+        cached = self._may_reach.get(node)
+        if cached is not None:
+            return cached
+        self._may_reach[node] = False  # recursion guard
+        result = False
+        models = self.models
+        for child in _walk_own(node):
+            if isinstance(child, ast.Call):
+                name = self.ctx.qualname(child.func)
+                canonical = models.canonical(name)
+                if canonical in models.call_sinks or name in models.call_sinks:
+                    result = True
+                    break
+                func = child.func
+                if isinstance(func, ast.Attribute) and func.attr in models.method_sinks:
+                    result = True
+                    break
+                if depth < 4:
+                    target = self._syntactic_target(child, node)
+                    if target is not None and target.module.may_reach_sink(target.node, depth + 1):
+                        result = True
+                        break
+                if isinstance(func, ast.Name) and func.id in ("eval", "exec", "compile", "open", "getattr", "__import__"):
+                    result = result or func.id in models.call_sinks
+            elif isinstance(child, (ast.Assign, ast.AugAssign)) and "__setitem__" in models.method_sinks:
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                if any(isinstance(t, ast.Subscript) for t in targets):
+                    result = True
+                    break
+            elif isinstance(child, ast.Return) and child.value is not None:
+                result = True  # an entry point's response body, or a value its callers use
+                break
+        self._may_reach[node] = result
+        return result
+
+    def _syntactic_target(self, call: ast.Call, within: ast.AST) -> FunctionRef | None:
+        func = call.func
+        if isinstance(func, ast.Name):
+            target = self.functions.get(func.id)
+            if target is not None:
+                return target
+            qual = self.ctx.aliases.get(func.id)
+            if qual:
+                resolved = self.project.resolve(qual)
+                if resolved is not None:
+                    found = resolved[0].lookup(resolved[1])
+                    return found if isinstance(found, FunctionRef) else None
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            if func.value.id in ("self", "cls"):
+                cls = self.class_of.get(within)
+                if cls is not None and cls.name in self.classes:
+                    return self.method(self.classes[cls.name], func.attr)
+            qual = self.ctx.aliases.get(func.value.id)
+            if qual:
+                resolved = self.project.resolve(f"{qual}.{func.attr}")
+                if resolved is not None:
+                    found = resolved[0].lookup(resolved[1])
+                    return found if isinstance(found, FunctionRef) else None
+        return None
+
+    def _reads_source(self, node: ast.AST) -> bool:
+        prefixes = _source_prefixes(self.models)
+        for child in _walk_own(node):
+            if isinstance(child, (ast.Name, ast.Attribute)):
+                name = self.ctx.qualname(child)
+                if name is not None and self.models.canonical(name) in prefixes:
+                    return True
+        return False
+
+    def _has_unknown_sink(self, node: ast.AST) -> bool:
+        models = self.models
+        for child in _walk_own(node):
+            if isinstance(child, ast.Call):
+                sinks = models.call_sinks.get(models.canonical(self.ctx.qualname(child.func)) or "")
+                if sinks is None and isinstance(child.func, ast.Attribute):
+                    sinks = models.method_sinks.get(child.func.attr)
+                if sinks and any(s.unknown != "none" for s in sinks):
+                    return True
+        return False
+
+    # -- entry points
+
+    def entry(self, ref: FunctionRef) -> EntryModel | None:
+        node = ref.node
+        if isinstance(node, ast.Lambda):
+            return None
+        for entry in self.models.entries:
+            if entry.module_imports and not self.imports(entry.module_imports):
+                continue
+            if entry.decorators or entry.decorator_methods:
+                if self._decorated_by(node, entry):
+                    return entry
+                continue
+            if entry.bases:
+                if ref.cls is None or not self._derives(ref.cls, entry.bases):
+                    continue
+                if entry.methods and node.name not in entry.methods:
+                    continue
+                if not entry.methods and node.name.startswith("__"):
+                    continue
+                return entry
+            if entry.first_param:
+                params = _positional(node)
+                if ref.cls is not None and params and params[0] in ("self", "cls"):
+                    params = params[1:]
+                if params and params[0] == entry.first_param:
+                    return entry
+        return None
+
+    def _decorated_by(self, node: ast.FunctionDef | ast.AsyncFunctionDef, entry: EntryModel) -> bool:
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            qual = self._value_qual(target)
+            if qual is not None and qual in entry.decorators:
+                return True
+            if isinstance(target, ast.Attribute) and target.attr in entry.decorator_methods:
+                receiver = self._value_qual(target.value) or ""
+                text = self.ctx.qualname(target.value) or ""
+                if entry.decorator_receivers is None or entry.decorator_receivers.search(text) or entry.decorator_receivers.search(receiver):
+                    return True
+        return False
+
+    def _value_qual(self, node: ast.AST) -> str | None:
+        """Qualified name of an expression at module level: ``app.route`` → ``flask.Flask().route``."""
+        if isinstance(node, ast.Name):
+            value = self.globals.get(node.id)
+            if value is not None and value.qual:
+                return self.models.canonical(value.qual)
+            return self.models.canonical(self.ctx.aliases.get(node.id, node.id))
+        if isinstance(node, ast.Attribute):
+            base = self._value_qual(node.value)
+            return self.models.canonical(f"{base}.{node.attr}") if base else None
+        if isinstance(node, ast.Call):
+            base = self._value_qual(node.func)
+            return f"{base}()" if base else None
+        return None
+
+    def _derives(self, cls: ast.ClassDef, bases: tuple[str, ...], depth: int = 0) -> bool:
+        for base in cls.bases:
+            qual = self.models.canonical(self.ctx.qualname(base)) or ""
+            if any(qual == b or qual.endswith("." + b) or b.endswith("." + qual) and "." not in qual and qual for b in bases):
+                return True
+            if depth < 5 and isinstance(base, ast.Name) and base.id in self.classes:
+                if self._derives(self.classes[base.id].node, bases, depth + 1):
+                    return True
+        return False
+
+
+_SOURCE_PREFIX_CACHE: dict[int, frozenset[str]] = {}
+
+
+def _source_prefixes(models: Models) -> frozenset[str]:
+    cached = _SOURCE_PREFIX_CACHE.get(id(models))
+    if cached is None:
+        prefixes = set()
+        for name in models.sources:
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):
+                candidate = ".".join(parts[:i])
+                if "()" not in candidate:
+                    prefixes.add(candidate)
+        # a bare module name (``os``) is not a source read; its attributes are
+        cached = frozenset(p for p in prefixes if "." in p or p in models.sources)
+        _SOURCE_PREFIX_CACHE[id(models)] = cached
+    return cached
+
+
+def _walk_own(node: ast.AST) -> Iterator[ast.AST]:
+    """Nodes of a function body, nested functions and classes excluded."""
+    stack = list(ast.iter_child_nodes(node))
+    while stack:
+        child = stack.pop()
+        yield child
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        stack.extend(ast.iter_child_nodes(child))
+
+
+def _positional(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:
+    return [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
+
+
+def _dedupe_flows(flows: list[Flow]) -> list[Flow]:
+    best: dict[tuple, Flow] = {}
+    for flow in flows:
+        key = (flow.kind, flow.location.path, flow.location.line, flow.location.column, flow.label.kind)
+        current = best.get(key)
+        if current is None or len(flow.label.trace) < len(current.label.trace):
+            best[key] = flow
+    return list(best.values())
+
+
+# --- summaries --------------------------------------------------------------------------------
+
+
+def summarize(project: Project, ref: FunctionRef) -> Summary:
+    key = ref.key
+    cached = project.summaries.get(key)
+    if cached is not None:
+        return cached
+    params = _all_params(ref.node)
+    if key in project.in_progress or project.depth >= MAX_SUMMARY_DEPTH:
+        return Summary(ref.name, params, complete=False)
+    project.in_progress.add(key)
+    project.depth += 1
+    try:
+        interp = Interpreter(ref.module, ref, scope=_scope_name(ref))
+        summary = interp.run_function()
+    except RecursionError:
+        summary = Summary(ref.name, params, complete=False)
+    finally:
+        project.depth -= 1
+        project.in_progress.discard(key)
+    project.summaries[key] = summary
+    return summary
+
+
+def _scope_name(ref: FunctionRef) -> str:
+    if isinstance(ref.node, ast.Lambda):
+        return "<lambda>"
+    return ref.module.ctx.scope_name(ref.node.body[0]) if ref.node.body else ref.node.name
+
+
+def _all_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:
+    args = node.args
+    names = [a.arg for a in [*args.posonlyargs, *args.args]]
+    if args.vararg:
+        names.append("*" + args.vararg.arg)
+    names.extend(a.arg for a in args.kwonlyargs)
+    if args.kwarg:
+        names.append("**" + args.kwarg.arg)
+    return names
+
+
+# --- the interpreter --------------------------------------------------------------------------
+
+
+class _Terminated(Exception):
+    pass
+
+
+State = dict  # name or dotted attribute path -> Value; None: this point cannot be reached
+
+_NUMERIC_TYPES = {"int", "float", "bool", "complex", "uuid.UUID", "decimal.Decimal", "datetime.date",
+                  "datetime.datetime", "pydantic.conint", "pydantic.UUID4", "ipaddress.ip_address"}
+
+
+class Interpreter:
+    def __init__(self, module: ModuleTaint, ref: FunctionRef | None, scope: str):
+        self.module = module
+        self.ctx = module.ctx
+        self.project = module.project
+        self.models = module.models
+        self.ref = ref
+        self.scope = scope
+        self.state: State | None = {}
+        self.returns: Value | None = None
+        self.summary_hits: list[ParamHit] = []
+        self.loop_breaks: list[list[State]] = []
+        self.loop_continues: list[list[State]] = []
+        self.entry: EntryModel | None = None
+        self.is_module = ref is None
+        self.local_names: set[str] = set()
+        self._hit_keys: set[tuple] = set()
+
+    # -- entry points
+
+    def run_module(self, body: list[ast.stmt]) -> None:
+        self.exec_block(body)
+
+    def final_state(self) -> dict[str, Value]:
+        return dict(self.state or {})
+
+    def run_function(self) -> Summary:
+        ref = self.ref
+        assert ref is not None
+        node = ref.node
+        params = _all_params(node)
+        self.local_names = _assigned_names(node)
+        self.entry = self.module.entry(ref) if not isinstance(node, ast.Lambda) else None
+        self.state = {}
+        self._bind_params(node, ref)
+        if isinstance(node, ast.Lambda):
+            self.returns = self.eval(node.body)
+        else:
+            self.exec_block(node.body)
+        returns = self.returns or EMPTY
+        return Summary(ref.name, params, returns, self.summary_hits)
+
+    def _bind_params(self, node, ref: FunctionRef) -> None:
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        entry = self.entry
+        in_class = ref.cls is not None and not _is_static(node)
+        index = 0
+        all_args = [(a, d) for a, d in zip(positional, defaults)]
+        if args.vararg:
+            all_args.append((args.vararg, None))
+        all_args.extend(zip(args.kwonlyargs, args.kw_defaults))
+        if args.kwarg:
+            all_args.append((args.kwarg, None))
+        positional_names = _positional(node)
+        user_position = 0
+        for arg, default in all_args:
+            name = arg.arg
+            where = self.ctx.location(arg)
+            is_self = in_class and index == 0 and arg in positional
+            param_key = index
+            if arg is args.vararg:
+                param_key = "*"
+            elif arg is args.kwarg:
+                param_key = "**"
+            elif arg in args.kwonlyargs:
+                param_key = name
+            value: Value
+            typed = self._annotation_type(arg.annotation)
+            if is_self:
+                cls_ref = self.module.classes.get(ref.cls.name) if ref.cls is not None else None
+                qual = (cls_ref.qual + "()") if cls_ref else None
+                if entry is not None and entry.self_type:
+                    qual = entry.self_type + "()"
+                label = Label(PARAM, f"`{name}`", where, (), param=param_key, owner=ref.name, var=name)
+                value = Value(labels=frozenset({label}), qual=qual, func=cls_ref)
+            elif entry is not None and self._entry_param(entry, name, user_position, default, arg.annotation):
+                what = entry.what.replace("{name}", name)
+                if typed in _NUMERIC_TYPES:
+                    value = EMPTY
+                else:
+                    label = Label(entry.kind, what, where, (TraceStep(where, f"`{name}` is {what}"),), var=name)
+                    value = Value(labels=frozenset({label}))
+            elif entry is not None and self._typed_entry_param(entry, name, user_position):
+                value = Value(qual=self._typed_entry_param(entry, name, user_position) + "()")
+            elif typed in _NUMERIC_TYPES:
+                value = EMPTY
+            else:
+                label = Label(PARAM, f"parameter `{name}` of `{ref.name}`", where,
+                              (TraceStep(where, f"`{name}` is a parameter of `{ref.name}`"),),
+                              param=param_key, owner=ref.name, var=name)
+                value = Value(labels=frozenset({label}), qual=(typed + "()") if typed else None)
+            if not is_self and arg in positional:
+                user_position += 1
+            self.state[name] = value
+            index += 1
+        del positional_names
+
+    def _entry_param(self, entry: EntryModel, name: str, position: int, default, annotation) -> bool:
+        if self._typed_entry_param(entry, name, position):
+            return False
+        if not entry.params:
+            return False
+        if default is not None and isinstance(default, ast.Call):
+            called = self.models.canonical(self.ctx.qualname(default.func))
+            if called in entry.skip_defaults:
+                return False
+        if annotation is not None:
+            annotated = self.models.canonical(self.ctx.qualname(annotation))
+            if annotated in entry.skip_annotations:
+                return False
+        return any(p == "*" or fnmatch.fnmatchcase(name, p) for p in entry.params)
+
+    def _typed_entry_param(self, entry: EntryModel, name: str, position: int) -> str | None:
+        return entry.typed.get(name) or entry.typed.get(f"#{position}")
+
+    def _annotation_type(self, annotation: ast.AST | None) -> str | None:
+        if annotation is None:
+            return None
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            try:
+                annotation = ast.parse(annotation.value, mode="eval").body
+            except SyntaxError:
+                return None
+        if isinstance(annotation, ast.Subscript):
+            # Annotated[int, ...] / Optional[int]
+            head = self.ctx.qualname(annotation.value) or ""
+            if head.rpartition(".")[2] in ("Annotated", "Optional"):
+                inner = annotation.slice
+                if isinstance(inner, ast.Tuple) and inner.elts:
+                    inner = inner.elts[0]
+                return self._annotation_type(inner)
+            return None
+        qual = self.ctx.qualname(annotation)
+        return self.models.canonical(qual) if qual else None
+
+    # -- states
+
+    def copy_state(self) -> State | None:
+        return None if self.state is None else dict(self.state)
+
+    @staticmethod
+    def join_states(a: State | None, b: State | None) -> State | None:
+        if a is None:
+            return None if b is None else dict(b)
+        if b is None:
+            return dict(a)
+        merged = {}
+        for key in a.keys() | b.keys():
+            merged[key] = join(a.get(key), b.get(key))
+        return merged
+
+    @staticmethod
+    def same_states(a: State | None, b: State | None) -> bool:
+        if a is None or b is None:
+            return a is b
+        if a.keys() != b.keys():
+            return False
+        for key, value in a.items():
+            other = b[key]
+            if value is other:
+                continue
+            if value.labels != other.labels or value.known != other.known:
+                return False
+            if value.items is not None or other.items is not None:
+                if (value.items is None) != (other.items is None) or value.items.keys() != other.items.keys():
+                    return False
+                for k in value.items:
+                    if value.items[k].labels != other.items[k].labels:
+                        return False
+        return True
+
+    # -- statements
+
+    def exec_block(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if self.state is None:
+                return
+            self.exec_stmt(stmt)
+
+    def exec_stmt(self, stmt: ast.stmt) -> None:
+        method = getattr(self, "stmt_" + type(stmt).__name__, None)
+        if method is None:
+            for child in ast.iter_child_nodes(stmt):
+                if isinstance(child, ast.expr):
+                    self.eval(child)
+            return
+        method(stmt)
+
+    def stmt_Expr(self, stmt: ast.Expr) -> None:
+        self.eval(stmt.value)
+        if isinstance(stmt.value, ast.Call) and self._never_returns(stmt.value):
+            self.state = None
+
+    def _never_returns(self, call: ast.Call) -> bool:
+        name = self.models.canonical(self.ctx.qualname(call.func))
+        return name in self.models.noreturn
+
+    def stmt_Assign(self, stmt: ast.Assign) -> None:
+        value = self.eval(stmt.value)
+        for target in stmt.targets:
+            self.assign(target, value, stmt)
+
+    def stmt_AnnAssign(self, stmt: ast.AnnAssign) -> None:
+        if stmt.value is not None:
+            self.assign(stmt.target, self.eval(stmt.value), stmt)
+
+    def stmt_AugAssign(self, stmt: ast.AugAssign) -> None:
+        current = self.eval(_load(stmt.target))
+        right = self.eval(stmt.value)
+        value = self.binop(stmt.op, current, right, stmt)
+        if isinstance(stmt.op, ast.Add) and current.seq and current.items is not None and right.seq and right.items is not None:
+            items = dict(current.items)
+            for i, k in enumerate(sorted(right.items)):
+                items[len(current.items) + i] = right.items[k]
+            value = value.replace(items=items, seq=True)
+        self.assign(stmt.target, value, stmt)
+
+    def stmt_Return(self, stmt: ast.Return) -> None:
+        value = self.eval(stmt.value) if stmt.value is not None else constant(None)
+        if self.entry is not None and self.entry.return_sink and stmt.value is not None:
+            self.check_response_body(self.entry.return_sink, stmt.value, value)
+        if value.labels and self.ref is not None:
+            value = step_value(value, TraceStep(self.ctx.location(stmt), f"returned by `{self.ref.name}`"))
+        self.returns = join(self.returns, value) if self.returns is not None else value
+        self.state = None
+
+    def stmt_Raise(self, stmt: ast.Raise) -> None:
+        if stmt.exc is not None:
+            self.eval(stmt.exc)
+        self.state = None
+
+    def stmt_Delete(self, stmt: ast.Delete) -> None:
+        for target in stmt.targets:
+            key = _key(target)
+            if key and self.state is not None:
+                self.state.pop(key, None)
+
+    def stmt_Assert(self, stmt: ast.Assert) -> None:
+        self.eval(stmt.test)
+        self.refine(stmt.test, True)
+
+    def stmt_If(self, stmt: ast.If) -> None:
+        test = self.eval(stmt.test)
+        truth = self._truth(test)
+        if truth is True:
+            self.refine(stmt.test, True)
+            self.exec_block(stmt.body)
+            return
+        if truth is False:
+            self.refine(stmt.test, False)
+            self.exec_block(stmt.orelse)
+            return
+        before = self.copy_state()
+        self.refine(stmt.test, True)
+        self.exec_block(stmt.body)
+        after_body = self.state
+        self.state = before
+        self.refine(stmt.test, False)
+        self.exec_block(stmt.orelse)
+        self.state = self.join_states(after_body, self.state)
+
+    def _truth(self, value: Value) -> bool | None:
+        if not value.known:
+            return None
+        try:
+            return bool(value.const)
+        except Exception:
+            return None
+
+    def stmt_While(self, stmt: ast.While) -> None:
+        test = self.eval(stmt.test)
+        truth = self._truth(test)
+        if truth is False:
+            self.exec_block(stmt.orelse)
+            return
+        exits = self._loop(stmt, lambda: self.refine(stmt.test, True), None)
+        if truth is True:
+            self.state = exits
+        else:
+            self.refine(stmt.test, False)
+            self.exec_block(stmt.orelse)
+            self.state = self.join_states(self.state, exits)
+
+    def stmt_For(self, stmt: ast.For) -> None:
+        iterable = self.eval(stmt.iter)
+        element = self.element_of(iterable)
+        if isinstance(stmt.iter, (ast.List, ast.Tuple, ast.Set)) and iterable.items == {} and iterable.seq:
+            self.exec_block(stmt.orelse)
+            return
+        exits = self._loop(stmt, None, lambda: self.assign(stmt.target, element, stmt))
+        self.exec_block(stmt.orelse)
+        self.state = self.join_states(self.state, exits)
+
+    stmt_AsyncFor = stmt_For
+
+    def _loop(self, stmt, on_enter, bind) -> State | None:
+        """Run the body to a fixed point; the state afterwards is the loop-not-taken state.
+
+        Returns the join of the states at ``break``.
+        """
+        entry = self.copy_state()
+        breaks: list[State] = []
+        head = entry
+        for _ in range(MAX_LOOP_ROUNDS):
+            self.state = dict(head) if head is not None else None
+            if self.state is None:
+                break
+            if on_enter:
+                on_enter()
+            if bind:
+                bind()
+            self.loop_breaks.append([])
+            self.loop_continues.append([])
+            self.exec_block(stmt.body)
+            round_breaks = self.loop_breaks.pop()
+            continues = self.loop_continues.pop()
+            breaks = round_breaks
+            end = self.state
+            for state in continues:
+                end = self.join_states(end, state)
+            new_head = self.join_states(head, end)
+            if self.same_states(new_head, head):
+                head = new_head
+                break
+            head = new_head
+        self.state = head
+        exit_state: State | None = None
+        for state in breaks:
+            exit_state = self.join_states(exit_state, state)
+        return exit_state
+
+    def stmt_Break(self, stmt: ast.Break) -> None:
+        if self.loop_breaks and self.state is not None:
+            self.loop_breaks[-1].append(self.state)
+        self.state = None
+
+    def stmt_Continue(self, stmt: ast.Continue) -> None:
+        if self.loop_continues and self.state is not None:
+            self.loop_continues[-1].append(self.state)
+        self.state = None
+
+    def stmt_With(self, stmt: ast.With) -> None:
+        for item in stmt.items:
+            value = self.eval(item.context_expr)
+            if item.optional_vars is not None:
+                self.assign(item.optional_vars, value, stmt)
+        self.exec_block(stmt.body)
+
+    stmt_AsyncWith = stmt_With
+
+    def stmt_Try(self, stmt: ast.Try) -> None:
+        before = self.copy_state()
+        self.exec_block(stmt.body)
+        after_body = self.state
+        self.exec_block(stmt.orelse) if self.state is not None else None
+        normal = self.state
+        handler_entry = self.join_states(before, after_body)
+        outcomes = normal
+        for handler in stmt.handlers:
+            self.state = dict(handler_entry) if handler_entry is not None else None
+            if self.state is None:
+                continue
+            if handler.name:
+                self.state[handler.name] = Value()
+            self.exec_block(handler.body)
+            outcomes = self.join_states(outcomes, self.state)
+        self.state = outcomes
+        if stmt.finalbody:
+            if self.state is None:
+                # finally runs on the way out of a return/raise; analyse it for its sinks only
+                self.state = dict(handler_entry) if handler_entry is not None else {}
+                self.exec_block(stmt.finalbody)
+                self.state = None
+            else:
+                self.exec_block(stmt.finalbody)
+
+    stmt_TryStar = stmt_Try
+
+    def stmt_Match(self, stmt) -> None:
+        subject = self.eval(stmt.subject)
+        before = self.copy_state()
+        outcome: State | None = None
+        fallthrough = True
+        for case in stmt.cases:
+            verdict = self._case_matches(case.pattern, subject)
+            if verdict is False:
+                continue
+            self.state = dict(before) if before is not None else None
+            if self.state is None:
+                break
+            self._bind_pattern(case.pattern, subject, stmt)
+            if case.guard is not None:
+                self.eval(case.guard)
+                self.refine(case.guard, True)
+            self.exec_block(case.body)
+            outcome = self.join_states(outcome, self.state)
+            if verdict is True and case.guard is None:
+                fallthrough = False
+                break
+        self.state = self.join_states(outcome, before if fallthrough else None)
+
+    def _case_matches(self, pattern, subject: Value) -> bool | None:
+        if isinstance(pattern, ast.MatchValue):
+            value = self.eval(pattern.value)
+            if value.known and subject.known:
+                return _safe_eq(value.const, subject.const)
+            return None
+        if isinstance(pattern, ast.MatchAs) and pattern.pattern is None:
+            return True
+        if isinstance(pattern, ast.MatchOr):
+            verdicts = [self._case_matches(p, subject) for p in pattern.patterns]
+            if any(v is True for v in verdicts):
+                return True
+            if all(v is False for v in verdicts):
+                return False
+        return None
+
+    def _bind_pattern(self, pattern, subject: Value, stmt) -> None:
+        if isinstance(pattern, ast.MatchAs):
+            if pattern.name:
+                value = subject
+                if pattern.pattern is not None and isinstance(pattern.pattern, ast.MatchValue):
+                    value = self.eval(pattern.pattern.value)
+                self.assign(ast.Name(id=pattern.name, ctx=ast.Store()), value, stmt)
+            if pattern.pattern is not None and not isinstance(pattern.pattern, ast.MatchValue):
+                self._bind_pattern(pattern.pattern, subject, stmt)
+        elif isinstance(pattern, ast.MatchValue):
+            return
+        else:
+            for child in ast.iter_child_nodes(pattern):
+                if isinstance(child, ast.pattern):
+                    self._bind_pattern(child, self.element_of(subject), stmt)
+            for attr in ("name", "rest"):
+                name = getattr(pattern, attr, None)
+                if isinstance(name, str):
+                    self.assign(ast.Name(id=name, ctx=ast.Store()), subject, stmt)
+
+    def stmt_FunctionDef(self, stmt) -> None:
+        if self.is_module:
+            self.state[stmt.name] = Value(qual=f"{self.module.key}.{stmt.name}", func=self.module.functions.get(stmt.name))
+        else:
+            self.state[stmt.name] = Value(func=FunctionRef(self.module, stmt, None))
+
+    stmt_AsyncFunctionDef = stmt_FunctionDef
+
+    def stmt_ClassDef(self, stmt: ast.ClassDef) -> None:
+        cls = self.module.classes.get(stmt.name) if self.is_module else None
+        if cls is not None:
+            self.state[stmt.name] = Value(qual=cls.qual, func=cls)
+
+    def stmt_Import(self, stmt) -> None:
+        return
+
+    stmt_ImportFrom = stmt_Import
+
+    def stmt_Global(self, stmt) -> None:
+        return
+
+    stmt_Nonlocal = stmt_Global
+
+    def stmt_Pass(self, stmt) -> None:
+        return
+
+    # -- assignment
+
+    def assign(self, target: ast.AST, value: Value, stmt: ast.AST) -> None:
+        if self.state is None:
+            return
+        if isinstance(target, ast.Name):
+            self.state[target.id] = self._stepped(value, target.id, stmt)
+            self._forget_attributes(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            starred = any(isinstance(e, ast.Starred) for e in target.elts)
+            for index, element in enumerate(target.elts):
+                if isinstance(element, ast.Starred):
+                    self.assign(element.value, Value(labels=value.labels), stmt)
+                    continue
+                part = value.items.get(index) if (value.items is not None and value.seq and not starred) else None
+                if part is None:
+                    part = self.element_of(value)
+                self.assign(element, part, stmt)
+        elif isinstance(target, ast.Attribute):
+            key = _key(target)
+            receiver_value = self.eval(target.value)
+            if receiver_value.qual:
+                self.check_store(target, receiver_value, value, stmt)
+            if key:
+                self.state[key] = self._stepped(value, key, stmt)
+        elif isinstance(target, ast.Subscript):
+            container = self.eval(target.value)
+            index = self.eval(target.slice) if not isinstance(target.slice, ast.Slice) else EMPTY
+            self.check_setitem(target, container, index, value, stmt)
+            key = _key(target.value)
+            if key:
+                stored = self._stepped(value, f"{key}[...]", stmt)
+                if index.known and container.items is not None and _hashable(index.const) and len(container.items) < MAX_ITEMS:
+                    items = dict(container.items)
+                    items[index.const] = stored
+                    updated = container.replace(items=items, labels=container.labels | stored.labels)
+                elif index.known and container.items is None and not container.labels and _hashable(index.const) and key in self.state:
+                    updated = container.replace(items={index.const: stored}, labels=stored.labels)
+                else:
+                    updated = container.replace(labels=container.labels | stored.labels, items=None if not index.known else container.items)
+                self.state[key] = updated
+        elif isinstance(target, ast.Starred):
+            self.assign(target.value, value, stmt)
+
+    def _stepped(self, value: Value, name: str, stmt: ast.AST) -> Value:
+        if not value.labels:
+            return value
+        return step_value(value, TraceStep(self.ctx.location(stmt), f"assigned to `{name}`"), name)
+
+    def _forget_attributes(self, name: str) -> None:
+        prefix = name + "."
+        stale = [k for k in self.state if k.startswith(prefix)]
+        for k in stale:
+            del self.state[k]
+
+    # -- expressions
+
+    def eval(self, node: ast.AST | None) -> Value:
+        if node is None:
+            return EMPTY
+        method = getattr(self, "expr_" + type(node).__name__, None)
+        if method is None:
+            labels = frozenset()
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.expr):
+                    labels |= self.eval(child).labels
+            return Value(labels=labels)
+        return method(node)
+
+    def expr_Constant(self, node: ast.Constant) -> Value:
+        return constant(node.value)
+
+    def expr_Name(self, node: ast.Name) -> Value:
+        state = self.state or {}
+        value = state.get(node.id)
+        if value is not None:
+            return value
+        if not self.is_module and node.id not in self.local_names:
+            value = self.module.globals.get(node.id)
+            if value is not None:
+                return value
+        if node.id in self.module.ctx.module_constants:
+            return constant(self.module.ctx.module_constants[node.id])
+        qual = self.ctx.aliases.get(node.id)
+        if qual is not None:
+            qual = self.models.canonical(qual)
+            source = self.models.sources.get(qual)
+            if source is not None:
+                return self.source_value(source, qual, node)
+            return Value(qual=qual)
+        if node.id in ("True", "False", "None"):
+            return constant({"True": True, "False": False, "None": None}[node.id])
+        function = self.module.functions.get(node.id)
+        if function is not None:
+            return Value(qual=f"{self.module.key}.{node.id}", func=function)
+        cls = self.module.classes.get(node.id)
+        if cls is not None:
+            return Value(qual=cls.qual, func=cls)
+        source = self.models.sources.get(node.id)
+        if source is not None:
+            return self.source_value(source, node.id, node)
+        return self.opaque(f"`{node.id}`", node, qual=node.id)
+
+    def opaque(self, what: str, node: ast.AST, qual: str | None = None) -> Value:
+        where = self.ctx.location(node)
+        label = Label(OPAQUE, what, where, (TraceStep(where, f"{what} has a value of unknown origin"),), var=what.strip("`"))
+        return Value(labels=frozenset({label}), qual=qual)
+
+    def source_value(self, source, qual: str, node: ast.AST) -> Value:
+        where = self.ctx.location(node)
+        text = _short(node)
+        label = Label(source.kind, source.what, where, (TraceStep(where, f"`{text}` is read from {source.what}"),))
+        return Value(labels=frozenset({label}), qual=qual)
+
+    def expr_Attribute(self, node: ast.Attribute) -> Value:
+        key = _key(node)
+        if key and self.state and key in self.state:
+            return self.state[key]
+        base = self.eval(node.value)
+        qual = self.models.canonical(f"{base.qual}.{node.attr}") if base.qual else None
+        if qual is not None:
+            source = self.models.sources.get(qual)
+            if source is not None:
+                return self.source_value(source, qual, node)
+            if self.project.has_module(base.qual or ""):
+                resolved = self.project.resolve(qual)
+                if resolved is not None:
+                    target = resolved[0].lookup(resolved[1])
+                    if target is not None:
+                        return Value(qual=qual, func=target)
+                    other_globals = resolved[0].globals
+                    value = other_globals.get(resolved[1])
+                    if value is not None:
+                        return value
+        flags = frozenset()
+        for flag in base.flags:
+            if flag.startswith("parsed-url:") and node.attr in ("netloc", "hostname", "scheme", "host"):
+                flags = flags | {"host-of:" + flag[len("parsed-url:"):]}
+        if isinstance(base.func, ClassRef) and not base.labels:
+            return Value(qual=qual, flags=flags)
+        return Value(labels=base.labels, qual=qual, flags=flags)
+
+    def expr_Subscript(self, node: ast.Subscript) -> Value:
+        base = self.eval(node.value)
+        if isinstance(node.slice, ast.Slice):
+            for part in (node.slice.lower, node.slice.upper, node.slice.step):
+                self.eval(part)
+            prefix = base.prefix if (node.slice.lower is None or self.ctx.constant(node.slice.lower, None) == 0) else None
+            return Value(labels=base.labels, prefix=prefix, text=base.text, const=UNKNOWN, seq=base.seq)
+        index = self.eval(node.slice)
+        if index.known and base.items is not None and _hashable(index.const):
+            item = base.items.get(index.const)
+            if item is None and base.seq and isinstance(index.const, int) and index.const < 0:
+                count = len(base.items)
+                item = base.items.get(count + index.const)
+            if item is not None:
+                return item
+            if not base.labels:
+                return EMPTY
+        if base.known and index.known:
+            try:
+                return constant(base.const[index.const])  # type: ignore[index]
+            except Exception:
+                pass
+        qual = f"{base.qual}[]" if base.qual else None
+        return Value(labels=base.labels, qual=qual)
+
+    def expr_Starred(self, node: ast.Starred) -> Value:
+        return self.eval(node.value)
+
+    def expr_Await(self, node: ast.Await) -> Value:
+        return self.eval(node.value)
+
+    def expr_Yield(self, node: ast.Yield) -> Value:
+        value = self.eval(node.value)
+        self.returns = join(self.returns, value) if self.returns is not None else value
+        return EMPTY
+
+    expr_YieldFrom = expr_Yield
+
+    def expr_NamedExpr(self, node: ast.NamedExpr) -> Value:
+        value = self.eval(node.value)
+        self.assign(node.target, value, node)
+        return value
+
+    def expr_Lambda(self, node: ast.Lambda) -> Value:
+        return Value(func=FunctionRef(self.module, node, None))
+
+    def expr_IfExp(self, node: ast.IfExp) -> Value:
+        test = self.eval(node.test)
+        truth = self._truth(test)
+        if truth is True:
+            return self.eval(node.body)
+        if truth is False:
+            return self.eval(node.orelse)
+        saved = self.copy_state()
+        self.refine(node.test, True)
+        body = self.eval(node.body)
+        self.state = saved if saved is None else dict(saved)
+        self.refine(node.test, False)
+        orelse = self.eval(node.orelse)
+        self.state = saved
+        return join(body, orelse)
+
+    def expr_BoolOp(self, node: ast.BoolOp) -> Value:
+        values = []
+        saved = self.copy_state()
+        for operand in node.values:
+            value = self.eval(operand)
+            values.append(value)
+            truth = self._truth(value)
+            if isinstance(node.op, ast.And):
+                if truth is False:
+                    break
+                self.refine(operand, True)
+            else:
+                if truth is True:
+                    break
+                self.refine(operand, False)
+        self.state = saved
+        if all(v.known for v in values):
+            result = values[0].const
+            for v in values[1:]:
+                result = (result and v.const) if isinstance(node.op, ast.And) else (result or v.const)
+            return constant(result)
+        result = values[0]
+        for v in values[1:]:
+            result = join(result, v)
+        return result.replace(const=UNKNOWN, guards=())
+
+    def expr_Compare(self, node: ast.Compare) -> Value:
+        left = self.eval(node.left)
+        rights = [self.eval(c) for c in node.comparators]
+        if len(rights) == 1 and left.known and rights[0].known:
+            from .module import _compare
+            try:
+                result = _compare(node.ops[0], left.const, rights[0].const)
+                if result is not UNKNOWN:
+                    return constant(result)
+            except Exception:
+                pass
+        return Value()
+
+    def expr_UnaryOp(self, node: ast.UnaryOp) -> Value:
+        operand = self.eval(node.operand)
+        if operand.known:
+            try:
+                if isinstance(node.op, ast.Not):
+                    return constant(not operand.const)
+                if isinstance(node.op, ast.USub):
+                    return constant(-operand.const)  # type: ignore[operator]
+            except Exception:
+                pass
+        if isinstance(node.op, ast.Not):
+            return Value()
+        return Value(labels=operand.labels)
+
+    def expr_BinOp(self, node: ast.BinOp) -> Value:
+        left = self.eval(node.left)
+        right = self.eval(node.right)
+        return self.binop(node.op, left, right, node)
+
+    def binop(self, op: ast.operator, left: Value, right: Value, node: ast.AST) -> Value:
+        if left.known and right.known:
+            from .module import _BINOPS
+            fn = _BINOPS.get(type(op))
+            if fn is not None:
+                try:
+                    result = fn(left.const, right.const)
+                    if not (isinstance(result, (str, bytes)) and len(result) > 100_000):
+                        return constant(result)
+                except Exception:
+                    pass
+        if isinstance(op, ast.Mod) and isinstance(left.const, str):
+            labels = right.labels
+            text = (left.const + right.text)[:MAX_TEXT]
+            prefix = left.const.split("%", 1)[0]
+            return Value(labels=labels, prefix=prefix, text=text, flags=frozenset({"built"}))
+        if isinstance(op, ast.Add):
+            if left.seq and left.items is not None and right.seq and right.items is not None:
+                items = dict(left.items)
+                for i, k in enumerate(sorted(right.items)):
+                    items[len(left.items) + i] = right.items[k]
+                return Value(labels=left.labels | right.labels, items=items, seq=True)
+            prefix = None
+            if left.known and isinstance(left.const, str):
+                prefix = left.const + (right.prefix or "")
+            elif left.prefix is not None:
+                prefix = left.prefix
+            built = (left.text or right.text) and not (left.known and right.known)
+            return Value(labels=left.labels | right.labels, prefix=prefix, text=(left.text + right.text)[:MAX_TEXT],
+                         flags=frozenset({"built"}) if built else frozenset())
+        if isinstance(op, ast.Div) and left.qual:
+            return Value(labels=left.labels | right.labels, qual=left.qual, prefix=left.prefix)
+        return Value(labels=left.labels | right.labels)
+
+    def expr_JoinedStr(self, node: ast.JoinedStr) -> Value:
+        labels: frozenset[Label] = frozenset()
+        prefix_parts: list[str] = []
+        prefix_open = True
+        text_parts: list[str] = []
+        consts: list[str] | None = []
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                text = str(part.value)
+                text_parts.append(text)
+                if prefix_open:
+                    prefix_parts.append(text)
+                if consts is not None:
+                    consts.append(text)
+                continue
+            if isinstance(part, ast.FormattedValue):
+                value = self.eval(part.value)
+                if part.format_spec is not None:
+                    self.eval(part.format_spec)
+                value_labels = value.labels
+                if part.conversion == ord("r"):
+                    value_labels = frozenset(l.clean({"log"}) for l in value_labels)
+                labels |= value_labels
+                if value.known and part.conversion == -1 and part.format_spec is None:
+                    rendered = str(value.const)
+                    text_parts.append(rendered)
+                    if prefix_open:
+                        prefix_parts.append(rendered)
+                    if consts is not None:
+                        consts.append(rendered)
+                else:
+                    consts = None
+                    if prefix_open and value.prefix:
+                        prefix_parts.append(value.prefix)
+                    prefix_open = False
+                    text_parts.append(value.text)
+        if consts is not None:
+            return constant("".join(consts))
+        return Value(labels=labels, prefix="".join(prefix_parts), text="".join(text_parts)[:MAX_TEXT],
+                     flags=frozenset({"built"}))
+
+    def expr_FormattedValue(self, node: ast.FormattedValue) -> Value:
+        return self.eval(node.value)
+
+    def expr_List(self, node) -> Value:
+        return self._sequence(node.elts, seq=True, node=node)
+
+    expr_Tuple = expr_List
+
+    def expr_Set(self, node: ast.Set) -> Value:
+        return self._sequence(node.elts, seq=False, node=node)
+
+    def _sequence(self, elts, seq: bool, node) -> Value:
+        items: dict | None = {}
+        labels: frozenset[Label] = frozenset()
+        consts = []
+        for index, element in enumerate(elts):
+            value = self.eval(element)
+            labels |= value.labels
+            if isinstance(element, ast.Starred):
+                items = None
+                consts = None
+                continue
+            if items is not None and index < MAX_ITEMS:
+                items[index] = value
+            if consts is not None:
+                if value.known:
+                    consts.append(value.const)
+                else:
+                    consts = None
+        const = UNKNOWN
+        if consts is not None:
+            if isinstance(node, ast.Tuple):
+                const = tuple(consts)
+            elif isinstance(node, ast.List):
+                const = list(consts)
+            else:
+                try:
+                    const = frozenset(consts)
+                except TypeError:
+                    const = UNKNOWN
+        return Value(labels=labels, items=items, seq=seq, const=const)
+
+    def expr_Dict(self, node: ast.Dict) -> Value:
+        items: dict | None = {}
+        labels: frozenset[Label] = frozenset()
+        for key_node, value_node in zip(node.keys, node.values):
+            value = self.eval(value_node)
+            labels |= value.labels
+            if key_node is None:  # {**other}
+                if value.items is not None and items is not None and not value.seq:
+                    items.update(value.items)
+                else:
+                    items = None
+                continue
+            key = self.eval(key_node)
+            labels |= key.labels
+            if items is not None and key.known and _hashable(key.const) and len(items) < MAX_ITEMS:
+                items[key.const] = value
+            else:
+                items = None
+        return Value(labels=labels, items=items)
+
+    def _comprehension(self, node, element_nodes: list[ast.expr]) -> Value:
+        saved = self.copy_state()
+        self.state = dict(saved) if saved is not None else {}
+        for generator in node.generators:
+            iterable = self.eval(generator.iter)
+            self.assign(generator.target, self.element_of(iterable), node)
+            for condition in generator.ifs:
+                self.eval(condition)
+                self.refine(condition, True)
+        values = [self.eval(e) for e in element_nodes]
+        self.state = saved
+        labels = merge_labels(values)
+        if isinstance(node, ast.DictComp):
+            return Value(labels=labels)
+        return Value(labels=labels, text=values[0].text if values else "")
+
+    def expr_ListComp(self, node) -> Value:
+        return self._comprehension(node, [node.elt])
+
+    expr_SetComp = expr_ListComp
+    expr_GeneratorExp = expr_ListComp
+
+    def expr_DictComp(self, node: ast.DictComp) -> Value:
+        return self._comprehension(node, [node.key, node.value])
+
+    def element_of(self, container: Value) -> Value:
+        if container.items:
+            result = None
+            for value in container.items.values():
+                result = join(result, value) if result is not None else value
+            if container.items and not (container.labels - merge_labels(container.items.values())):
+                return result.replace(const=UNKNOWN) if result.known and len(container.items) > 1 else result
+            return Value(labels=container.labels)
+        return Value(labels=container.labels, qual=f"{container.qual}[]" if container.qual else None)
+
+    # -- calls
+
+    def expr_Call(self, node: ast.Call) -> Value:
+        func = node.func
+        receiver: Value | None = None
+        method: str | None = None
+        callee: Value | None = None
+        if isinstance(func, ast.Attribute):
+            receiver = self.eval(func.value)
+            method = func.attr
+            qual = self.models.canonical(f"{receiver.qual}.{method}") if receiver.qual else None
+            if qual is not None and receiver.qual and self.project.has_module(receiver.qual):
+                callee = self.expr_Attribute(func)
+        else:
+            callee = self.eval(func)
+            qual = callee.qual
+        args = [self.eval(a) for a in node.args]
+        kwargs: dict[str | None, Value] = {}
+        for kw in node.keywords:
+            value = self.eval(kw.value)
+            kwargs[kw.arg] = join(kwargs[kw.arg], value) if kw.arg in kwargs else value
+        call = CallSite(node, qual, method, receiver, args, kwargs, self)
+
+        sinks = self.models.call_sinks.get(qual) if qual else None
+        if sinks is None and method is not None:
+            sinks = self.models.method_sinks.get(method)
+            if sinks and receiver is not None and isinstance(receiver.const, (str, bytes)):
+                sinks = None  # str.find, bytes.split: not the sink of the same name
+        target = self._project_target(call, callee)
+        if sinks and not (target is not None and qual not in self.models.call_sinks):
+            for sink in sinks:
+                self.check_sink(call, sink)
+
+        if qual is not None:
+            source = self.models.sources.get(qual)
+            if source is not None:
+                return self.source_value(source, qual + "()", node)
+        result = self._call_result(call, target, callee)
+        if qual is not None and qual in self.models.call_sanitizers:
+            result = clean_value(result, self.models.call_sanitizers[qual].kinds)
+        elif method is not None and method in self.models.method_sanitizers:
+            for sanitizer in self.models.method_sanitizers[method]:
+                if sanitizer.arg_contains:
+                    first = args[0].const if args else None
+                    if not isinstance(first, str) or not any(s in first for s in sanitizer.arg_contains):
+                        continue
+                result = clean_value(result, sanitizer.kinds)
+        guards = self._guard_facts(call)
+        if guards:
+            result = result.replace(guards=guards)
+        return result
+
+    def _project_target(self, call: "CallSite", callee: Value | None) -> FunctionRef | ClassRef | None:
+        if callee is not None and isinstance(callee.func, (FunctionRef, ClassRef)):
+            return callee.func
+        receiver = call.receiver
+        if receiver is not None and call.method is not None:
+            if isinstance(receiver.func, ClassRef):
+                return receiver.func.module.method(receiver.func, call.method)
+            if receiver.qual and receiver.qual.endswith("()"):
+                cls_qual = receiver.qual[:-2]
+                resolved = self.project.resolve(cls_qual) if "." in cls_qual else None
+                if resolved is not None:
+                    target = resolved[0].lookup(resolved[1])
+                    if isinstance(target, ClassRef):
+                        return target.module.method(target, call.method)
+        if callee is None and call.qual and call.qual not in self.models.call_sinks:
+            resolved = self.project.resolve(call.qual) if "." in call.qual else None
+            if resolved is not None:
+                return resolved[0].lookup(resolved[1])
+        return None
+
+    def _call_result(self, call: "CallSite", target, callee: Value | None) -> Value:
+        node = call.node
+        qual = call.qual
+        models = self.models
+        if isinstance(target, ClassRef):
+            init = target.module.method(target, "__init__")
+            if init is not None:
+                self._apply_summary(call, init, bound=True)
+            return Value(qual=target.qual + "()", func=target)
+        if isinstance(target, FunctionRef):
+            if isinstance(target.node, ast.Lambda) or (target.module is self.module and target.cls is None
+                                                       and target.node in _nested_defs(self.ref)):
+                return self._inline(call, target)
+            bound = call.receiver is not None and target.cls is not None and not _is_static(target.node)
+            return self._apply_summary(call, target, bound=bound)
+        # library calls
+        propagate = None
+        if qual is not None and qual in models.call_propagators:
+            propagate = models.call_propagators[qual]
+        elif call.method is not None and call.method in models.method_propagators:
+            propagate = models.method_propagators[call.method]
+        special = self._builtin_result(call)
+        if special is not None:
+            return special
+        if propagate is not None:
+            labels: frozenset[Label] = frozenset()
+            for origin in propagate:
+                if origin == "args":
+                    labels |= merge_labels(call.args) | merge_labels(call.kwargs.values())
+                elif origin == "receiver" and call.receiver is not None:
+                    labels |= call.receiver.labels
+                elif origin.isdigit() and int(origin) < len(call.args):
+                    labels |= call.args[int(origin)].labels
+            result = Value(labels=labels, qual=f"{qual}()" if qual else None, flags=self._call_flags(call))
+        else:
+            labels = merge_labels(call.args) | merge_labels(call.kwargs.values())
+            if call.receiver is not None:
+                labels |= call.receiver.labels
+            if not labels and qual is None and call.receiver is None:
+                return self.opaque(f"the result of `{_short(node.func)}()`", node)
+            result = Value(labels=labels, qual=f"{qual}()" if qual else None, flags=self._call_flags(call))
+            if not labels and qual is not None and not self._is_library(qual):
+                result = self.opaque(f"the result of `{_short(node.func)}()`", node, qual=f"{qual}()")
+        if call.method in _MUTATORS and call.receiver is not None and call.receiver_key and self.state is not None:
+            self._mutate(call)
+        return result
+
+    def _is_library(self, qual: str) -> bool:
+        head = qual.split(".")[0].removesuffix("()")
+        return head in self.ctx.aliases.values() or "." in qual and qual.split(".")[0] in {
+            a.split(".")[0] for a in self.ctx.aliases.values()}
+
+    def _call_flags(self, call: "CallSite") -> frozenset[str]:
+        flags = set()
+        for name, value in call.kwargs.items():
+            if name and value.known and isinstance(value.const, (bool, int, str, type(None))):
+                flags.add(f"{name}={value.const}")
+        if call.qual in self.models.call_propagators or call.method in self.models.method_propagators:
+            pass
+        for origin in (call.args[0] if call.args else None, call.receiver):
+            if origin is not None and "normalized" in origin.flags and call.method in ("resolve", "absolute"):
+                flags.add("normalized")
+        if call.qual and self._normalizes(call):
+            flags.add("normalized")
+        if call.qual and call.qual.rpartition(".")[2] in ("urlparse", "urlsplit") and call.args:
+            key = _key(call.node.args[0])
+            if key:
+                flags.add("parsed-url:" + key)
+        return frozenset(flags)
+
+    def _normalizes(self, call: "CallSite") -> bool:
+        name = call.qual or ""
+        return name.rpartition(".")[2] in ("realpath", "abspath", "normpath", "resolve") or name.endswith(".resolve")
+
+    def _mutate(self, call: "CallSite") -> None:
+        key = call.receiver_key
+        current = self.state.get(key, call.receiver) if self.state is not None else call.receiver
+        added = merge_labels(call.args) | merge_labels(call.kwargs.values())
+        if call.method == "append" and current.seq and current.items is not None and len(call.args) == 1 and len(current.items) < MAX_ITEMS:
+            items = dict(current.items)
+            items[len(items)] = call.args[0]
+            self.state[key] = current.replace(items=items, labels=current.labels | added, const=UNKNOWN)
+            return
+        if call.method == "extend" and current.seq and current.items is not None and call.args and call.args[0].items is not None and call.args[0].seq:
+            items = dict(current.items)
+            for k in sorted(call.args[0].items):
+                items[len(items)] = call.args[0].items[k]
+            self.state[key] = current.replace(items=items, labels=current.labels | added, const=UNKNOWN)
+            return
+        if call.method == "update" and current.items is not None and not current.seq and call.args and call.args[0].items is not None:
+            items = dict(current.items)
+            items.update(call.args[0].items)
+            self.state[key] = current.replace(items=items, labels=current.labels | added)
+            return
+        if added:
+            self.state[key] = current.replace(labels=current.labels | added, items=None, const=UNKNOWN)
+
+    def _builtin_result(self, call: "CallSite") -> Value | None:
+        """Operations whose result the models cannot describe: element access and string building."""
+        method = call.method
+        receiver = call.receiver
+        args = call.args
+        if receiver is None:
+            if call.qual in ("str", "format") and len(args) == 1:
+                arg = args[0]
+                if arg.known:
+                    return constant(str(arg.const))
+                return Value(labels=arg.labels, prefix=arg.prefix, text=arg.text, flags=arg.flags & {"built"})
+            if call.qual in ("repr", "ascii") and len(args) == 1:
+                return clean_value(Value(labels=args[0].labels), frozenset({"log", "header"}))
+            if call.qual in ("list", "tuple") and len(args) == 1:
+                return args[0].replace(qual=None, const=UNKNOWN) if args[0].seq else Value(labels=args[0].labels)
+            if call.qual == "dict" and not args:
+                items = {k: v for k, v in call.kwargs.items() if k is not None}
+                return Value(labels=merge_labels(items.values()), items=items)
+            return None
+        if method == "get" and receiver.items is not None and not receiver.seq and args and args[0].known:
+            default = args[1] if len(args) > 1 else constant(None)
+            item = receiver.items.get(args[0].const) if _hashable(args[0].const) else None
+            if item is not None:
+                return item
+            if not receiver.labels:
+                return default
+        if isinstance(receiver.const, str):
+            template = receiver.const
+            if method == "format":
+                labels = merge_labels(args) | merge_labels(call.kwargs.values())
+                if all(a.known for a in args) and all(v.known for v in call.kwargs.values()):
+                    try:
+                        return constant(template.format(*[a.const for a in args],
+                                                        **{k: v.const for k, v in call.kwargs.items() if k}))
+                    except Exception:
+                        pass
+                prefix = template.split("{", 1)[0]
+                text = (template + " ".join(a.text for a in args))[:MAX_TEXT]
+                return Value(labels=labels, prefix=prefix, text=text, flags=frozenset({"built"}))
+            if method == "join" and args:
+                parts = args[0]
+                if parts.known and isinstance(parts.const, (list, tuple)) and all(isinstance(p, str) for p in parts.const):
+                    return constant(template.join(parts.const))
+                prefix = None
+                text = template
+                if parts.items is not None and parts.seq:
+                    ordered = [parts.items[k] for k in sorted(parts.items)]
+                    prefix_parts = []
+                    for part in ordered:
+                        if part.known and isinstance(part.const, str):
+                            prefix_parts.append(part.const)
+                            prefix_parts.append(template)
+                        else:
+                            if part.prefix:
+                                prefix_parts.append(part.prefix)
+                            break
+                    prefix = "".join(prefix_parts)
+                    text = " ".join(p.text for p in ordered)[:MAX_TEXT]
+                return Value(labels=parts.labels, prefix=prefix, text=text, flags=frozenset({"built"}))
+        if method in ("items", "values", "keys", "copy") and receiver.items is not None and not receiver.seq:
+            if method == "copy":
+                return receiver
+            return Value(labels=receiver.labels)
+        if method in _STRING_METHODS and receiver.labels or method in _STRING_METHODS and receiver.text:
+            keep_prefix = method in ("strip", "rstrip", "replace", "format") and False
+            flags = receiver.flags & {"built"}
+            labels = receiver.labels
+            if method in ("format", "replace", "join"):
+                labels = labels | merge_labels(args)
+            return Value(labels=labels, prefix=receiver.prefix if keep_prefix else None, text=receiver.text, flags=flags,
+                         const=UNKNOWN)
+        return None
+
+    def _inline(self, call: "CallSite", target: FunctionRef) -> Value:
+        """Nested functions and lambdas: analysed with the caller's state as their closure."""
+        if self.project.depth >= MAX_SUMMARY_DEPTH:
+            return Value(labels=merge_labels(call.args))
+        node = target.node
+        interp = Interpreter(self.module, target, scope=self.scope)
+        interp.state = dict(self.state or {})
+        interp.local_names = _assigned_names(node) | self.local_names
+        params = _positional(node)
+        for i, name in enumerate(params):
+            if i < len(call.args):
+                value = call.args[i]
+            elif name in call.kwargs:
+                value = call.kwargs[name]
+            else:
+                value = Value()
+            interp.state[name] = value
+        if node.args.vararg:
+            interp.state[node.args.vararg.arg] = Value(labels=merge_labels(call.args[len(params):]))
+        if node.args.kwarg:
+            interp.state[node.args.kwarg.arg] = Value(labels=merge_labels(call.kwargs.values()))
+        interp._hit_keys = self._hit_keys
+        self.project.depth += 1
+        try:
+            if isinstance(node, ast.Lambda):
+                interp.returns = interp.eval(node.body)
+            else:
+                interp.exec_block(node.body)
+        except RecursionError:
+            return Value(labels=merge_labels(call.args))
+        finally:
+            self.project.depth -= 1
+        self.summary_hits.extend(interp.summary_hits)
+        return interp.returns or EMPTY
+
+    def _apply_summary(self, call: "CallSite", target: FunctionRef, bound: bool) -> Value:
+        summary = summarize(self.project, target)
+        node = call.node
+        where = self.ctx.location(node)
+        params = summary.params
+        mapping: dict[object, Value] = {}
+        offset = 1 if bound else 0
+        if bound and call.receiver is not None:
+            mapping[0] = call.receiver
+        positional_count = len(_positional(target.node))
+        for i, value in enumerate(call.args):
+            index = i + offset
+            if isinstance(node.args[i], ast.Starred):
+                for j in range(index, positional_count):
+                    mapping[j] = join(mapping.get(j), value)
+                mapping["*"] = join(mapping.get("*"), value)
+                break
+            if index < positional_count:
+                mapping[index] = value
+            else:
+                mapping["*"] = join(mapping.get("*"), value)
+        positional_names = _positional(target.node)
+        for name, value in call.kwargs.items():
+            if name is None:
+                for j in range(offset, positional_count):
+                    mapping.setdefault(j, value)
+                mapping["**"] = join(mapping.get("**"), value)
+                continue
+            if name in positional_names:
+                mapping[positional_names.index(name)] = value
+            elif name in params:
+                mapping[name] = value
+            else:
+                mapping["**"] = join(mapping.get("**"), value)
+        if not summary.complete:
+            return Value(labels=merge_labels(mapping.values()))
+
+        def param_name(key: object) -> str:
+            if isinstance(key, int) and key < len(positional_names):
+                return positional_names[key]
+            return str(key)
+
+        def substitute(label: Label) -> frozenset[Label]:
+            if label.kind != PARAM or label.owner != summary.name:
+                return frozenset({label})
+            argument = mapping.get(label.param)
+            if argument is None or not argument.labels:
+                return frozenset()
+            step = TraceStep(where, f"passed to `{summary.name}` as `{param_name(label.param)}`")
+            inner = tuple(s for s in label.trace[1:])
+            out = set()
+            for arg_label in argument.labels:
+                merged = arg_label.step(step)
+                trace = merged.trace + inner
+                if len(trace) > MAX_TRACE:
+                    trace = trace[:2] + trace[-(MAX_TRACE - 2):]
+                out.add(merged.with_(trace=trace, cleaned=merged.cleaned | label.cleaned, var=label.var or merged.var))
+            return frozenset(out)
+
+        for hit in summary.hits:
+            for label in substitute(hit.label):
+                self.record(hit.kind, hit.sink, hit.location, hit.scope, label, hit.built, hit.variable)
+
+        returns = summary.returns
+        labels: frozenset[Label] = frozenset()
+        for label in returns.labels:
+            labels |= substitute(label)
+        items = None
+        if returns.items is not None:
+            items = {}
+            for k, v in returns.items.items():
+                sub: frozenset[Label] = frozenset()
+                for label in v.labels:
+                    sub |= substitute(label)
+                items[k] = v.replace(labels=sub)
+        has_params = any(l.kind == PARAM and l.owner == summary.name for l in returns.labels)
+        return Value(labels=labels, const=returns.const if not has_params else UNKNOWN,
+                     qual=returns.qual, items=items, seq=returns.seq,
+                     prefix=returns.prefix, text=returns.text, flags=returns.flags)
+
+    # -- sinks
+
+    def check_sink(self, call: "CallSite", sink: SinkModel) -> None:
+        if sink.when is not None:
+            flag = call.kwargs.get(sink.when)
+            if flag is None or not (flag.known and flag.const):
+                if flag is None or flag.known:
+                    return
+        if sink.unless is not None:
+            flag = call.kwargs.get(sink.unless)
+            if flag is not None and (not flag.known or flag.const):
+                return
+        if call.receiver is not None and (sink.receiver is not None or sink.receiver_type is not None):
+            # a receiver of known type is judged by its type; otherwise by how the code names it
+            receiver_type = call.receiver.qual
+            if receiver_type and sink.receiver_type is not None:
+                if not sink.receiver_type.search(receiver_type):
+                    return
+            elif sink.receiver is not None:
+                text = _short(call.node.func.value, 200) if isinstance(call.node.func, ast.Attribute) else ""
+                if not sink.receiver.search(text):
+                    return
+            else:
+                return
+        if sink.key is not None or sink.key_not is not None:
+            first = call.args[0] if call.args else None
+            key = first.const if first is not None and first.known else None
+            if sink.key is not None and not (isinstance(key, str) and sink.key.search(key)):
+                return
+            if sink.key_not is not None and isinstance(key, str) and sink.key_not.search(key):
+                return
+            if sink.key_not is not None and key is None and first is not None and first.labels:
+                pass
+        if sink.html_only:
+            for keyword in sink.html_only:
+                value = call.kwargs.get(keyword)
+                if value is not None and value.known and isinstance(value.const, str) and "html" not in value.const.lower():
+                    return
+        if sink.safe_flag is not None:
+            keyword, flag = sink.safe_flag
+            value = call.kwargs.get(keyword)
+            if value is None and keyword.isdigit():
+                position = int(keyword)
+                value = call.args[position] if position < len(call.args) else None
+            if value is not None and flag in value.flags:
+                return
+        values: list[tuple[Value, ast.AST]] = []
+        if sink.all_args:
+            values.extend((v, n) for v, n in zip(call.args, call.node.args))
+            values.extend((call.kwargs[kw.arg], kw.value) for kw in call.node.keywords if kw.arg in call.kwargs)
+        for position in sink.args:
+            if position == -1:
+                if call.receiver is not None and isinstance(call.node.func, ast.Attribute):
+                    values.append((call.receiver, call.node.func.value))
+            elif position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.node.args[:position]):
+                values.append((call.args[position], call.node.args[position]))
+            elif any(isinstance(a, ast.Starred) for a in call.node.args[: position + 1]):
+                star = next(i for i, a in enumerate(call.node.args) if isinstance(a, ast.Starred))
+                values.append((call.args[star], call.node.args[star]))
+        for keyword in sink.keywords:
+            for kw in call.node.keywords:
+                if kw.arg == keyword:
+                    values.append((call.kwargs[keyword], kw.value))
+        for value, arg_node in values:
+            self.check_value(sink, value, arg_node, call.node)
+
+    def check_value(self, sink: SinkModel, value: Value, arg_node: ast.AST, sink_node: ast.AST) -> None:
+        if sink.part != "whole":
+            value = self._command_part(sink, value)
+            if value is None:
+                return
+        if sink.operators:
+            value = self._operator_part(sink, value)
+            if value is None:
+                return
+        if sink.host_fixed and value.prefix and _host_fixed(value.prefix, sink.kind):
+            return
+        if not value.labels:
+            return
+        built = "built" in value.flags
+        variable = _short(arg_node)
+        location = self.ctx.location(sink_node)
+        for label in value.labels:
+            if label.cleaned_for(sink.kind):
+                continue
+            self.record(sink.kind, sink, location, self.scope, label, built, variable)
+
+    def _command_part(self, sink: SinkModel, value: Value) -> Value | None:
+        if value.items is None or not value.seq:
+            if sink.part == "head":
+                if value.known and isinstance(value.const, (list, tuple)):
+                    return None
+                return value  # a string command: the whole string names the program
+            return None
+        ordered = [value.items[k] for k in sorted(value.items)]
+        if not ordered:
+            return None
+        if sink.part == "head":
+            return ordered[0]
+        if not ordered[0].known:
+            return None  # the program is not fixed: a head finding covers it
+        labels: frozenset[Label] = frozenset()
+        after_separator = False
+        for element in ordered[1:]:
+            if element.known and element.const == "--":
+                after_separator = True
+                continue
+            if not after_separator:
+                labels |= element.labels
+        return Value(labels=labels) if labels else None
+
+    def _operator_part(self, sink: SinkModel, value: Value, depth: int = 0) -> Value | None:
+        if value.items is None or value.seq:
+            return value  # the whole document, or a list of stages, comes from elsewhere
+        labels: frozenset[Label] = frozenset()
+        for key, item in value.items.items():
+            if isinstance(key, str) and key in sink.operators:
+                labels |= item.labels
+            elif item.items is not None and depth < 4:
+                inner = self._operator_part(sink, item, depth + 1)
+                if inner is not None:
+                    labels |= inner.labels
+        return Value(labels=labels) if labels else None
+
+    def check_store(self, target: ast.Attribute, receiver: Value, value: Value, stmt: ast.AST) -> None:
+        qual = self.models.canonical(f"{receiver.qual}.{target.attr}") if receiver.qual else None
+        sinks = self.models.call_sinks.get(f"{qual}=") if qual else None
+        if sinks:
+            for sink in sinks:
+                self.check_value(sink, value, stmt.value if isinstance(stmt, ast.Assign) else target, stmt)
+
+    def check_setitem(self, target: ast.Subscript, container: Value, index: Value, value: Value, stmt: ast.AST) -> None:
+        qual = self.models.canonical(f"{container.qual}.__setitem__") if container.qual else None
+        sinks = self.models.call_sinks.get(qual) if qual else None
+        if sinks is None:
+            sinks = self.models.method_sinks.get("__setitem__")
+        if not sinks:
+            return
+        fake = ast.Call(func=ast.Attribute(value=target.value, attr="__setitem__", ctx=ast.Load()),
+                        args=[target.slice, getattr(stmt, "value", target)], keywords=[])
+        ast.copy_location(fake, stmt)
+        fake.end_lineno = getattr(stmt, "end_lineno", None)
+        fake.end_col_offset = getattr(stmt, "end_col_offset", None)
+        call = CallSite(fake, qual, "__setitem__", container, [index, value], {}, self)
+        call.location_node = stmt
+        for sink in sinks:
+            self.check_sink(call, sink)
+
+    def check_response_body(self, kind: str, node: ast.AST, value: Value) -> None:
+        if value.items is not None or value.qual is not None and "." in value.qual:
+            return  # a dict (JSON), a response object: not a text body
+        if isinstance(node, ast.Tuple) and node.elts:
+            node = node.elts[0]
+            value = self.eval(node)
+            if value.items is not None or value.qual is not None and "." in value.qual:
+                return
+        sinks = self.models.call_sinks.get(f"<return>:{kind}")
+        if not sinks:
+            return
+        for sink in sinks:
+            self.check_value(sink, value, node, node)
+
+    def record(self, kind: str, sink: SinkModel, location: Location, scope: str, label: Label, built: bool, variable: str) -> None:
+        key = (kind, location, label)
+        if key in self._hit_keys:
+            return
+        self._hit_keys.add(key)
+        if label.kind == PARAM and self.ref is not None and label.owner == self.ref.name:
+            self.summary_hits.append(ParamHit(kind, sink, location, scope, label, built, variable))
+        self.project.collector.append(Flow(kind, sink, location, scope, label, built, variable))
+
+    # -- guards
+
+    def _guard_facts(self, call: "CallSite") -> tuple:
+        """Facts a validation call establishes: ((key, kinds, holds_when_truthy), ...)."""
+        models = self.models
+        guards = []
+        if call.qual and call.qual in models.call_guards:
+            guards.append(models.call_guards[call.qual])
+        if call.method and call.method in models.method_guards:
+            guards.extend(models.method_guards[call.method])
+        facts = []
+        for guard in guards:
+            if guard.arg == -1:
+                if not isinstance(call.node.func, ast.Attribute):
+                    continue
+                tested = call.node.func.value
+                tested_value = call.receiver
+            else:
+                if guard.arg >= len(call.node.args):
+                    continue
+                tested = call.node.args[guard.arg]
+                tested_value = call.args[guard.arg]
+            if guard.arg_equals:
+                first = call.args[0].const if call.args and call.args[0].known else None
+                if guard.arg == -1 and not (isinstance(first, str) and any(first.startswith(e) for e in guard.arg_equals)):
+                    continue
+            if "normalized" in guard.kinds and tested_value is not None and "normalized" not in tested_value.flags:
+                continue
+            key = _key(_unwrap_conversion(tested))
+            if not key:
+                continue
+            kinds = frozenset(k for k in guard.kinds if k != "normalized") or frozenset({"path"})
+            facts.append((key, kinds, not guard.negated))
+        if call.qual in ("isinstance",) and len(call.node.args) == 2:
+            types = call.node.args[1]
+            names = [self.ctx.qualname(t) for t in (types.elts if isinstance(types, ast.Tuple) else [types])]
+            if names and all(n in _NUMERIC_TYPES for n in names):
+                key = _key(call.node.args[0])
+                if key:
+                    facts.append((key, frozenset({ALL_KINDS}), True))
+        return tuple(facts)
+
+    def refine(self, test: ast.AST, truth: bool) -> None:
+        if self.state is None:
+            return
+        for key, kinds, const in self._facts(test, truth, 0):
+            current = self.state.get(key)
+            if current is None:
+                if "." in key or key in self.local_names or self.is_module:
+                    current = self.eval(ast.parse(key, mode="eval").body) if _is_dotted(key) else None
+                if current is None:
+                    continue
+            if const is not UNKNOWN:
+                self.state[key] = constant(const)
+            else:
+                self.state[key] = clean_value(current, kinds)
+
+    def _facts(self, test: ast.AST, truth: bool, depth: int) -> list[tuple[str, frozenset[str], object]]:
+        if depth > 8:
+            return []
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            return self._facts(test.operand, not truth, depth + 1)
+        if isinstance(test, ast.BoolOp):
+            if isinstance(test.op, ast.And) == truth:
+                facts = []
+                for operand in test.values:
+                    facts.extend(self._facts(operand, truth, depth + 1))
+                return facts
+            return []
+        if isinstance(test, ast.NamedExpr):
+            return self._facts(test.value, truth, depth + 1) + self._facts(test.target, truth, depth + 1)
+        if isinstance(test, ast.Compare) and len(test.ops) == 1:
+            return self._compare_facts(test, truth)
+        if isinstance(test, ast.Call):
+            value = self._quiet_eval(test)
+            return [(k, kinds, UNKNOWN) for k, kinds, when in value.guards if when == truth]
+        if isinstance(test, (ast.Name, ast.Attribute)):
+            value = self._quiet_eval(test)
+            facts = [(k, kinds, UNKNOWN) for k, kinds, when in value.guards if when == truth]
+            if not truth:
+                for flag in value.flags:
+                    if flag.startswith("host-of:"):
+                        facts.append((flag[len("host-of:"):], frozenset({"redirect"}), UNKNOWN))
+            return facts
+        return []
+
+    def _quiet_eval(self, node: ast.AST) -> Value:
+        """Evaluate a test again without reporting its sinks twice."""
+        collected = len(self.project.collector)
+        hits = len(self.summary_hits)
+        value = self.eval(node)
+        del self.project.collector[collected:]
+        del self.summary_hits[hits:]
+        return value
+
+    def _compare_facts(self, test: ast.Compare, truth: bool) -> list:
+        op = test.ops[0]
+        left, right = test.left, test.comparators[0]
+        facts = []
+        if isinstance(op, (ast.In, ast.NotIn)):
+            holds = truth if isinstance(op, ast.In) else not truth
+            container = self._quiet_eval(right)
+            tested = self._quiet_eval(left)
+            if holds and not any(l.kind not in (OPAQUE, PARAM) for l in container.labels):
+                key = _key(_unwrap_conversion(left))
+                if key:
+                    facts.append((key, frozenset({ALL_KINDS}), UNKNOWN))
+                for flag in tested.flags:
+                    if flag.startswith("host-of:"):
+                        facts.append((flag[len("host-of:"):], frozenset({"redirect", "url"}), UNKNOWN))
+            left_value = self._quiet_eval(left)
+            if not holds and left_value.known and isinstance(left_value.const, str):
+                # `if ".." in name: abort()` leaves `name` without the tested text afterwards
+                key = _key(right)
+                if key and (".." in left_value.const or left_value.const in ("/", "\\")):
+                    facts.append((key, frozenset({"path"}), UNKNOWN))
+                if key and left_value.const in ("\n", "\r", "\r\n"):
+                    facts.append((key, frozenset({"log", "header"}), UNKNOWN))
+        elif isinstance(op, (ast.Eq, ast.NotEq, ast.Is, ast.IsNot)):
+            holds = truth if isinstance(op, (ast.Eq, ast.Is)) else not truth
+            for a, b in ((left, right), (right, left)):
+                other = self._quiet_eval(b)
+                if holds and other.known and not isinstance(other.const, type(None)):
+                    key = _key(a)
+                    if key:
+                        facts.append((key, frozenset({ALL_KINDS}), other.const))
+                tested = self._quiet_eval(a)
+                if holds and not other.labels:
+                    for flag in tested.flags:
+                        if flag.startswith("host-of:"):
+                            facts.append((flag[len("host-of:"):], frozenset({"redirect", "url"}), UNKNOWN))
+                if holds and other.known and other.const in ("", None):
+                    for flag in tested.flags:
+                        if flag.startswith("host-of:"):
+                            facts.append((flag[len("host-of:"):], frozenset({"redirect"}), UNKNOWN))
+        return facts
+
+
+class CallSite:
+    __slots__ = ("node", "qual", "method", "receiver", "args", "kwargs", "interp", "location_node")
+
+    def __init__(self, node, qual, method, receiver, args, kwargs, interp):
+        self.node = node
+        self.qual = qual
+        self.method = method
+        self.receiver = receiver
+        self.args = args
+        self.kwargs = kwargs
+        self.interp = interp
+        self.location_node = node
+
+    @property
+    def receiver_key(self) -> str | None:
+        if isinstance(self.node.func, ast.Attribute):
+            return _key(self.node.func.value)
+        return None
+
+
+_MUTATORS = {"append", "extend", "insert", "update", "add", "setdefault", "appendleft", "put"}
+_STRING_METHODS = {
+    "strip", "lstrip", "rstrip", "lower", "upper", "title", "capitalize", "casefold", "swapcase", "replace",
+    "split", "rsplit", "splitlines", "partition", "rpartition", "encode", "decode", "format", "zfill", "ljust",
+    "rjust", "center", "expandtabs", "removeprefix", "removesuffix", "translate", "join", "format_map",
+}
+
+
+def _host_fixed(prefix: str, kind: str) -> bool:
+    """A constant prefix that fixes where a URL goes: a scheme and host followed by a path."""
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@\\]+[/?#]", prefix):
+        return True
+    if kind == "redirect" and re.match(r"^/[^/\\]", prefix):
+        return True
+    return False
+
+
+def _key(node: ast.AST) -> str | None:
+    """The state key of a variable or attribute path (``x``, ``self.x``), else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _key(node.value)
+        return f"{inner}.{node.attr}" if inner else None
+    return None
+
+
+def _is_dotted(key: str) -> bool:
+    return all(part.isidentifier() for part in key.split("."))
+
+
+def _unwrap_conversion(node: ast.AST) -> ast.AST:
+    """``str(x)`` / ``x.lower()`` test ``x``."""
+    if isinstance(node, ast.Call) and not node.args and isinstance(node.func, ast.Attribute) and node.func.attr in (
+            "lower", "upper", "strip", "casefold"):
+        return node.func.value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "str" and len(node.args) == 1:
+        return node.args[0]
+    return node
+
+
+def _load(target: ast.AST) -> ast.AST:
+    if isinstance(target, ast.Name):
+        return ast.copy_location(ast.Name(id=target.id, ctx=ast.Load()), target)
+    if isinstance(target, ast.Attribute):
+        return ast.copy_location(ast.Attribute(value=target.value, attr=target.attr, ctx=ast.Load()), target)
+    if isinstance(target, ast.Subscript):
+        return ast.copy_location(ast.Subscript(value=target.value, slice=target.slice, ctx=ast.Load()), target)
+    return target
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _short(node: ast.AST, limit: int = 60) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:
+        return "the value"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_static(node) -> bool:
+    return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in getattr(node, "decorator_list", ()))
+
+
+_ASSIGNED_CACHE: dict[int, tuple[ast.AST, set[str]]] = {}
+
+
+def _assigned_names(node: ast.AST) -> set[str]:
+    cached = _ASSIGNED_CACHE.get(id(node))
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    names: set[str] = set()
+    for child in _walk_own(node):
+        if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
+            names.add(child.id)
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(child.name)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        names.update(_all_params(node))
+    if len(_ASSIGNED_CACHE) > 4096:
+        _ASSIGNED_CACHE.clear()
+    _ASSIGNED_CACHE[id(node)] = (node, names)
+    return names
+
+
+def _nested_defs(ref: FunctionRef | None) -> set[ast.AST]:
+    if ref is None:
+        return set()
+    return {c for c in _walk_own(ref.node) if isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+# --- the interface rules see ------------------------------------------------------------------
+
+
+def module_flows(ctx: ModuleContext) -> list[Flow]:
+    """Every flow found while analysing ``ctx`` (sinks may lie in other modules of the project)."""
+    project = getattr(ctx, "project", None)
+    if project is None:
+        project = Project(models=model_files.load())
+        ctx.project = project
+        project.register(ctx)
+    analysis = project.analysis(ctx)
+    return analysis.flows()
