@@ -144,4 +144,16 @@ def load(pyproject: Path | None) -> Config:
             raise ConfigError(f"{pyproject}: unknown key {key!r} in [tool.secreview] (known: {known})")
         attr, convert = OPTIONS[key]
         values[attr] = convert(f"{pyproject}: {key}", value)
+    if values.get("models"):
+        _check_models(pyproject.parent, values["models"])
     return Config(root=pyproject.parent, source=str(pyproject), **values)
+
+
+def _check_models(base: Path, paths: tuple[str, ...]) -> None:
+    """A model file that cannot be used is a configuration error, reported before any review."""
+    from . import models
+
+    try:
+        models.check(tuple(str(base / p) for p in paths))
+    except models.ModelError as exc:
+        raise ConfigError(str(exc)) from None

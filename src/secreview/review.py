@@ -16,8 +16,10 @@ from . import policy, rules
 from .config import Config
 from .discover import SourceFile, discover
 from .findings import FileReview, Finding, Severity, assign_fingerprints
+from . import models
+from .python import dataflow
 from .python.module import ModuleContext
-from .python.source import NotReviewable, parse
+from .python.source import NotReviewable, ParsedSource, parse
 
 if TYPE_CHECKING:
     from .baseline import BaselineEntry
@@ -49,14 +51,28 @@ def active_rules(config: Config) -> list[rules.Rule]:
     return [r for r in rules.all_rules() if config.rule_enabled(r.id, r.cwe)]
 
 
-def review_file(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule]) -> FileReview:
+def review_file(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
+                project: dataflow.Project | None = None) -> FileReview:
+    result, found, parsed = _analyse_file(source_file, data, config, active, project)
+    if parsed is not None:
+        _apply_policy(result, [f for f in found if f.location.path == result.path], parsed, config)
+    return result
+
+
+def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
+                  project: dataflow.Project | None) -> tuple[FileReview, list[Finding], ParsedSource | None]:
+    """The rules' findings for one file, before policy; some may lie in other files of the project."""
     result = FileReview(path=source_file.path, is_test=source_file.is_test)
     try:
         parsed = parse(source_file.path, data, config.max_file_size)
     except NotReviewable as exc:
         result.not_reviewed = str(exc)
-        return result
+        return result, [], None
     ctx = ModuleContext(parsed, module_name=source_file.module, is_test=source_file.is_test)
+    if project is None:
+        project = _project([source_file], config, {source_file.path: data})
+    ctx.project = project
+    project.register(ctx)
     found: list[Finding] = []
     for rule in active:
         if source_file.is_test and not policy.applies_in_tests(rule.relevant_in_tests, config):
@@ -67,12 +83,24 @@ def review_file(source_file: SourceFile, data: bytes, config: Config, active: li
             result.incomplete.append(f"rule {rule.id} stopped: code nested too deeply")
         except Exception as exc:  # a rule bug must not cost the rest of the review
             result.incomplete.append(f"rule {rule.id} failed: {type(exc).__name__}: {exc}")
+    return result, found, parsed
+
+
+def _apply_policy(result: FileReview, found: list[Finding], parsed: ParsedSource, config: Config) -> None:
+    """Deduplicate, apply suppressions and assign fingerprints: the file's findings as shown."""
+    if result.is_test:
+        # a flow from another file into test code follows the test-code policy of the sink's file
+        found = [f for f in found if policy.applies_in_tests(_relevant_in_tests(f.rule), config)]
     found = _dedupe(sorted(found, key=lambda f: f.sort_key))
     applied = policy.apply_suppressions(found, parsed, config)
     result.findings = assign_fingerprints(applied.kept)
     result.unused_suppressions = [(m.line, m.text) for m in applied.unused]
     result.bare_suppressions = [m.line for m in applied.bare]
-    return result
+
+
+def _relevant_in_tests(rule_id: str) -> bool:
+    found = rules.get(rule_id)
+    return found is not None and found.relevant_in_tests
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -93,17 +121,78 @@ def _read(source_file: SourceFile) -> bytes:
     return source_file.absolute.read_bytes()
 
 
+def _project(files: list[SourceFile], config: Config, known: dict[str, bytes]) -> dataflow.Project:
+    """The data-flow engine's view of the reviewed files: modules it may load to follow calls."""
+
+    def loader(source_file: SourceFile):
+        def load() -> ModuleContext | None:
+            try:
+                data = known[source_file.path] if source_file.path in known else _read(source_file)
+                parsed = parse(source_file.path, data, config.max_file_size)
+            except (OSError, NotReviewable):
+                return None
+            return ModuleContext(parsed, module_name=source_file.module, is_test=source_file.is_test)
+        return load
+
+    def references() -> tuple[dict[str, int], dict[str, int]]:
+        texts = []
+        for source_file in files:
+            try:
+                texts.append(known[source_file.path] if source_file.path in known else _read(source_file))
+            except OSError:
+                continue
+        return dataflow.name_references(texts)
+
+    modules = {f.module: loader(f) for f in files if f.module and f.absolute is not None or f.path in known and f.module}
+    return dataflow.Project(modules, models.load(_model_paths(config)), references)
+
+
+def _model_paths(config: Config) -> tuple[str, ...]:
+    base = config.root or Path.cwd()
+    return tuple(str((base / p) if not Path(p).is_absolute() else Path(p)) for p in config.models)
+
+
 def review_files(files: list[SourceFile], config: Config, reviews: list[FileReview] | None = None) -> ReviewResult:
-    """Review already discovered files; ``reviews`` holds entries for paths that could not be read."""
+    """Review already discovered files; ``reviews`` holds entries for paths that could not be read.
+
+    The files form one project for the data-flow engine: a flow from a request handler in one
+    file into a sink in another is reported at the sink, in the sink's file, and that file's
+    policy (suppressions, test code) applies to it.
+    """
     active = active_rules(config)
     reviews = list(reviews or [])
+    project = _project(files, config, {})
+    own: dict[str, tuple[FileReview, list[Finding]]] = {}
+    moved: dict[str, list[Finding]] = {}
+    sources: dict[str, SourceFile] = {}
     for source_file in files:
         try:
             data = _read(source_file)
         except OSError as exc:
             reviews.append(FileReview(source_file.path, source_file.is_test, not_reviewed=f"cannot be read: {exc.strerror}"))
             continue
-        reviews.append(review_file(source_file, data, config, active))
+        if source_file.absolute is None:
+            project = _project(files, config, {source_file.path: data})
+        result, found, parsed = _analyse_file(source_file, data, config, active, project)
+        reviews.append(result)
+        sources[result.path] = source_file
+        mine = [f for f in found if f.location.path == result.path]
+        for finding in found:
+            if finding.location.path != result.path:
+                moved.setdefault(finding.location.path, []).append(finding)
+        own[result.path] = (result, mine)
+        if parsed is not None:
+            _apply_policy(result, mine, parsed, config)
+    for path, findings in moved.items():
+        target = own.get(path)
+        if target is None or target[0].not_reviewed is not None:
+            continue  # the sink lies in a file outside this review
+        result, mine = target
+        try:
+            parsed = parse(path, _read(sources[path]), config.max_file_size)
+        except (OSError, NotReviewable):
+            continue
+        _apply_policy(result, mine + findings, parsed, config)
     reviews.sort(key=lambda r: r.path)
     return ReviewResult(files=reviews, config=config, rules=active, root=Path.cwd())
 

@@ -276,7 +276,8 @@ class Project:
     """The modules of one review, for resolving calls across files and memoising summaries."""
 
     def __init__(self, modules: dict[str, Callable[[], ModuleContext | None]] | None = None,
-                 models: Models | None = None, caller_names: Callable[[], set[str]] | None = None):
+                 models: Models | None = None,
+                 caller_names: Callable[[], tuple[dict[str, int], dict[str, int]]] | None = None):
         self.models = models or model_files.load()
         self._loaders = dict(modules or {})
         self._contexts: OrderedDict[str, ModuleContext | None] = OrderedDict()
@@ -285,7 +286,7 @@ class Project:
         self.in_progress: set[tuple] = set()
         self.depth = 0
         self._caller_names_loader = caller_names
-        self._caller_names: set[str] | None = None
+        self._references: tuple[dict[str, int], dict[str, int]] | None = None
         self.collector: list[Flow] = []  # flows found by the module run in progress
 
     def register(self, ctx: ModuleContext) -> None:
@@ -344,35 +345,37 @@ class Project:
         return None
 
     def has_callers(self, name: str) -> bool:
-        if self._caller_names is None:
-            self._caller_names = self._caller_names_loader() if self._caller_names_loader else set()
-            for ctx in list(self._contexts.values()):
-                if ctx is not None:
-                    self._caller_names |= called_names(ctx.tree)
-        return name in self._caller_names
+        """Whether anything in the project refers to ``name`` besides its definition."""
+        if self._references is None:
+            if self._caller_names_loader is not None:
+                self._references = self._caller_names_loader()
+            else:
+                texts = [ctx.source.text.encode("utf-8", "replace") for ctx in self._contexts.values() if ctx is not None]
+                self._references = name_references(texts)
+        mentions, definitions = self._references
+        return mentions.get(name, 0) > definitions.get(name, 0)
 
 
-def called_names(tree: ast.AST) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Name):
-                names.add(func.id)
-            elif isinstance(func, ast.Attribute):
-                names.add(func.attr)
-        elif isinstance(node, (ast.Name, ast.Attribute)) and isinstance(getattr(node, "ctx", None), ast.Load):
-            # a function passed as a value (callback, thread target) has callers we cannot see
-            names.add(node.id if isinstance(node, ast.Name) else node.attr)
-    return names
+_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+_DEFINITION = re.compile(rb"\bdef\s+([A-Za-z_][A-Za-z0-9_]*)")
 
 
-_CALLED = re.compile(rb"\b([A-Za-z_][A-Za-z0-9_]*)\b")
+def name_references(texts: Iterable[bytes]) -> tuple[dict[str, int], dict[str, int]]:
+    """How often each identifier occurs, and how often it is defined with ``def``, over the files.
 
+    A function mentioned more often than it is defined is called or passed somewhere (a
+    callback, a thread target, a URL map), so its parameters get their values from callers
+    rather than from nowhere.  Counting text over-approximates, which only costs low-confidence
+    findings about values of unknown origin.
+    """
+    from collections import Counter
 
-def called_names_in_bytes(data: bytes) -> set[str]:
-    """Cheap over-approximation of the names a file uses, without parsing it."""
-    return {m.decode("ascii") for m in _CALLED.findall(data)}
+    mentions: Counter = Counter()
+    definitions: Counter = Counter()
+    for data in texts:
+        mentions.update(_IDENTIFIER.findall(data))
+        definitions.update(_DEFINITION.findall(data))
+    return ({k.decode(): v for k, v in mentions.items()}, {k.decode(): v for k, v in definitions.items()})
 
 
 # --- the per-module analysis ------------------------------------------------------------------
