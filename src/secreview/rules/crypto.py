@@ -23,6 +23,7 @@ A fast strong hash (SHA-256, ...) of a variable named as a password, outside a K
 from __future__ import annotations
 
 import ast
+from pathlib import PurePath
 from typing import Iterator
 
 from ..findings import Confidence, Severity
@@ -101,8 +102,10 @@ def _receiving_call(ctx: ModuleContext, node: ast.AST) -> ast.Call | None:
 
 def _used_only_for_metadata(ctx: ModuleContext, node: ast.AST) -> bool:
     parent = ctx.parent(node)
-    return (isinstance(parent, ast.Attribute) and parent.attr in _METADATA_ATTRIBUTES
-            and not isinstance(ctx.parent(parent), ast.Call))
+    if not (isinstance(parent, ast.Attribute) and parent.attr in _METADATA_ATTRIBUTES):
+        return False
+    grandparent = ctx.parent(parent)
+    return not (isinstance(grandparent, ast.Call) and grandparent.func is parent)
 
 
 def _hashed_data(ctx: ModuleContext, anchor: ast.AST, data: ast.AST | None) -> list[ast.AST]:
@@ -127,7 +130,9 @@ def _purpose_of_digest(ctx: ModuleContext, anchor: ast.AST, data: ast.AST | None
     verdict = _data_verdict(_HASH_VOCABULARY, _hashed_data(ctx, anchor, data))
     if verdict.purpose is not Purpose.UNKNOWN:
         return verdict
-    return judge_names(_HASH_VOCABULARY, [*destinations(ctx, anchor), *enclosing_names(ctx, anchor)])
+    module = PurePath(ctx.path).stem
+    return judge_names(_HASH_VOCABULARY, [*destinations(ctx, anchor), *enclosing_names(ctx, anchor),
+                                          (module, "it is computed in module `{name}`")])
 
 
 @rule(
@@ -196,6 +201,8 @@ def weak_hash(ctx: ModuleContext) -> Iterator[Issue]:
             verdict = Verdict(Purpose.SECURITY, f"it is the digest of a `{callee_name(receiver)}` call")
         if verdict.purpose is Purpose.BENIGN:
             continue
+        if _negotiated(ctx, call.node):
+            verdict = Verdict(Purpose.UNKNOWN)  # the peer chose the algorithm (HTTP Digest, APOP): not this code
         described = f"`{call.name}`" if call.name else f"`{ast.unparse(call.node.func)}`"
         if verdict.purpose is Purpose.SECURITY:
             yield Issue(
@@ -216,6 +223,22 @@ def weak_hash(ctx: ModuleContext) -> Iterator[Issue]:
                 severity=Severity.LOW,
                 confidence=Confidence.LOW,
             )
+
+
+_NEGOTIATED_NAMES = {"md5", "md5-sess", "sha", "sha1", "sha-1", "md4"}
+
+
+def _negotiated(ctx: ModuleContext, node: ast.AST) -> bool:
+    """Inside ``if algorithm == "MD5":``: a protocol implementation computing what the peer asked for."""
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, (ast.If, ast.IfExp)):
+            for compare in ast.walk(ancestor.test):
+                if isinstance(compare, ast.Compare):
+                    for operand in [compare.left, *compare.comparators]:
+                        if isinstance(operand, ast.Constant) and isinstance(operand.value, str) \
+                                and operand.value.lower() in _NEGOTIATED_NAMES:
+                            return True
+    return False
 
 
 def _article(algorithm: str) -> str:

@@ -39,7 +39,8 @@ _SECRET_VOCABULARY = Vocabulary(
         "percent", "ratio", "offset", "position", "length", "len", "count", "size", "width", "height", "bucket",
         "ttl", "expiry", "expires", "expire", "expiration", "lifetime", "age", "duration", "index", "idx", "latency",
         "noise", "seed", "vocab", "word", "words", "corpus", "sentence", "server", "host", "node", "proxy",
-        "agent", "shuffle", "shuffled", "split", "fraction", "padding",
+        "agent", "shuffle", "shuffled", "split", "fraction", "padding", "boundary", "multipart", "tmp", "temp",
+        "tempfile", "tempdir", "temporary", "test", "tests", "testing", "benchmark", "demo", "example",
     }),
     qualified={
         "key": frozenset({"api", "secret", "private", "encryption", "encrypt", "session", "signing", "access",
@@ -152,12 +153,13 @@ def insecure_random(ctx: ModuleContext) -> Iterator[Issue]:
             continue
         if method in ("choice", "choices", "sample") and _draws_from_benign_population(call):
             continue
-        near = list(destinations(ctx, call.node))
-        verdict = judge_names(_SECRET_VOCABULARY, near)
+        verdict = judge_names(_SECRET_VOCABULARY, destinations(ctx, call.node))
+        surrounding = judge_names(_SECRET_VOCABULARY, enclosing_names(ctx, call.node))
         confidence = Confidence.HIGH
         if verdict.purpose is Purpose.UNKNOWN:
-            verdict = judge_names(_SECRET_VOCABULARY, enclosing_names(ctx, call.node))
-            confidence = Confidence.MEDIUM
+            verdict, confidence = surrounding, Confidence.MEDIUM
+        elif surrounding.purpose is Purpose.BENIGN:
+            continue  # `token = random.randrange(...)` inside `_make_boundary` is a MIME boundary
         if verdict.purpose is not Purpose.SECURITY:
             continue
         described = ast.unparse(call.node.func)

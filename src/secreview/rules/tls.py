@@ -134,6 +134,25 @@ def _session_objects(ctx: ModuleContext) -> set[str]:
     return sessions
 
 
+def _defines_own_state(target: ast.Attribute) -> bool:
+    """``self.verify_mode = CERT_NONE``: a class that is itself a context initialising its defaults (a shim)."""
+    return isinstance(target.value, ast.Name) and target.value.id == "self"
+
+
+def _no_hostname_to_check(ctx: ModuleContext, node: ast.AST) -> bool:
+    """Inside ``if not server_hostname:``: there is no host name, so there is nothing to check."""
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return False
+        if isinstance(ancestor, ast.If) and isinstance(ancestor.test, ast.UnaryOp) \
+                and isinstance(ancestor.test.op, ast.Not):
+            names = [n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(ancestor.test.operand)
+                     if isinstance(n, (ast.Name, ast.Attribute))]
+            if any("hostname" in name.lower() for name in names):
+                return True
+    return False
+
+
 _FIX_VERIFY = ("Remove `verify=False` so the certificate is checked; for a private CA pass its bundle: "
                "`verify=\"/etc/ssl/certs/internal-ca.pem\"`.")
 
@@ -274,7 +293,7 @@ def _verification_assignments(ctx: ModuleContext, servers: set[tuple[ast.AST | N
         for target in node.targets:
             target_text = ast.unparse(target)
             if isinstance(target, ast.Attribute) and target.attr == "verify_mode" and _is_cert_none(ctx, node.value):
-                if not _is_server_side(ctx, target, servers):
+                if not _is_server_side(ctx, target, servers) and not _defines_own_state(target):
                     yield _cert_none_issue(node.value, f"`{target_text}` is set to `{ast.unparse(node.value)}`")
             elif (isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant)
                   and target.slice.value in _CERT_REQS_KEYS and _is_cert_none(ctx, node.value)):
@@ -344,7 +363,8 @@ def tls_hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     for node in ctx.nodes(ast.Assign):
         for target in node.targets:
             if (isinstance(target, ast.Attribute) and target.attr == "check_hostname" and _is_false(ctx, node.value)
-                    and not _is_server_side(ctx, target, servers)):
+                    and not _is_server_side(ctx, target, servers) and not _defines_own_state(target)
+                    and not _no_hostname_to_check(ctx, node)):
                 yield Issue(
                     target,
                     message=f"`{ast.unparse(target)} = False` accepts a certificate issued for any host name, so "
