@@ -17,8 +17,8 @@ from __future__ import annotations
 import ast
 import enum
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from ..python.module import ModuleContext
 
@@ -121,10 +121,7 @@ def callee_name(call: ast.Call) -> str | None:
     return None
 
 
-# Wrapping that keeps the value's meaning: formatting, conversion, slicing, digest methods.
-_TRANSPARENT = (ast.Attribute, ast.BinOp, ast.JoinedStr, ast.FormattedValue, ast.Subscript,
-                ast.IfExp, ast.BoolOp, ast.Tuple, ast.List, ast.GeneratorExp, ast.ListComp,
-                ast.comprehension, ast.Starred, ast.UnaryOp)
+# Calls that convert or format a value without changing what it is for.
 _CONVERSIONS = {"str", "int", "hex", "bytes", "float", "repr", "format", "join", "hexdigest", "digest",
                 "encode", "decode", "upper", "lower", "strip", "zfill", "rjust", "ljust", "b64encode",
                 "urlsafe_b64encode", "b32encode", "hexlify", "replace", "to_bytes", "md5", "sha1", "sha224",
@@ -211,7 +208,7 @@ def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]
             return
         if isinstance(parent, ast.stmt):
             return
-        if isinstance(parent, _TRANSPARENT) or isinstance(parent, ast.expr):
+        if isinstance(parent, (ast.expr, ast.comprehension)):  # formatting, slicing, generators: same value
             child, parent = parent, ctx.parent(parent)
             continue
         return

@@ -23,21 +23,32 @@ A fast strong hash (SHA-256, ...) of a variable named as a password, outside a K
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from pathlib import PurePath
-from typing import Iterator
 
 from ..findings import Confidence, Severity
 from ..python.module import ModuleContext
 from . import Issue, rule
-from ._purpose import (Purpose, Verdict, Vocabulary, assigned_variable, callee_name, destinations,
-                       enclosing_names, identifiers, judge_names, method_calls_on, words)
+from ._purpose import (
+    Purpose,
+    Verdict,
+    Vocabulary,
+    assigned_variable,
+    callee_name,
+    destinations,
+    enclosing_names,
+    identifiers,
+    judge_names,
+    method_calls_on,
+    words,
+)
 
 _HASH_VOCABULARY = Vocabulary(
     security=frozenset({
-        "password", "passwd", "pwd", "passphrase", "passcode", "secret", "secrets", "token", "tokens",
+        "password", "passwd", "pwd", "passphrase", "passcode", "secret", "secrets", "token",
         "signature", "sign", "signed", "signer", "signing", "sig", "auth", "authenticate", "authentication",
         "authenticator", "authorization", "credential", "credentials", "nonce", "salt", "otp", "csrf", "xsrf",
-        "hmac", "apikey", "session", "sessionid", "cert", "certificate", "login", "verify", "verification",
+        "hmac", "apikey", "session", "sessionid", "cert", "certificate", "verify", "verification",
         "integrity", "tamper", "cookie", "jwt", "pin", "pinning",
     }),
     benign=frozenset({

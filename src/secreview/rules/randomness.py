@@ -13,13 +13,20 @@ reported.
 from __future__ import annotations
 
 import ast
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..findings import Confidence
 from ..python.module import ModuleContext
 from ..python.names import dotted
 from . import Issue, rule
-from ._purpose import Purpose, Vocabulary, destinations, enclosing_names, identifiers, judge_names
+from ._purpose import (
+    Purpose,
+    Vocabulary,
+    destinations,
+    enclosing_names,
+    identifiers,
+    judge_names,
+)
 
 _RANDOM_FUNCTIONS = {"random", "randint", "randrange", "choice", "choices", "sample", "getrandbits", "uniform",
                      "randbytes", "triangular"}
@@ -31,7 +38,7 @@ _SECRET_VOCABULARY = Vocabulary(
     security=frozenset({
         "password", "passwd", "pwd", "passphrase", "passcode", "secret", "token", "nonce", "salt", "otp", "totp",
         "hotp", "csrf", "xsrf", "apikey", "sessionid", "credential", "credentials", "cookie", "captcha", "iv",
-        "pin", "verifier", "auth", "authkey", "sid", "csrftoken",
+        "pin", "verifier", "authkey", "csrftoken",
     }),
     benign=frozenset({
         "jitter", "backoff", "delay", "sleep", "retry", "retries", "wait", "interval", "timeout", "color", "colour",
@@ -40,7 +47,7 @@ _SECRET_VOCABULARY = Vocabulary(
         "ttl", "expiry", "expires", "expire", "expiration", "lifetime", "age", "duration", "index", "idx", "latency",
         "noise", "seed", "vocab", "word", "words", "corpus", "sentence", "server", "host", "node", "proxy",
         "agent", "shuffle", "shuffled", "split", "fraction", "padding", "boundary", "multipart", "tmp", "temp",
-        "tempfile", "tempdir", "temporary", "test", "tests", "testing", "benchmark", "demo", "example",
+        "tempfile", "tempdir", "temporary",
     }),
     qualified={
         "key": frozenset({"api", "secret", "private", "encryption", "encrypt", "session", "signing", "access",

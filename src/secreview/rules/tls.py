@@ -12,7 +12,7 @@ only silences a warning and is not reported.
 from __future__ import annotations
 
 import ast
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..findings import Confidence, Severity
 from ..python.module import ModuleContext
@@ -251,7 +251,8 @@ def tls_verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
                 fix="Use `ssl.create_default_context()` (with `cafile=` for a private CA).",
             )
         elif name == "ssl.wrap_socket" and not call.has_star_kwargs and call.arg(keyword="cert_reqs") is None \
-                and not any(k.arg == "server_side" for k in call.node.keywords) and len(call.node.args) < 5:
+                and not any(k.arg == "server_side" for k in call.node.keywords) \
+                and not (len(call.node.args) > 3 and _is_true(ctx, call.node.args[3])) and len(call.node.args) < 5:
             yield Issue(
                 call.node,
                 message="`ssl.wrap_socket` is called without `cert_reqs`, so it defaults to `CERT_NONE` and accepts "
