@@ -25,7 +25,11 @@ Tables (all optional in a file):
     the value safe), ``key`` / ``key_not`` (regex the constant first argument must match / not
     match), ``safe_flag`` (``keyword=flag``: an argument built with that constant keyword makes
     it safe), ``html_only`` (a constant content type keyword that is not HTML disarms it),
-    ``operators`` (for query documents: only values under these keys matter), ``what``.
+    ``operators`` (for query documents: only values under these keys matter), ``shells`` (programs
+    that run their ``-c`` argument as a shell command), ``safe_flag_arg`` (the position of the
+    ``safe_flag`` keyword when passed positionally), ``format_arg`` (the position of a %-format
+    string that the callee applies to the arguments after it, as logging does: ``%d`` and ``%r``
+    neutralise what they format), ``what``.
 ``[[sanitizer]]``
     ``calls`` / ``methods``, ``kinds`` cleaned (``"*"``: every kind: conversions to numbers),
     ``arg_contains`` (the method's first argument must contain one of these constant strings).
@@ -42,7 +46,10 @@ Tables (all optional in a file):
     names), ``typed`` (parameter name → the type it has, e.g. ``request`` →
     ``django.http.HttpRequest``), ``self_type``, ``first_param`` / ``module_imports`` (function
     views recognised by their first parameter in modules importing a framework), ``kind``,
-    ``what``, ``skip_defaults`` / ``skip_annotations`` (parameters that are not input).
+    ``what``, ``skip_defaults`` / ``skip_annotations`` (parameters that are not input),
+    ``return_sink`` (the handler's return value is a response body: a sink of that kind),
+    ``converted`` (a regex over the route text whose group ``name`` names parameters the
+    framework converts to numbers, like Flask's ``<int:id>``).
 ``[[guard]]``
     ``calls`` / ``methods``: validations; where they are true, the value they test (argument
     ``arg``, or ``-1`` for the receiver) is clean for ``kinds``; ``negated = true``: clean where
@@ -97,6 +104,9 @@ class SinkModel:
     safe_flag: tuple[str, str] | None = None
     html_only: tuple[str, ...] = ()
     operators: tuple[str, ...] = ()
+    shells: frozenset[str] = frozenset()
+    safe_flag_arg: int | None = None
+    format_arg: int | None = None
     what: str = ""
 
 
@@ -131,6 +141,7 @@ class EntryModel:
     skip_defaults: frozenset[str] = frozenset()
     skip_annotations: frozenset[str] = frozenset()
     return_sink: str | None = None  # the handler's return value is a response body of this sink kind
+    converted: re.Pattern | None = None  # in the route text, names the parameters the framework converts to numbers
 
 
 @dataclass
@@ -205,7 +216,8 @@ def _targets(where: str, entry: dict[str, Any]) -> tuple[tuple[str, ...], tuple[
 
 
 _SINK_KEYS = {"calls", "methods", "kind", "args", "keywords", "when", "unless", "part", "unknown", "host_fixed",
-              "receiver", "receiver_type", "key", "key_not", "safe_flag", "html_only", "operators", "what"}
+              "receiver", "receiver_type", "key", "key_not", "safe_flag", "safe_flag_arg", "html_only", "operators", "shells",
+              "format_arg", "what"}
 
 
 def _sink(where: str, entry: dict[str, Any]) -> SinkModel:
@@ -245,6 +257,9 @@ def _sink(where: str, entry: dict[str, Any]) -> SinkModel:
         safe_flag=safe_flag,
         html_only=_strings(where, "html_only", entry.get("html_only", [])),
         operators=_strings(where, "operators", entry.get("operators", [])),
+        shells=frozenset(_strings(where, "shells", entry.get("shells", []))),
+        safe_flag_arg=entry.get("safe_flag_arg"),
+        format_arg=entry.get("format_arg"),
         what=str(entry.get("what", "")),
     )
 
@@ -323,7 +338,7 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
         where = f"{origin}: entry #{i + 1}"
         _check_keys(where, entry, {"decorators", "decorator_methods", "decorator_receivers", "bases", "methods", "params",
                                    "typed", "self_type", "first_param", "module_imports", "kind", "what",
-                                   "skip_defaults", "skip_annotations", "return_sink"})
+                                   "skip_defaults", "skip_annotations", "return_sink", "converted"})
         typed = entry.get("typed", {})
         if not isinstance(typed, dict) or not all(isinstance(v, str) for v in typed.values()):
             raise ModelError(f"{where}: typed must map parameter names to type names")
@@ -343,6 +358,7 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
             skip_defaults=frozenset(_strings(where, "skip_defaults", entry.get("skip_defaults", []))),
             skip_annotations=frozenset(_strings(where, "skip_annotations", entry.get("skip_annotations", []))),
             return_sink=entry.get("return_sink"),
+            converted=_regex(where, "converted", entry.get("converted")),
         ))
 
 

@@ -267,6 +267,7 @@ class Summary:
     returns: Value = EMPTY
     hits: list[ParamHit] = field(default_factory=list)
     complete: bool = True
+    self_attrs: dict[str, Value] = field(default_factory=dict)  # what a method stores on its receiver
 
 
 # --- the project: modules, summaries, callers ------------------------------------------------
@@ -776,6 +777,8 @@ class Interpreter:
         self.is_module = ref is None
         self.local_names: set[str] = set()
         self._hit_keys: set[tuple] = set()
+        self.self_name: str | None = None
+        self.self_attrs: dict[str, Value] = {}
 
     # -- entry points
 
@@ -793,13 +796,15 @@ class Interpreter:
         self.local_names = _assigned_names(node)
         self.entry = self.module.entry(ref) if not isinstance(node, ast.Lambda) else None
         self.state = {}
+        if ref.cls is not None and not _is_static(node) and _positional(node):
+            self.self_name = _positional(node)[0]
         self._bind_params(node, ref)
         if isinstance(node, ast.Lambda):
             self.returns = self.eval(node.body)
         else:
             self.exec_block(node.body)
         returns = self.returns or EMPTY
-        return Summary(ref.name, params, returns, self.summary_hits)
+        return Summary(ref.name, params, returns, self.summary_hits, self_attrs=self.self_attrs)
 
     def _bind_params(self, node, ref: FunctionRef) -> None:
         args = node.args
@@ -836,6 +841,8 @@ class Interpreter:
                     qual = entry.self_type + "()"
                 label = Label(PARAM, f"`{name}`", where, (), param=param_key, owner=ref.name, var=name)
                 value = Value(labels=frozenset({label}), qual=qual, func=cls_ref)
+            elif entry is not None and name in self._converted_params(entry):
+                value = EMPTY
             elif entry is not None and self._entry_param(entry, name, user_position, default, arg.annotation):
                 what = entry.what.replace("{name}", name)
                 if typed in _NUMERIC_TYPES:
@@ -858,8 +865,22 @@ class Interpreter:
             index += 1
         del positional_names
 
+    def _converted_params(self, entry: EntryModel) -> set[str]:
+        """Parameters the framework converts to numbers before the handler sees them."""
+        names: set[str] = set()
+        if entry.converted is None or self.ref is None or isinstance(self.ref.node, ast.Lambda):
+            return names
+        for decorator in self.ref.node.decorator_list:
+            if isinstance(decorator, ast.Call) and decorator.args:
+                route = self.ctx.constant(decorator.args[0], None)
+                if isinstance(route, str):
+                    names.update(m.group("name") for m in entry.converted.finditer(route))
+        return names
+
     def _entry_param(self, entry: EntryModel, name: str, position: int, default, annotation) -> bool:
         if self._typed_entry_param(entry, name, position):
+            return False
+        if name in self._converted_params(entry):
             return False
         if not entry.params:
             return False
@@ -1244,6 +1265,9 @@ class Interpreter:
                 self.assign(element, part, stmt)
         elif isinstance(target, ast.Attribute):
             key = _key(target)
+            if isinstance(target.value, ast.Name) and target.value.id == self.self_name:
+                current = self.self_attrs.get(target.attr)
+                self.self_attrs[target.attr] = join(current, value) if current is not None else value
             receiver_value = self.eval(target.value)
             if receiver_value.qual:
                 self.check_store(target, receiver_value, value, stmt)
@@ -1358,13 +1382,21 @@ class Interpreter:
                     value = other_globals.get(resolved[1])
                     if value is not None:
                         return value
+        if base.items is not None and not base.seq and ("." + node.attr) in base.items:
+            return base.items["." + node.attr]  # a field of an object built in view
         flags = frozenset()
         for flag in base.flags:
             if flag.startswith("parsed-url:") and node.attr in ("netloc", "hostname", "scheme", "host"):
                 flags = flags | {"host-of:" + flag[len("parsed-url:"):]}
         if isinstance(base.func, ClassRef) and not base.labels:
             return Value(qual=qual, flags=flags)
-        return Value(labels=base.labels, qual=qual, flags=flags)
+        labels = base.labels
+        if any(l.kind == PARAM and not isinstance(l.param, tuple) for l in labels):
+            # a field of a parameter: its own placeholder, so callers substitute that field only
+            labels = frozenset(
+                l.with_(param=(l.param, node.attr), var=f"{l.var}.{node.attr}" if l.var else node.attr)
+                if l.kind == PARAM and not isinstance(l.param, tuple) else l for l in labels)
+        return Value(labels=labels, qual=qual, flags=flags)
 
     def expr_Subscript(self, node: ast.Subscript) -> Value:
         base = self.eval(node.value)
@@ -1383,6 +1415,11 @@ class Interpreter:
                 return item
             if not base.labels:
                 return EMPTY
+        if base.items and not base.seq and not index.known and not (base.labels - merge_labels(base.items.values())):
+            result = None
+            for value in base.items.values():
+                result = join(result, value)
+            return result
         if base.known and index.known:
             try:
                 return constant(base.const[index.const])  # type: ignore[index]
@@ -1497,8 +1534,12 @@ class Interpreter:
                         return constant(result)
                 except Exception:
                     pass
+        if isinstance(op, ast.Mod) and left.qual:
+            escaping = self.models.call_sanitizers.get(f"{left.qual}.__mod__")
+            if escaping is not None:
+                return Value(labels=clean_value(right, escaping.kinds).labels, qual=left.qual)
         if isinstance(op, ast.Mod) and isinstance(left.const, str):
-            labels = right.labels
+            labels = _percent_labels(left.const, right)
             text = (left.const + right.text)[:MAX_TEXT]
             prefix = left.const.split("%", 1)[0]
             return Value(labels=labels, prefix=prefix, text=text, flags=frozenset({"built"}))
@@ -1687,9 +1728,17 @@ class Interpreter:
             if sinks and receiver is not None and isinstance(receiver.const, (str, bytes)):
                 sinks = None  # str.find, bytes.split: not the sink of the same name
         target = self._project_target(call, callee)
+        consumed: set[int] = set()
         if sinks and not (target is not None and qual not in self.models.call_sinks):
             for sink in sinks:
-                self.check_sink(call, sink)
+                if self.check_sink(call, sink):
+                    consumed.update(range(len(args)) if sink.all_args else sink.args)
+        if consumed:
+            # what a sink consumes does not flow on: a command's output, a fetched page and a
+            # parsed document are not the request's data
+            call.args = [EMPTY if i in consumed else a for i, a in enumerate(args)]
+            if -1 in consumed:
+                call.receiver = Value(qual=receiver.qual) if receiver is not None else None
 
         if qual is not None:
             source = self.models.sources.get(qual)
@@ -1736,9 +1785,11 @@ class Interpreter:
         models = self.models
         if isinstance(target, ClassRef):
             init = target.module.method(target, "__init__")
+            fields = None
             if init is not None:
-                self._apply_summary(call, init, bound=True)
-            return Value(qual=target.qual + "()", func=target)
+                call.receiver = Value(qual=target.qual + "()", func=target)
+                _, fields = self._apply_summary(call, init, bound=True, with_fields=True)
+            return Value(qual=target.qual + "()", func=target, items=fields)
         if isinstance(target, FunctionRef):
             if isinstance(target.node, ast.Lambda) or (target.module is self.module and target.cls is None
                                                        and target.node in _nested_defs(self.ref)):
@@ -1763,14 +1814,14 @@ class Interpreter:
                     labels |= call.receiver.labels
                 elif origin.isdigit() and int(origin) < len(call.args):
                     labels |= call.args[int(origin)].labels
-            result = Value(labels=labels, qual=f"{qual}()" if qual else None, flags=self._call_flags(call))
+            result = Value(labels=labels, qual=models.canonical(f"{qual}()") if qual else None, flags=self._call_flags(call))
         else:
             labels = merge_labels(call.args) | merge_labels(call.kwargs.values())
             if call.receiver is not None:
                 labels |= call.receiver.labels
             if not labels and qual is None and call.receiver is None:
                 return self.opaque(f"the result of `{_short(node.func)}()`", node)
-            result = Value(labels=labels, qual=f"{qual}()" if qual else None, flags=self._call_flags(call))
+            result = Value(labels=labels, qual=models.canonical(f"{qual}()") if qual else None, flags=self._call_flags(call))
             if not labels and qual is not None and not self._is_library(qual):
                 result = self.opaque(f"the result of `{_short(node.func)}()`", node, qual=f"{qual}()")
         if call.method in _MUTATORS and call.receiver is not None and call.receiver_key and self.state is not None:
@@ -1840,19 +1891,28 @@ class Interpreter:
                 return Value(labels=arg.labels, prefix=arg.prefix, text=arg.text, flags=arg.flags & {"built"})
             if call.qual in ("repr", "ascii") and len(args) == 1:
                 return clean_value(Value(labels=args[0].labels), frozenset({"log", "header"}))
+            if call.qual == "map" and len(args) >= 2 and args[0].qual in self.models.call_sanitizers:
+                return clean_value(Value(labels=merge_labels(args[1:])), self.models.call_sanitizers[args[0].qual].kinds)
             if call.qual in ("list", "tuple") and len(args) == 1:
                 return args[0].replace(qual=None, const=UNKNOWN) if args[0].seq else Value(labels=args[0].labels)
             if call.qual == "dict" and not args:
                 items = {k: v for k, v in call.kwargs.items() if k is not None}
                 return Value(labels=merge_labels(items.values()), items=items)
             return None
-        if method == "get" and receiver.items is not None and not receiver.seq and args and args[0].known:
+        if method == "get" and receiver.items is not None and not receiver.seq and args:
             default = args[1] if len(args) > 1 else constant(None)
-            item = receiver.items.get(args[0].const) if _hashable(args[0].const) else None
-            if item is not None:
-                return item
-            if not receiver.labels:
-                return default
+            if args[0].known:
+                item = receiver.items.get(args[0].const) if _hashable(args[0].const) else None
+                if item is not None:
+                    return item
+                if not receiver.labels:
+                    return default
+            elif receiver.items and not (receiver.labels - merge_labels(receiver.items.values())):
+                # an unknown key into a dict whose values are all known: one of them, or the default
+                result = default
+                for value in receiver.items.values():
+                    result = join(result, value)
+                return result
         if isinstance(receiver.const, str):
             template = receiver.const
             if method == "format":
@@ -1935,7 +1995,7 @@ class Interpreter:
         self.summary_hits.extend(interp.summary_hits)
         return interp.returns or EMPTY
 
-    def _apply_summary(self, call: "CallSite", target: FunctionRef, bound: bool) -> Value:
+    def _apply_summary(self, call: "CallSite", target: FunctionRef, bound: bool, with_fields: bool = False):
         summary = summarize(self.project, target)
         node = call.node
         where = self.ctx.location(node)
@@ -1970,7 +2030,8 @@ class Interpreter:
             else:
                 mapping["**"] = join(mapping.get("**"), value)
         if not summary.complete:
-            return Value(labels=merge_labels(mapping.values()))
+            fallback = Value(labels=merge_labels(mapping.values()))
+            return (fallback, None) if with_fields else fallback
 
         def param_name(key: object) -> str:
             if isinstance(key, int) and key < len(positional_names):
@@ -1980,10 +2041,18 @@ class Interpreter:
         def substitute(label: Label) -> frozenset[Label]:
             if label.kind != PARAM or label.owner != summary.name:
                 return frozenset({label})
-            argument = mapping.get(label.param)
+            field_name = None
+            if isinstance(label.param, tuple):
+                position, field_name = label.param
+                argument = mapping.get(position)
+                if argument is not None and argument.items is not None and ("." + field_name) in argument.items:
+                    argument = argument.items["." + field_name]
+            else:
+                argument = mapping.get(label.param)
             if argument is None or not argument.labels:
                 return frozenset()
-            step = TraceStep(where, f"passed to `{summary.name}` as `{param_name(label.param)}`")
+            shown = param_name(label.param[0]) + "." + field_name if field_name else param_name(label.param)
+            step = TraceStep(where, f"passed to `{summary.name}` as `{shown}`")
             inner = tuple(s for s in label.trace[1:])
             out = set()
             for arg_label in argument.labels:
@@ -2011,13 +2080,43 @@ class Interpreter:
                     sub |= substitute(label)
                 items[k] = v.replace(labels=sub)
         has_params = any(l.kind == PARAM and l.owner == summary.name for l in returns.labels)
-        return Value(labels=labels, const=returns.const if not has_params else UNKNOWN,
-                     qual=returns.qual, items=items, seq=returns.seq,
-                     prefix=returns.prefix, text=returns.text, flags=returns.flags)
+        result = Value(labels=labels, const=returns.const if not has_params else UNKNOWN,
+                       qual=returns.qual, items=items, seq=returns.seq,
+                       prefix=returns.prefix, text=returns.text, flags=returns.flags)
+        if not with_fields:
+            return result
+        fields = {}
+        for name, value in summary.self_attrs.items():
+            sub = frozenset()
+            for label in value.labels:
+                sub |= substitute(label)
+            fields["." + name] = value.replace(labels=sub, items=None)
+        return result, fields
 
     # -- sinks
 
-    def check_sink(self, call: "CallSite", sink: SinkModel) -> None:
+    def check_sink(self, call: "CallSite", sink: SinkModel) -> bool:
+        """Check the arguments ``sink`` names; False when the call is not this sink at all."""
+        if not self._sink_receiver_matches(call, sink):
+            return False
+        self._check_sink_arguments(call, sink)
+        return True
+
+    def _sink_receiver_matches(self, call: "CallSite", sink: SinkModel) -> bool:
+        if call.receiver is not None and (sink.receiver is not None or sink.receiver_type is not None):
+            # a receiver of known type is judged by its type; otherwise by how the code names it
+            receiver_type = call.receiver.qual
+            if receiver_type and self._is_project_name(receiver_type):
+                receiver_type = None  # an attribute of a project object: its type is not known
+            if receiver_type and sink.receiver_type is not None:
+                return bool(sink.receiver_type.search(receiver_type))
+            if sink.receiver is not None:
+                text = _short(call.node.func.value, 200) if isinstance(call.node.func, ast.Attribute) else ""
+                return bool(sink.receiver.search(text))
+            return False
+        return True
+
+    def _check_sink_arguments(self, call: "CallSite", sink: SinkModel) -> None:
         if sink.when is not None:
             flag = call.kwargs.get(sink.when)
             if flag is None or not (flag.known and flag.const):
@@ -2026,18 +2125,6 @@ class Interpreter:
         if sink.unless is not None:
             flag = call.kwargs.get(sink.unless)
             if flag is not None and (not flag.known or flag.const):
-                return
-        if call.receiver is not None and (sink.receiver is not None or sink.receiver_type is not None):
-            # a receiver of known type is judged by its type; otherwise by how the code names it
-            receiver_type = call.receiver.qual
-            if receiver_type and sink.receiver_type is not None:
-                if not sink.receiver_type.search(receiver_type):
-                    return
-            elif sink.receiver is not None:
-                text = _short(call.node.func.value, 200) if isinstance(call.node.func, ast.Attribute) else ""
-                if not sink.receiver.search(text):
-                    return
-            else:
                 return
         if sink.key is not None or sink.key_not is not None:
             first = call.args[0] if call.args else None
@@ -2056,14 +2143,20 @@ class Interpreter:
         if sink.safe_flag is not None:
             keyword, flag = sink.safe_flag
             value = call.kwargs.get(keyword)
-            if value is None and keyword.isdigit():
-                position = int(keyword)
-                value = call.args[position] if position < len(call.args) else None
+            if value is None and sink.safe_flag_arg is not None and sink.safe_flag_arg < len(call.args):
+                value = call.args[sink.safe_flag_arg]
             if value is not None and flag in value.flags:
                 return
         values: list[tuple[Value, ast.AST]] = []
+        arguments = call.args
+        if sink.format_arg is not None and sink.format_arg < len(arguments):
+            template = arguments[sink.format_arg]
+            if template.known and isinstance(template.const, str):
+                rest = arguments[sink.format_arg + 1:]
+                formatted = _percent_each(template.const, rest)
+                arguments = arguments[: sink.format_arg + 1] + formatted
         if sink.all_args:
-            values.extend((v, n) for v, n in zip(call.args, call.node.args))
+            values.extend((v, n) for v, n in zip(arguments, call.node.args))
             values.extend((call.kwargs[kw.arg], kw.value) for kw in call.node.keywords if kw.arg in call.kwargs)
         for position in sink.args:
             if position == -1:
@@ -2078,8 +2171,20 @@ class Interpreter:
             for kw in call.node.keywords:
                 if kw.arg == keyword:
                     values.append((call.kwargs[keyword], kw.value))
+        if sink.part != "whole" and sink.all_args:
+            # a command given as separate arguments: execute("virsh", "domdisplay", id)
+            if any(isinstance(a, ast.Starred) for a in call.node.args):
+                values = [(Value(labels=merge_labels(call.args)), call.node)] if sink.part == "head" else []
+            else:
+                values = [(Value(labels=merge_labels(call.args), items=dict(enumerate(call.args)), seq=True), call.node)]
         for value, arg_node in values:
             self.check_value(sink, value, arg_node, call.node)
+
+    def _is_project_name(self, qual: str) -> bool:
+        head = qual.split(".", 1)[0]
+        return qual.startswith(self.module.key + ".") or self.project.has_module(head) or (
+            head not in self.ctx.aliases.values() and head not in {a.split(".")[0] for a in self.ctx.aliases.values()}
+            and "." in qual and not head.endswith("()"))
 
     def check_value(self, sink: SinkModel, value: Value, arg_node: ast.AST, sink_node: ast.AST) -> None:
         if sink.part != "whole":
@@ -2112,16 +2217,30 @@ class Interpreter:
         ordered = [value.items[k] for k in sorted(value.items)]
         if not ordered:
             return None
+        program = ordered[0].const if ordered[0].known and isinstance(ordered[0].const, str) else None
+        runs_shell = program is not None and program.rsplit("/", 1)[-1] in sink.shells and any(
+            e.known and e.const == "-c" for e in ordered[1:])
         if sink.part == "head":
+            if runs_shell:
+                # ["sh", "-c", text]: the text after -c is a shell command
+                after = False
+                labels: frozenset[Label] = frozenset()
+                for element in ordered[1:]:
+                    if after:
+                        labels |= element.labels
+                    after = after or (element.known and element.const == "-c")
+                return Value(labels=labels | ordered[0].labels)
             return ordered[0]
-        if not ordered[0].known:
-            return None  # the program is not fixed: a head finding covers it
-        labels: frozenset[Label] = frozenset()
+        if program is None or runs_shell:
+            return None  # the program is not fixed, or a shell runs the text: head findings cover it
+        labels = frozenset()
         after_separator = False
         for element in ordered[1:]:
             if element.known and element.const == "--":
                 after_separator = True
                 continue
+            if element.prefix:
+                continue  # "--name=" + value, "themes/" + value: cannot start a new option
             if not after_separator:
                 labels |= element.labels
         return Value(labels=labels) if labels else None
@@ -2350,6 +2469,55 @@ _STRING_METHODS = {
     "split", "rsplit", "splitlines", "partition", "rpartition", "encode", "decode", "format", "zfill", "ljust",
     "rjust", "center", "expandtabs", "removeprefix", "removesuffix", "translate", "join", "format_map",
 }
+
+
+_PERCENT = re.compile(r"%(?:\((\w+)\))?[-#0 +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?([diouxXeEfFgGcrsab%])")
+
+
+def _percent_labels(template: str, right: Value) -> frozenset[Label]:
+    """Labels that ``template % right`` carries: numeric conversions do not carry text."""
+    specs = [(name, conv) for name, conv in _PERCENT.findall(template) if conv != "%"]
+    if not specs:
+        return right.labels
+    def converted(value: Value, conv: str) -> frozenset[Label]:
+        if conv in "diouxXeEfFgGc":
+            return frozenset()
+        if conv in "ra":
+            return frozenset(l.clean({"log", "header"}) for l in value.labels)
+        return value.labels
+    if all(name for name, _ in specs) and right.items is not None and not right.seq:
+        labels: frozenset[Label] = frozenset()
+        for name, conv in specs:
+            item = right.items.get(name)
+            labels |= converted(item, conv) if item is not None else right.labels
+        return labels
+    if right.items is not None and right.seq:
+        ordered = [right.items[k] for k in sorted(right.items)]
+        if len(ordered) == len(specs):
+            labels = frozenset()
+            for value, (_, conv) in zip(ordered, specs):
+                labels |= converted(value, conv)
+            return labels
+        return right.labels
+    if len(specs) == 1 and right.items is None:
+        return converted(right, specs[0][1])
+    return right.labels
+
+
+def _percent_each(template: str, values: list[Value]) -> list[Value]:
+    """``values`` as ``template`` formats them, one conversion each (logging's deferred %)."""
+    specs = [conv for name, conv in _PERCENT.findall(template) if conv != "%"]
+    if len(specs) != len(values):
+        return values
+    out = []
+    for value, conv in zip(values, specs):
+        if conv in "diouxXeEfFgGc":
+            out.append(EMPTY)
+        elif conv in "ra":
+            out.append(clean_value(value, frozenset({"log", "header"})))
+        else:
+            out.append(value)
+    return out
 
 
 def _host_fixed(prefix: str, kind: str) -> bool:
