@@ -253,3 +253,47 @@ def enclosing_names(ctx: ModuleContext, node: ast.AST) -> Iterator[tuple[str, st
         elif isinstance(ancestor, ast.ClassDef):
             yield ancestor.name, "it is computed in class `{name}`"
             return
+
+
+_NOT_FOUND = object()
+
+
+def local_constant(ctx: ModuleContext, node: ast.AST | None, default: object = None) -> object:
+    """The constant value of ``node``, also through a local variable bound once in the function.
+
+    ``verify = False`` then ``requests.get(url, verify=verify)``: module-level folding does not
+    see the local binding; a parameter or a name bound more than once stays unknown.
+    """
+    if node is None:
+        return default
+    value = ctx.constant(node, _NOT_FOUND)
+    if value is not _NOT_FOUND:
+        return value
+    if not isinstance(node, ast.Name):
+        return default
+    function = ctx.enclosing_function(node)
+    if function is None:
+        return default
+    arguments = function.args
+    parameters = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]
+    if any(p is not None and p.arg == node.id for p in parameters):
+        return default
+    bound: list[ast.AST | None] = []
+    for child in ast.walk(function):
+        if isinstance(child, ast.Assign):
+            for target in child.targets:
+                if isinstance(target, ast.Name) and target.id == node.id:
+                    bound.append(child.value)
+                elif any(isinstance(n, ast.Name) and n.id == node.id for n in ast.walk(target)):
+                    bound.append(None)
+        elif isinstance(child, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor, ast.withitem, ast.NamedExpr)):
+            target = getattr(child, "target", None) or getattr(child, "optional_vars", None)
+            if target is not None and any(isinstance(n, ast.Name) and n.id == node.id for n in ast.walk(target)):
+                bound.append(child.value if isinstance(child, ast.AnnAssign) else None)
+        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and child is not function \
+                and child.name == node.id:
+            bound.append(None)
+    if len(bound) != 1 or bound[0] is None:
+        return default
+    value = ctx.constant(bound[0], _NOT_FOUND)
+    return default if value is _NOT_FOUND else value

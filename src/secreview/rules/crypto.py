@@ -39,6 +39,7 @@ from ._purpose import (
     enclosing_names,
     identifiers,
     judge_names,
+    local_constant,
     method_calls_on,
     words,
 )
@@ -601,7 +602,7 @@ def weak_key_size(ctx: ModuleContext) -> Iterator[Issue]:
             size_node = call.arg(position, keyword)
             if size_node is None and call.arg(None, "key_size") is not None:
                 size_node = call.arg(None, "key_size")
-            bits = ctx.constant(size_node, None) if size_node is not None else _DEFAULT_SIZES.get(name)
+            bits = local_constant(ctx, size_node) if size_node is not None else _DEFAULT_SIZES.get(name)
             if isinstance(bits, int) and not isinstance(bits, bool) and 0 < bits < _MINIMUM_BITS:
                 yield _key_size_issue(call, algorithm, bits, size_node)
             continue

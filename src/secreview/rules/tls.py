@@ -18,7 +18,7 @@ from ..findings import Confidence, Severity
 from ..python.module import ModuleContext
 from ..python.names import dotted
 from . import Issue, rule
-from ._purpose import callee_name, words
+from ._purpose import callee_name, local_constant, words
 
 # Libraries whose `verify=` keyword is TLS certificate verification.
 _HTTP_LIBRARIES = ("requests.", "httpx.", "keystoneauth1.", "boto3.", "botocore.", "aioboto3.", "hvac.",
@@ -46,11 +46,11 @@ _SERVER_MARKERS = {"ssl.Purpose.CLIENT_AUTH", "ssl.PROTOCOL_TLS_SERVER"}
 
 
 def _is_false(ctx: ModuleContext, node: ast.AST | None) -> bool:
-    return node is not None and ctx.constant(node, None) is False
+    return node is not None and local_constant(ctx, node) is False
 
 
 def _is_true(ctx: ModuleContext, node: ast.AST | None) -> bool:
-    return node is not None and ctx.constant(node, None) is True
+    return node is not None and local_constant(ctx, node) is True
 
 
 def _callee_words(call) -> set[str]:
@@ -277,6 +277,50 @@ def tls_verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
                 fix="Remove the option (verification is on by default) or set `CAINFO` to a CA bundle.",
             )
     yield from _verification_assignments(ctx, servers)
+    yield from _unverified_defaults(ctx)
+
+
+_VERIFY_PARAMETERS = {"verify", *_VERIFY_KEYWORDS}
+
+
+def _unverified_defaults(ctx: ModuleContext) -> Iterator[Issue]:
+    """``def fetch(url, verify=False): requests.get(url, verify=verify)``: insecure unless the caller opts in."""
+    for function in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
+        arguments = function.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        with_defaults = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+        with_defaults += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
+        for parameter, default in with_defaults:
+            if parameter.arg not in _VERIFY_PARAMETERS or ctx.constant(default, None) is not False:
+                continue
+            use = _verification_use(ctx, function, parameter.arg)
+            if use is None:
+                continue
+            yield Issue(
+                default,
+                message=f"`{function.name}` defaults `{parameter.arg}` to False and hands it to `{use}`, so every "
+                "caller that does not pass it gets TLS without certificate verification.",
+                fix=f"Default `{parameter.arg}` to True (or a CA bundle path) so that turning verification off is "
+                "the caller's explicit choice.",
+                confidence=Confidence.MEDIUM,
+            )
+
+
+def _verification_use(ctx: ModuleContext, function: ast.AST, parameter: str) -> str | None:
+    """Where ``parameter`` becomes a TLS verification setting inside ``function``."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                if (keyword.arg in _VERIFY_PARAMETERS and isinstance(keyword.value, ast.Name)
+                        and keyword.value.id == parameter):
+                    call = next((c for c in ctx.calls if c.node is node), None)
+                    if call is not None and (keyword.arg != "verify" or _is_http_call(ctx, call)):
+                        return ast.unparse(node.func)
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id == parameter:
+            for target in node.targets:
+                if isinstance(target, ast.Attribute) and target.attr in _VERIFY_PARAMETERS:
+                    return ast.unparse(target)
+    return None
 
 
 def _cert_none_issue(node: ast.AST, what: str) -> Issue:
