@@ -22,7 +22,7 @@ def render_finding(finding: Finding) -> list[str]:
     pillar = cwe.pillar(finding.cwe)
     severity = finding.severity.name
     lines = [
-        f"  {severity:<8}CWE-{finding.cwe}  {entry.name}",
+        f"  {severity:<7} CWE-{finding.cwe}  {entry.name}",
         f"{_INDENT}pillar CWE-{pillar.id} {pillar.name} · rule {finding.rule} · confidence {finding.confidence.label}",
         f"{_INDENT}line {finding.location.line}: {finding.location.snippet}",
         f"{_INDENT}{finding.message}",
