@@ -425,3 +425,25 @@ def test_new_source_old_sink(repo: Repo, capsys) -> None:
     repo.write("views.py", VIEW_HEAD + '    name = request.args.get("name", "")\n'
                '    subprocess.run(f"convert {name} out.png", shell=True)\n    return name\n')
     assert reported(capsys, "HEAD") == {("views.py", 11, "os-command-injection")}
+
+
+def test_excluded_paths_are_not_reviewed(repo: Repo, capsys) -> None:
+    repo.write("generated/stubs.py", "import pickle\n\ndef a(b):\n    return pickle.loads(b)\n")
+    repo.write("kept.py", "import pickle\n\ndef a(b):\n    return pickle.loads(b)\n")
+    assert reported(capsys, "HEAD", "--exclude", "generated/*") == {("kept.py", 4, "unsafe-deserialization")}
+
+
+def test_repository_without_commits(tmp_path: Path, capsys, monkeypatch) -> None:
+    empty = Repo(tmp_path / "empty")
+    empty.write("a.py", "import pickle\n\ndef a(b):\n    return pickle.loads(b)\n")
+    monkeypatch.chdir(empty.path)
+    assert reported(capsys) == {("a.py", 4, "unsafe-deserialization")}
+
+
+def test_renamed_file_in_a_patch_keeps_its_history(repo: Repo, capsys, tmp_path: Path) -> None:
+    repo.git("mv", "legacy.py", "compat.py")
+    repo.write("compat.py", "import marshal\n\n\ndef code(data):\n    return marshal.loads(data)\n\n\nimport yaml\nyaml.load(x)\n")
+    patch = tmp_path / "rename.patch"
+    patch.write_text(repo.git("diff", "-M", "HEAD"))
+    repo.git("reset", "-q", "--hard")
+    assert reported(capsys, "--patch", str(patch)) == {("compat.py", 9, "yaml-unsafe-load")}
