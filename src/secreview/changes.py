@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -135,7 +136,7 @@ def _unquote(path: str) -> str:
         char = body[i]
         if char == "\\" and i + 1 < len(body):
             nxt = body[i + 1]
-            if nxt in "01234567" and i + 3 < len(body) + 1:
+            if nxt in "01234567" and i + 4 <= len(body):
                 raw.append(int(body[i + 1:i + 4], 8))
                 i += 4
                 continue
@@ -325,11 +326,16 @@ def provenance(root: Path, revision: str | None = None) -> Provenance | None:
     return Provenance(uri, revision, branch)
 
 
-def _is_python(path: str, content: Path | None) -> bool:
+def _may_be_python(path: str) -> bool:
+    """By name alone: a module, or an extension-less file that may be a script."""
     name = PurePosixPath(path).name
-    if name.endswith(".py"):
+    return name.endswith(".py") or "." not in name
+
+
+def _is_python(path: str, content: Path | None) -> bool:
+    if path.endswith(".py"):
         return True
-    return "." not in name and content is not None and _is_python_script(content)
+    return _may_be_python(path) and content is not None and _is_python_script(content)
 
 
 def _write_blobs(root: Path, wanted: dict[str, str], scratch: Path) -> dict[str, Path]:
@@ -428,7 +434,8 @@ def working_tree_change(start: Path, base: str | None, config: Config, scratch: 
             patch.hunks.append(Hunk(0, 0, 1, line_count, f"@@ -0,0 +1,{line_count} @@", ["+"] * line_count))
             patches.append(patch)
     before = _write_blobs(root, {f"{base_commit}:{p.old_path}": p.new_path for p in patches
-                                 if p.old_path and p.new_path and base_commit != EMPTY_TREE}, scratch / "before")
+                                 if p.old_path and p.new_path and _may_be_python(p.new_path) and base_commit != EMPTY_TREE},
+                          scratch / "before")
     files, deleted = _changed_files(
         patches, config, root,
         source_of=lambda p: (root / p.new_path) if (root / p.new_path).is_file() else None,
@@ -451,9 +458,11 @@ def commit_change(start: Path, rev: str, config: Config, scratch: Path) -> Chang
     parent_done = _git(root, "rev-parse", "--verify", "--quiet", f"{commit}^1", check=False)
     parent = _out(parent_done) if parent_done.returncode == 0 else EMPTY_TREE
     patches = _diff(root, parent, commit)
-    after = _write_blobs(root, {f"{commit}:{p.new_path}": p.new_path for p in patches if p.new_path}, scratch / "after")
+    after = _write_blobs(root, {f"{commit}:{p.new_path}": p.new_path for p in patches
+                                if p.new_path and _may_be_python(p.new_path)}, scratch / "after")
     before = _write_blobs(root, {f"{parent}:{p.old_path}": p.new_path for p in patches
-                                 if p.old_path and p.new_path and parent != EMPTY_TREE}, scratch / "before")
+                                 if p.old_path and p.new_path and _may_be_python(p.new_path) and parent != EMPTY_TREE},
+                          scratch / "before")
     files, deleted = _changed_files(
         patches, config, root,
         source_of=lambda p: after.get(f"{commit}:{p.new_path}"),
@@ -540,7 +549,7 @@ def _why_not_applied(stderr: str, patches: list[FilePatch]) -> str:
 # --- reviewing it ---------------------------------------------------------------------------
 
 
-def _source_files(change: Change, pick) -> list[SourceFile]:
+def _source_files(change: Change, pick: Callable[[ChangedFile], Path | None]) -> list[SourceFile]:
     files = []
     for changed in change.files:
         content = pick(changed)
@@ -590,10 +599,12 @@ def review_change(change: Change, config: Config) -> ReviewResult:
     by_path = {c.path: c for c in change.files}
     kept_files: list[FileReview] = []
     state: dict[str, str] = {}
-    fixed: list = []
+    fixed: list[BaselineEntry] = []
     still_present: list[Finding] = []
     for file_review in after.files:
-        changed = by_path[file_review.path]
+        changed = by_path.get(file_review.path)
+        if changed is None:
+            continue  # reviewed only as context for the changed files
         old = {f.fingerprint for f in before_by_path.get(file_review.path, [])}
         touched = changed.added | changed.beside_deletion
         kept = [
