@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 from ..python.module import ModuleContext
 
-_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+\d*|[A-Z]+\d*|\d+")
 
 
 def words(name: str) -> list[str]:
-    """``rememberMeKey`` → ["remember", "me", "key"]; ``HTTPSession_id`` → ["https", "session", "id"]."""
+    """``rememberMeKey`` → remember, me, key; ``HTTPSession_id`` → http, session, id; ``md5sum`` → md5, sum."""
     return [w.lower() for w in _WORD.findall(name)]
 
 

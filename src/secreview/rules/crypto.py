@@ -57,7 +57,8 @@ _HASH_VOCABULARY = Vocabulary(
         "deduplicate", "deduplication", "duplicate", "duplicates", "fname", "filename", "filenames", "path",
         "shard", "sharding", "bucket", "buckets", "partition", "color", "colour", "lock", "memo", "memoize",
         "uuid", "version", "revision", "chunk", "chunks", "file", "files", "placeholder", "dummy", "fake",
-        "mock", "corruption", "corrupt", "md5sum", "sha1sum", "gravatar", "avatar", "bust", "buster",
+        "mock", "corruption", "corrupt", "sum", "gravatar", "avatar", "bust", "buster", "url", "uri", "urls",
+        "host", "hostname", "endpoint", "href",
     }),
     qualified={
         "key": frozenset({"api", "secret", "private", "encryption", "session", "signing", "access", "auth",
@@ -76,7 +77,7 @@ _PYCRYPTO_HASH_MODULES = {"MD5": "MD5", "MD4": "MD4", "MD2": "MD2", "SHA": "SHA-
 _CRYPTOGRAPHY_HASHES = {"MD5": "MD5", "SHA1": "SHA-1"}
 # Constructions in which a weak hash is not broken: HMAC, key derivation, MGF1/OAEP padding.
 _KEYED_CONSTRUCTIONS = {"HMAC", "MGF1", "OAEP", "PBKDF2HMAC", "HKDF", "HKDFExpand", "ConcatKDFHash",
-                        "ConcatKDFHMAC", "X963KDF", "KBKDFHMAC"}
+                        "ConcatKDFHMAC", "X963KDF", "KBKDFHMAC", "HOTP", "TOTP"}
 _HMAC_CALLS = {"hmac.new", "hmac.HMAC", "hmac.digest", "Crypto.Hash.HMAC.new", "Cryptodome.Hash.HMAC.new"}
 _SIGNING_CALLS = {"sign", "verify", "sign_data"}
 _METADATA_ATTRIBUTES = {"digest_size", "block_size", "name"}

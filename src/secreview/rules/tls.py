@@ -134,6 +134,23 @@ def _session_objects(ctx: ModuleContext) -> set[str]:
     return sessions
 
 
+_OPT_OUT_WORDS = {"insecure", "verify", "verification", "validate", "unverified", "noverify", "verified"}
+
+
+def _chosen_by_operator(ctx: ModuleContext, node: ast.AST) -> bool:
+    """Inside ``if insecure:`` / ``if not conf.verify_ssl:``: the operator asked for it, as with ``verify=not insecure``."""
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return False
+        if isinstance(ancestor, (ast.If, ast.IfExp)):
+            for part in ast.walk(ancestor.test):
+                text = part.id if isinstance(part, ast.Name) else part.attr if isinstance(part, ast.Attribute) \
+                    else part.value if isinstance(part, ast.Constant) and isinstance(part.value, str) else ""
+                if set(words(text)) & _OPT_OUT_WORDS:
+                    return True
+    return False
+
+
 def _defines_own_state(target: ast.Attribute) -> bool:
     """``self.verify_mode = CERT_NONE``: a class that is itself a context initialising its defaults (a shim)."""
     return isinstance(target.value, ast.Name) and target.value.id == "self"
@@ -197,6 +214,12 @@ def tls_verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     - https://requests.readthedocs.io/en/latest/user/advanced/#ssl-cert-verification
     - https://docs.python.org/3/library/ssl.html#security-considerations
     """
+    for issue in _verification_disabled(ctx):
+        if not _chosen_by_operator(ctx, issue.node):
+            yield issue
+
+
+def _verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     servers = _server_objects(ctx)
     uses_aiohttp = _imports(ctx, "aiohttp")
     for call in ctx.calls:
@@ -404,6 +427,12 @@ def tls_hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     - CWE-297: Improper Validation of Certificate with Host Mismatch
     - https://docs.python.org/3/library/ssl.html#ssl.SSLContext.check_hostname
     """
+    for issue in _hostname_check_disabled(ctx):
+        if not _chosen_by_operator(ctx, issue.node):
+            yield issue
+
+
+def _hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     servers = _server_objects(ctx)
     for node in ctx.nodes(ast.Assign):
         for target in node.targets:
