@@ -203,6 +203,9 @@ def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]
             function = ctx.enclosing_function(parent)
             if function is not None:
                 yield function.name, "it is returned by `{name}`"
+                if follow > 0 and ("()" + function.name) not in seen:
+                    seen.add("()" + function.name)
+                    yield from _callers(ctx, function, follow - 1, seen)
             return
         if isinstance(parent, ast.Lambda):
             return
@@ -212,6 +215,15 @@ def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]
             child, parent = parent, ctx.parent(parent)
             continue
         return
+
+
+def _callers(ctx: ModuleContext, function: ast.AST, follow: int, seen: set[str]) -> Iterator[tuple[str, str]]:
+    """Destinations of the results of calls to ``function`` in the same module (``token = random_string(32)``)."""
+    name = function.name  # type: ignore[attr-defined]
+    for call in ctx.calls:
+        if call.method == name and ctx.enclosing_function(call.node) is not function:
+            for found, description in _destinations(ctx, call.node, follow, seen):
+                yield found, description.replace("it is", f"the result of `{name}` is", 1)
 
 
 def _uses(ctx: ModuleContext, assignment: ast.AST, name: str, follow: int, seen: set[str]) -> Iterator[tuple[str, str]]:
