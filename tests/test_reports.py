@@ -223,6 +223,37 @@ def test_sarif_has_code_flows_for_a_traced_finding(tmp_path: Path) -> None:
     assert steps == [(7, "source: request body"), (8, "propagates through str.strip"), (9, "sink: deserialization")]
 
 
+FLASK_HANDLER = """\
+import subprocess
+
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/convert")
+def convert():
+    name = request.args["name"]
+    command = "convert " + name + " out.png"
+    return str(subprocess.call(command, shell=True))
+"""
+
+
+def test_every_traced_finding_of_a_real_review_has_a_code_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"web.py": FLASK_HANDLER})
+    json_doc = assert_valid_review_json(scan("web.py", "--format", "json").stdout)
+    [run] = assert_valid_sarif(scan("web.py", "--format", "sarif").stdout)["runs"]
+    traces = {(f["rule"], f["location"]["line"]): len(f["trace"]) for f in json_doc["files"][0]["findings"]}
+    flows = {
+        (r["ruleId"], r["locations"][0]["physicalLocation"]["region"]["startLine"]):
+            len(r["codeFlows"][0]["threadFlows"][0]["locations"]) if "codeFlows" in r else 0
+        for r in run["results"]
+    }
+    assert any(traces.values()), f"the request-to-shell flow should carry a trace: {traces}"
+    assert flows == traces
+
+
 def test_traced_finding_in_json_and_text(tmp_path: Path) -> None:
     result = traced_result(tmp_path)
     document = assert_valid_review_json(json_report.render(result))
