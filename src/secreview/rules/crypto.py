@@ -635,3 +635,95 @@ def _curve_issue(call, curve: str, bits: int) -> Issue:
         fix="Use a curve of at least 256 bits: `ec.SECP256R1()` / `curve=\"P-256\"`, or Ed25519.",
         severity=Severity.MEDIUM,
     )
+
+
+# --- initialisation vectors and nonces -----------------------------------------------------
+
+# (position, keyword) of the IV or nonce, per constructor
+_CRYPTOGRAPHY_IV_MODES = {"CBC": (0, "initialization_vector"), "CFB": (0, "initialization_vector"),
+                          "OFB": (0, "initialization_vector"), "CFB8": (0, "initialization_vector"),
+                          "CTR": (0, "nonce"), "GCM": (0, "initialization_vector")}
+_AEAD_CLASSES = {"AESGCM", "ChaCha20Poly1305", "AESCCM", "AESOCB3", "AESSIV", "AESGCMSIV"}
+_PYCRYPTO_IV_KEYWORDS = ("iv", "IV", "nonce")
+
+
+def _constant_bytes(ctx: ModuleContext, node: ast.AST | None) -> bytes | str | None:
+    value = local_constant(ctx, node)
+    return value if isinstance(value, (bytes, str)) and value else None
+
+
+def _aead_objects(ctx: ModuleContext) -> set[str]:
+    """Names bound to an AEAD object: ``aead = AESGCM(key)``."""
+    bound: set[str] = set()
+    for node in ctx.nodes(ast.Assign):
+        if isinstance(node.value, ast.Call):
+            name = ctx.qualname(node.value.func) or ""
+            if name.startswith("cryptography.") and name.rpartition(".")[2] in _AEAD_CLASSES:
+                bound.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return bound
+
+
+@rule(
+    id="static-iv",
+    cwe=1204,
+    severity="medium",
+    confidence="high",
+    summary="Constant initialisation vector or nonce, reused for every message",
+    relevant_in_tests=False,
+)
+def static_iv(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags an IV or nonce that is a constant in the code: `modes.CBC(b"\\x00" * 16)`,
+    `modes.GCM(b"fixed nonce!")`, `AESGCM(key).encrypt(b"0" * 12, data, None)`, and
+    PyCryptodome's `AES.new(key, AES.MODE_CBC, iv=b"...")` or `nonce=b"..."`, including a
+    constant bound once to a local variable.
+
+    ## Why it matters
+    An IV or nonce must differ for every message under one key.  With a fixed CBC IV, equal
+    message prefixes give equal ciphertext prefixes; with a fixed CTR or GCM nonce, two
+    ciphertexts XOR to the XOR of their plaintexts, and GCM's authentication key is recovered,
+    so messages can be forged.
+
+    ## Example
+    ```python
+    cipher = AES.new(key, AES.MODE_CBC, iv=b"\\x00" * 16)
+    ```
+
+    ## Fix
+    Generate a fresh value per message with `os.urandom(16)` (CBC) or `os.urandom(12)` (GCM),
+    send it with the ciphertext, and prefer an AEAD: `AESGCM(key).encrypt(nonce, data, aad)`.
+
+    ## References
+    - CWE-1204: Generation of Weak Initialization Vector (IV)
+    - CWE-329: Generation of Predictable IV with CBC Mode
+    - NIST SP 800-38D, section 8 (uniqueness of GCM nonces)
+    """
+    aead = _aead_objects(ctx)
+    for call in ctx.calls:
+        name = call.name or ""
+        head, _, last = name.rpartition(".")
+        iv_node: ast.AST | None = None
+        if name.startswith("cryptography.") and head.endswith(".modes") and last in _CRYPTOGRAPHY_IV_MODES:
+            position, keyword = _CRYPTOGRAPHY_IV_MODES[last]
+            iv_node = call.arg(position, keyword)
+        elif call.method in ("encrypt",) and isinstance(call.node.func, ast.Attribute):
+            receiver = call.node.func.value
+            receiver_name = ctx.qualname(receiver.func) if isinstance(receiver, ast.Call) else None
+            if (isinstance(receiver, ast.Name) and receiver.id in aead) or (
+                    receiver_name and receiver_name.startswith("cryptography.")
+                    and receiver_name.rpartition(".")[2] in _AEAD_CLASSES):
+                iv_node = call.arg(0, "nonce")
+        elif last == "new" and head.startswith(("Crypto.Cipher.", "Cryptodome.Cipher.")):
+            iv_node = next((call.arg(None, k) for k in _PYCRYPTO_IV_KEYWORDS if call.arg(None, k) is not None), None)
+            if iv_node is None and len(call.node.args) >= 3:
+                iv_node = call.node.args[2]
+        if iv_node is None or _constant_bytes(ctx, iv_node) is None:
+            continue
+        yield Issue(
+            iv_node,
+            message=f"`{ast.unparse(call.node.func)}` gets the constant IV/nonce `{ast.unparse(iv_node)}`, so every "
+            "message under this key reuses it.",
+            fix="Generate a fresh IV per message (`iv = os.urandom(16)`, or `os.urandom(12)` for GCM) and store it "
+            "alongside the ciphertext.",
+        )

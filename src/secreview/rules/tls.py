@@ -301,6 +301,53 @@ def _verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
             )
     yield from _verification_assignments(ctx, servers)
     yield from _unverified_defaults(ctx)
+    yield from _bare_contexts_used_by_clients(ctx)
+
+
+# `ssl.SSLContext()` with these protocols starts with CERT_NONE and no host name check.
+_UNVERIFYING_PROTOCOLS = {None, "ssl.PROTOCOL_TLS", "ssl.PROTOCOL_SSLv23"}
+_CLIENT_CONTEXT_KEYWORDS = {"context", "ssl_context", "ssl"}
+
+
+def _bare_contexts_used_by_clients(ctx: ModuleContext) -> Iterator[Issue]:
+    """``context = ssl.SSLContext(); urlopen(url, context=context)``: a context that never verifies."""
+    for node in ctx.nodes(ast.Assign):
+        value = node.value
+        if not (isinstance(value, ast.Call) and ctx.qualname(value.func) == "ssl.SSLContext"):
+            continue
+        if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+            continue
+        protocol = value.args[0] if value.args else next((k.value for k in value.keywords if k.arg == "protocol"),
+                                                         None)
+        if (ctx.qualname(protocol) if protocol is not None else None) not in _UNVERIFYING_PROTOCOLS:
+            continue
+        name = node.targets[0].id
+        scope = ctx.enclosing_function(node) or ctx.tree
+        configured = False
+        client_use: str | None = None
+        for child in ast.walk(scope):
+            if (isinstance(child, ast.Attribute) and child.attr in ("verify_mode", "check_hostname", "load_cert_chain")
+                    and isinstance(child.value, ast.Name) and child.value.id == name):
+                configured = True  # verify_mode set (reported on its own if CERT_NONE), or a server's chain
+            elif isinstance(child, ast.Call):
+                for keyword in child.keywords:
+                    if (keyword.arg in _CLIENT_CONTEXT_KEYWORDS and isinstance(keyword.value, ast.Name)
+                            and keyword.value.id == name):
+                        client_use = client_use or ast.unparse(child.func)
+                if (isinstance(child.func, ast.Attribute) and child.func.attr == "wrap_socket"
+                        and isinstance(child.func.value, ast.Name) and child.func.value.id == name
+                        and any(k.arg == "server_hostname" for k in child.keywords)):
+                    client_use = client_use or ast.unparse(child.func)
+        if configured or client_use is None:
+            continue
+        yield Issue(
+            value,
+            message=f"`{name} = {ast.unparse(value)}` starts with `CERT_NONE` and no host name check, and `{client_use}` "
+            "uses it as a client context without turning verification on.",
+            fix="Create the context with `ssl.create_default_context()` (or `ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)`), "
+            "which verifies certificates and host names.",
+            confidence=Confidence.MEDIUM,
+        )
 
 
 _VERIFY_PARAMETERS = {"verify", *_VERIFY_KEYWORDS}
