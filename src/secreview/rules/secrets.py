@@ -133,6 +133,16 @@ def _is_path_or_url(value: str) -> bool:
     )
 
 
+_PROSE_WORDS = {"enter", "your", "the", "a", "an", "is", "are", "must", "please", "invalid", "required", "missing",
+                "not", "set", "provide", "here", "of", "for", "to", "in", "no", "be", "this", "with"}
+
+
+def _passphrase_like(value: str) -> bool:
+    """``"super secret key"`` is a secret key with spaces; ``"Enter the API key:"`` is prose."""
+    words = value.lower().split()
+    return len(words) <= 5 and value[-1] not in ".:?!)" and not set(words) & _PROSE_WORDS
+
+
 def secret_value(value: object, name: str, kind: str) -> str | None:
     """The text of ``value`` when it looks like a real secret for ``name``, else None."""
     text = _text(value)
@@ -141,7 +151,7 @@ def secret_value(value: object, name: str, kind: str) -> str | None:
     stripped = text.strip()
     if len(stripped) < (4 if kind == "password" else 6):
         return None
-    if any(ch.isspace() for ch in stripped):
+    if any(ch.isspace() for ch in stripped) and not (kind == "secret" and _passphrase_like(stripped)):
         return None
     if _is_placeholder(stripped) or _names_a_setting(stripped, name) or _is_path_or_url(stripped):
         return None
@@ -287,11 +297,61 @@ _HOW = {
     "default": "defaults to the literal {what} `{shown}`",
     "compared": "is compared with the literal {what} `{shown}`",
     "fallback": "falls back to the literal {what} `{shown}` when the environment variable is unset",
+    "embedded": "embeds the literal {what} `{shown}`",
 }
 _AUTH_SCHEME = re.compile(r"(Bearer|Basic|Token|Bot)\s+(\S+)")
 
 
+# Calls that take a password at a fixed position: (position, keyword).
+_PASSWORD_POSITIONS = {
+    "requests.auth.HTTPBasicAuth": (1, "password"), "requests.auth.HTTPDigestAuth": (1, "password"),
+    "httpx.BasicAuth": (1, "password"), "httpx.DigestAuth": (1, "password"),
+    "aiohttp.BasicAuth": (1, "password"), "ftplib.FTP": (2, "passwd"), "ftplib.FTP_TLS": (2, "passwd"),
+    "smtplib.SMTP.login": (1, "password"), "imaplib.IMAP4.login": (1, "password"), "poplib.POP3.pass_": (0, None),
+}
+# ``x.login(user, "literal")``: SMTP, IMAP, FTP and most client libraries name it so.
+_LOGIN_METHODS = {"login": 1, "pass_": 0, "authenticate": 1, "bind_s": 1, "simple_bind_s": 1}
+_URL_CREDENTIALS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://([^/\s:@]*):([^/\s@]+)@[^\s/]")
+_PROSE_KEYWORDS = {"help", "description", "example", "examples", "doc", "usage", "epilog", "msg", "message"}
+_DSN_PASSWORD = re.compile(r"(?i)(?:^|[\s;&?])(password|passwd|pwd)\s*=\s*([^\s;&'\"]+)")
+
+
+def _positional_passwords(ctx: ModuleContext) -> Iterator[tuple[NamedValue, str]]:
+    """Literals in a call's password position, an ``auth=(user, password)`` pair, a URL or a DSN."""
+    for call in ctx.calls:
+        position = _PASSWORD_POSITIONS.get(call.name or "")
+        method = call.method if isinstance(call.node.func, ast.Attribute) else None
+        if position is None and method in _LOGIN_METHODS and len(call.node.args) == _LOGIN_METHODS[method] + 1:
+            position = (_LOGIN_METHODS[method], None)
+        candidates: list[ast.expr | None] = []
+        if position is not None:
+            candidates.append(call.arg(*position))
+        auth = call.arg(keyword="auth")
+        if isinstance(auth, ast.Tuple) and len(auth.elts) == 2:
+            candidates.append(auth.elts[1])
+        for candidate in candidates:
+            if isinstance(candidate, ast.Constant) and (secret := secret_value(candidate.value, "password", "password")):
+                yield NamedValue(f"{call.name or method}", candidate, "passed"), secret
+    for node in ctx.nodes(ast.Constant):
+        text = node.value
+        if not isinstance(text, str) or ("://" not in text and "=" not in text):
+            continue
+        parent = ctx.parent(node)
+        if isinstance(parent, (ast.Expr, ast.JoinedStr)) or (isinstance(parent, ast.keyword) and parent.arg in _PROSE_KEYWORDS):
+            continue  # a docstring, a help text, or one piece of a formatted string
+        found = _URL_CREDENTIALS.search(text) or _DSN_PASSWORD.search(text)
+        if found and found.re is _DSN_PASSWORD and text.count("=") < 2:
+            continue  # ``password=x`` alone is text, not a connection string
+        if found and found.re is _URL_CREDENTIALS and found.group(1) == found.group(2):
+            continue  # ``nova:nova@``: an example account named after the service
+        if found and (secret := secret_value(found.group(2), "password", "password")):
+            what = "URL" if found.re is _URL_CREDENTIALS else "connection string"
+            yield NamedValue(f"this {what}", node, "embedded"), secret
+
+
 def _credential_literals(ctx: ModuleContext, wanted_kind: str) -> Iterator[tuple[NamedValue, str]]:
+    if wanted_kind == "password":
+        yield from _positional_passwords(ctx)
     for named in named_literals(ctx):
         value = named.value.value  # type: ignore[attr-defined]
         if named.name.lower() == "authorization" and wanted_kind == "secret":
@@ -349,13 +409,16 @@ def hardcoded_password(ctx: ModuleContext) -> Iterator[Issue]:
     """
     for named, secret in _credential_literals(ctx, "password"):
         how = _HOW[named.how].format(what="password", shown=masked(secret))
-        env = re.sub(r"[^A-Z0-9]+", "_", named.name.upper()).strip("_") or "PASSWORD"
-        if named.how == "compared":
+        env = re.sub(r"[^A-Z0-9]+", "_", named.name.upper()).strip("_") if credential_kind(named.name) else "PASSWORD"
+        if named.how == "embedded":
+            fix = "Build the URL or connection string at run time with the password read from the environment or a secrets store."
+        elif named.how == "compared":
             fix = (f"Verify `{named.name}` against a salted hash stored outside the code "
                    f"(`hmac.compare_digest` on the derived hashes), never against a literal.")
         else:
             fix = f"Read `{named.name}` from the environment or a secrets store (`os.environ[\"{env}\"]`) and remove the literal."
-        yield Issue(named.value, message=f"`{named.name}` {how}.", fix=fix)
+        subject = named.name if named.how == "embedded" else f"`{named.name}`"
+        yield Issue(named.value, message=f"{subject[0].upper()}{subject[1:]} {how}.", fix=fix)
 
 
 @rule(
@@ -524,4 +587,89 @@ def hardcoded_api_token(ctx: ModuleContext) -> Iterator[Issue]:
             message=f"This literal contains a {provider} (`{masked(token)}`), a live credential for that service.",
             fix=f"Revoke the {provider} at the provider, issue a new one and read it at run time from the environment "
             f"or a secrets manager.",
+        )
+
+
+# Where a library takes the key that signs or encrypts: (position, keyword).
+_KEY_POSITIONS = {
+    "jwt.encode": (1, "key"), "jwt.decode": (1, "key"), "jwt.api_jwt.encode": (1, "key"),
+    "jose.jwt.encode": (1, "key"), "jose.jwt.decode": (1, "key"), "jose.jws.sign": (1, "key"),
+    "hmac.new": (0, "key"), "hmac.HMAC": (0, "key"), "hmac.digest": (0, "key"),
+    "cryptography.fernet.Fernet": (0, "key"),
+    "cryptography.hazmat.primitives.ciphers.algorithms.AES": (0, "key"),
+    "cryptography.hazmat.primitives.ciphers.algorithms.ChaCha20": (0, "key"),
+    "cryptography.hazmat.primitives.ciphers.algorithms.TripleDES": (0, "key"),
+    "cryptography.hazmat.primitives.ciphers.aead.AESGCM": (0, "key"),
+    "cryptography.hazmat.primitives.ciphers.aead.ChaCha20Poly1305": (0, "key"),
+    "cryptography.hazmat.primitives.hmac.HMAC": (0, "key"),
+    "itsdangerous.Signer": (0, "secret_key"), "itsdangerous.TimestampSigner": (0, "secret_key"),
+    "itsdangerous.Serializer": (0, "secret_key"), "itsdangerous.URLSafeSerializer": (0, "secret_key"),
+    "itsdangerous.URLSafeTimedSerializer": (0, "secret_key"), "itsdangerous.TimedSerializer": (0, "secret_key"),
+}
+for _package in ("Crypto", "Cryptodome"):
+    for _cipher in ("AES", "DES", "DES3", "Blowfish", "ARC2", "ARC4", "CAST", "ChaCha20", "Salsa20", "ChaCha20_Poly1305"):
+        _KEY_POSITIONS[f"{_package}.Cipher.{_cipher}.new"] = (0, "key")
+    _KEY_POSITIONS[f"{_package}.Hash.HMAC.new"] = (0, "key")
+
+
+def _reported_by_name(ctx: ModuleContext, argument: ast.expr) -> bool:
+    """``jwt.encode(p, SECRET_KEY)`` where ``SECRET_KEY = "..."`` is already reported as a named secret."""
+    if not isinstance(argument, ast.Name):
+        return False
+    kind = credential_kind(argument.id)
+    return kind is not None and secret_value(ctx.constant(argument, None), argument.id, kind) is not None
+
+
+@rule(
+    id="hardcoded-crypto-key",
+    cwe=321,
+    severity="high",
+    confidence="high",
+    summary="Literal key passed to a signing or encryption API (JWT, HMAC, AES, Fernet, itsdangerous)",
+    relevant_in_tests=False,
+)
+def hardcoded_crypto_key(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags a string or bytes literal, or a module constant holding one, passed as the key of
+    `jwt.encode` / `jwt.decode`, `hmac.new`, PyCryptodome ciphers (`AES.new(key, ...)`),
+    `cryptography`'s `Fernet`, `AESGCM` and cipher algorithms, and `itsdangerous` signers.
+    Any literal counts, `"secret"` included: in this position it is the key.  A constant whose
+    own name marks it as a secret (`SECRET_KEY = "..."`) is reported once, where it is
+    assigned, by `hardcoded-secret`.
+
+    ## Why it matters
+    Whoever reads the source can sign tokens the application accepts, forge its cookies and
+    decrypt what it encrypted.  Every installation shares the key, and replacing it needs a
+    release.
+
+    ## Example
+    ```python
+    token = jwt.encode({"sub": user.id}, "my-signing-key", algorithm="HS256")
+    ```
+
+    ## Fix
+    Load the key at run time from the environment or a secrets manager
+    (`jwt.encode(claims, os.environ["JWT_SIGNING_KEY"], algorithm="HS256")`), generate it with
+    `secrets.token_bytes(32)` when it is provisioned, and rotate the committed value.
+
+    ## References
+    - CWE-321: Use of Hard-coded Cryptographic Key
+    - CWE-798: Use of Hard-coded Credentials
+    """
+    for call in ctx.calls:
+        position = _KEY_POSITIONS.get(call.name or "")
+        if position is None:
+            continue
+        argument = call.arg(*position)
+        if argument is None or _reported_by_name(ctx, argument):
+            continue
+        text = _text(ctx.constant(argument, None))
+        if not text or _TEMPLATE.fullmatch(text) or _ENV_NAME.fullmatch(text):
+            continue
+        yield Issue(
+            argument,
+            message=f"`{call.name}` is given the literal key `{masked(text)}`, which every copy of the code shares.",
+            fix=f"Pass `{call.name}` a key loaded at run time (for example `os.environ[\"SIGNING_KEY\"]` or a secrets "
+            f"manager) and rotate the committed one.",
         )
