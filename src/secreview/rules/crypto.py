@@ -311,7 +311,10 @@ def password_hash_without_kdf(ctx: ModuleContext) -> Iterator[Issue]:
     ## What it does
     Flags `hashlib.sha256(password)` and the other fast SHA-2, SHA-3 and BLAKE2 hashes when what
     they hash (the argument or a later `.update(...)`) is a variable named as a password, and
-    the digest is not fed to a key-derivation function (bcrypt pre-hashing is fine).
+    the digest is not fed to a key-derivation function (bcrypt pre-hashing is fine).  Also flags
+    password-hashing APIs set to a fast scheme: PBKDF2 with fewer than 10000 iterations,
+    `crypt.crypt` with a DES or MD5 salt, passlib's `md5_crypt`, `ldap_sha1` and similar, and a
+    Django `PASSWORD_HASHERS` whose first (hashing) entry is an MD5, SHA-1 or crypt hasher.
 
     ## Why it matters
     SHA-256 is a sound hash but a poor password hash: a GPU computes billions per second, so a
@@ -332,6 +335,7 @@ def password_hash_without_kdf(ctx: ModuleContext) -> Iterator[Issue]:
     - CWE-916: Use of Password Hash With Insufficient Computational Effort
     - https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html
     """
+    yield from _weak_password_schemes(ctx)
     for call in ctx.calls:
         name = call.name or ""
         if name.startswith("hashlib.") and name[8:] in _STRONG_FAST_HASHES:
@@ -359,6 +363,73 @@ def password_hash_without_kdf(ctx: ModuleContext) -> Iterator[Issue]:
             fix=f"Store `hashlib.scrypt({password}, salt=salt, n=2**14, r=8, p=1)` (or argon2/bcrypt) with a random "
             "per-user salt, and verify with `hmac.compare_digest`.",
         )
+
+
+_WEAK_PASSLIB_SCHEMES = {"des_crypt", "bsdi_crypt", "bigcrypt", "crypt16", "md5_crypt", "apr_md5_crypt", "ldap_md5",
+                         "ldap_sha1", "ldap_salted_md5", "ldap_salted_sha1", "hex_md5", "hex_sha1", "hex_sha256",
+                         "hex_sha512", "mysql323", "mysql41", "postgres_md5", "oracle10", "lmhash", "nthash",
+                         "plaintext", "ldap_plaintext", "sun_md5_crypt", "msdcc", "msdcc2"}
+_WEAK_DJANGO_HASHERS = {"MD5PasswordHasher", "UnsaltedMD5PasswordHasher", "SHA1PasswordHasher",
+                        "UnsaltedSHA1PasswordHasher", "CryptPasswordHasher"}
+_WEAK_CRYPT_METHODS = {"crypt.METHOD_CRYPT": "DES crypt", "crypt.METHOD_MD5": "MD5 crypt"}
+_MINIMUM_PBKDF2_ITERATIONS = 10_000
+
+
+def _weak_password_schemes(ctx: ModuleContext) -> Iterator[Issue]:
+    """Password-hashing APIs configured with a scheme or work factor that is fast to brute-force."""
+    for call in ctx.calls:
+        name = call.name or ""
+        parts = name.split(".")
+        if name.startswith("passlib.") and len(parts) >= 2 and parts[-2] in _WEAK_PASSLIB_SCHEMES \
+                and parts[-1] in ("hash", "encrypt", "using", "genhash"):
+            scheme = parts[-2]
+            yield Issue(
+                call.node,
+                message=f"`{name}` hashes passwords with passlib's `{scheme}`, a scheme too fast (or too short) to "
+                "resist brute force.",
+                fix="Use `passlib.hash.argon2`, `bcrypt` or `pbkdf2_sha256` (or a `CryptContext` with one of them "
+                "first and the old scheme deprecated).",
+            )
+        elif name == "crypt.crypt":
+            salt = call.arg(1, "salt")
+            if salt is None:
+                continue
+            method = salt.args[0] if isinstance(salt, ast.Call) and ctx.qualname(salt.func) == "crypt.mksalt" \
+                and salt.args else salt
+            label = _WEAK_CRYPT_METHODS.get(ctx.qualname(method) or "")
+            value = local_constant(ctx, method)
+            if label is None and isinstance(value, str):
+                label = "MD5 crypt" if value.startswith("$1$") else "DES crypt" if not value.startswith("$") else None
+            if label:
+                yield Issue(
+                    call.node,
+                    message=f"`crypt.crypt` is given a salt that selects {label}, which hashes passwords fast enough "
+                    "to brute-force.",
+                    fix="Use `crypt.mksalt(crypt.METHOD_SHA512)` (or better, argon2/bcrypt through passlib).",
+                )
+        elif name in ("hashlib.pbkdf2_hmac", "cryptography.hazmat.primitives.kdf.pbkdf2.PBKDF2HMAC"):
+            node = call.arg(3, "iterations") if name == "hashlib.pbkdf2_hmac" else call.arg(3, "iterations")
+            iterations = local_constant(ctx, node)
+            if isinstance(iterations, int) and not isinstance(iterations, bool) and iterations < _MINIMUM_PBKDF2_ITERATIONS:
+                yield Issue(
+                    node,
+                    message=f"`{name}` runs {iterations} iterations, so each password guess costs an attacker almost "
+                    "nothing.",
+                    fix="Use at least 600000 iterations for PBKDF2-HMAC-SHA256 (OWASP), or scrypt/argon2.",
+                )
+    for node in ctx.nodes(ast.Assign):
+        if any(isinstance(t, ast.Name) and t.id == "PASSWORD_HASHERS" for t in node.targets) \
+                and isinstance(node.value, (ast.List, ast.Tuple)) and node.value.elts:
+            first = node.value.elts[0]
+            hasher = ctx.constant(first, None)
+            if isinstance(hasher, str) and hasher.rpartition(".")[2] in _WEAK_DJANGO_HASHERS:
+                yield Issue(
+                    first,
+                    message=f"`PASSWORD_HASHERS` puts `{hasher.rpartition('.')[2]}` first, so Django hashes every new "
+                    "password with a single fast digest.",
+                    fix="Put `django.contrib.auth.hashers.Argon2PasswordHasher` or `PBKDF2PasswordHasher` first; keep "
+                    "the weak hasher later in the list only to verify old hashes.",
+                )
 
 
 # --- ciphers ---------------------------------------------------------------------------------
