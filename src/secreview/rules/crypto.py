@@ -408,7 +408,7 @@ def _weak_password_schemes(ctx: ModuleContext) -> Iterator[Issue]:
                     fix="Use `crypt.mksalt(crypt.METHOD_SHA512)` (or better, argon2/bcrypt through passlib).",
                 )
         elif name in ("hashlib.pbkdf2_hmac", "cryptography.hazmat.primitives.kdf.pbkdf2.PBKDF2HMAC"):
-            node = call.arg(3, "iterations") if name == "hashlib.pbkdf2_hmac" else call.arg(3, "iterations")
+            node = call.arg(3, "iterations")
             iterations = local_constant(ctx, node)
             if isinstance(iterations, int) and not isinstance(iterations, bool) and iterations < _MINIMUM_PBKDF2_ITERATIONS:
                 yield Issue(
