@@ -184,6 +184,9 @@ def permissive_file_permissions(ctx: ModuleContext) -> Iterator[Issue]:
         if call.name == "os.umask":
             yield from _check_umask(ctx, call)
             continue
+        if call.name in _COMMAND_CALLS:
+            yield from _check_shell_chmod(ctx, call)
+            continue
         mode_node, kind = _mode_argument(ctx, call)
         if mode_node is None:
             continue
@@ -207,6 +210,40 @@ def permissive_file_permissions(ctx: ModuleContext) -> Iterator[Issue]:
                 severity=Severity.LOW,
                 confidence=Confidence.LOW,
             )
+
+
+_COMMAND_CALLS = {"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.check_call",
+                  "subprocess.check_output", "subprocess.Popen", "subprocess.getoutput", "subprocess.getstatusoutput"}
+_SYMBOLIC_OTHERS_WRITE = re.compile(r"^[ugo]*[oa][ugoa]*[+=][rwxXst]*w")
+
+
+def _chmod_mode_grants_others_write(mode: str) -> bool:
+    if re.fullmatch(r"0?[0-7]{3,4}", mode):
+        return bool(int(mode, 8) & _OTHERS_WRITE)
+    return any(_SYMBOLIC_OTHERS_WRITE.match(clause) for clause in mode.split(","))
+
+
+def _check_shell_chmod(ctx: ModuleContext, call) -> Iterator[Issue]:
+    """``os.system("chmod 777 /srv/app")``, ``subprocess.run(["chmod", "-R", "a+w", path])``."""
+    command = call.arg(0, "args") or call.arg(0, "cmd") or call.arg(0, "command")
+    words: list[str] = []
+    value = ctx.constant(command, None) if command is not None else None
+    if isinstance(value, str):
+        words = value.split()
+    elif isinstance(command, (ast.List, ast.Tuple)):
+        words = [v if isinstance(v := ctx.constant(e, None), str) else "" for e in command.elts]
+    for index, word in enumerate(words):
+        if word.rpartition("/")[2] != "chmod":
+            continue
+        mode = next((w for w in words[index + 1:] if w and not w.startswith("-")), "")
+        if _chmod_mode_grants_others_write(mode):
+            yield Issue(
+                call.node,
+                message=f"`{call.name}` runs `chmod {mode}`, which lets every local user write to the path.",
+                fix="Use a mode without others' write bit (`chmod 755`, `chmod 644`, `chmod o-w`), or call "
+                "`os.chmod(path, 0o755)` directly.",
+            )
+            return
 
 
 def _restores_mask(ctx: ModuleContext, call) -> bool:
@@ -267,6 +304,9 @@ _FILE_METHODS = {
     "to_excel", "savefig", "save", "dump_stats", "extractall", "extract", "bind", "retrbinary",
     "download_file", "copy", "copyfile", "move", "rename", "symlink_to",
 }
+# Words in the name of a project's own function that takes a path to write, create or remove.
+_FILE_VERBS = {"write", "save", "dump", "create", "remove", "delete", "unlink", "mkdir", "makedirs", "extract",
+               "download", "export", "lock", "touch", "store", "persist"}
 # Methods of a ``Path`` built from the literal that open, create or remove it.
 _PATH_OBJECT_METHODS = {"open", "unlink", "rmdir", "read_text", "read_bytes", "chmod"}
 # Path-building expressions: the literal flows through them into the path that is used.
@@ -307,8 +347,16 @@ def _path_expression(ctx: ModuleContext, literal: ast.Constant) -> ast.expr:
         builds_on_it = isinstance(parent, ast.JoinedStr) or (
             isinstance(parent, ast.BinOp) and isinstance(parent.op, (ast.Add, ast.Div, ast.Mod)) and parent.left is current
         )
+        formats_it = (
+            isinstance(parent, ast.Attribute)
+            and parent.attr == "format"
+            and isinstance(call := ctx.parent(parent), ast.Call)
+            and call.func is parent
+        )
         if builds_on_it:
             current = parent
+        elif formats_it:
+            current = ctx.parent(parent)  # ``"/tmp/{}.log".format(name)``
         elif isinstance(parent, ast.Call) and current in parent.args and ctx.qualname(parent.func) in _JOINS:
             if parent.args[0] is not current:
                 return current  # ``os.path.join(base, "/tmp/x")``: the literal is not the directory
@@ -336,6 +384,9 @@ def _used_as_path(ctx: ModuleContext, expression: ast.expr) -> str | None:
         method = parent.func.attr if isinstance(parent.func, ast.Attribute) else ""
         if name in _FILE_CALLS or method in _FILE_METHODS:
             return f"passed to `{name or method}`"
+        callee = name.rpartition(".")[2] or method
+        if callee and set(identifier_words(callee)) & _FILE_VERBS and not _is_message_call(ctx, parent):
+            return f"passed to `{name or method}`"  # ``save_report("/tmp/r.csv")``: a project's own file helper
         return None
     if isinstance(parent, (ast.Assign, ast.AnnAssign)):
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
