@@ -375,6 +375,41 @@ _WEAK_CRYPT_METHODS = {"crypt.METHOD_CRYPT": "DES crypt", "crypt.METHOD_MD5": "M
 _MINIMUM_PBKDF2_ITERATIONS = 10_000
 
 
+_CRYPT_FUNCTIONS = {"crypt.crypt", "oslo_utils.secretutils.crypt_password", "legacycrypt.crypt", "crypt_r.crypt"}
+
+
+def _constant_prefix(ctx: ModuleContext, node: ast.AST, depth: int = 0) -> str | None:
+    """The known leading text of a string built by concatenation: ``algos["MD5"] + salt`` → ``"$1$"``."""
+    if depth > 5:
+        return None
+    value = local_constant(ctx, node)
+    if isinstance(value, str):
+        return value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _constant_prefix(ctx, node.left, depth + 1)
+    if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+        return str(node.values[0].value)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        key = ctx.constant(node.slice, None)
+        table = _bound_dict(ctx, node.value)
+        if table is not None and key is not None:
+            for dict_key, dict_value in zip(table.keys, table.values):
+                if dict_key is not None and ctx.constant(dict_key, None) == key:
+                    found = ctx.constant(dict_value, None)
+                    return found if isinstance(found, str) else None
+    return None
+
+
+def _bound_dict(ctx: ModuleContext, name: ast.Name) -> ast.Dict | None:
+    """The dict literal a name is bound to exactly once in its function (or module)."""
+    scope = ctx.enclosing_function(name) or ctx.tree
+    bindings = [node for node in ast.walk(scope) if isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == name.id for t in node.targets)]
+    if len(bindings) == 1 and isinstance(bindings[0].value, ast.Dict):
+        return bindings[0].value
+    return None
+
+
 def _weak_password_schemes(ctx: ModuleContext) -> Iterator[Issue]:
     """Password-hashing APIs configured with a scheme or work factor that is fast to brute-force."""
     for call in ctx.calls:
@@ -390,7 +425,7 @@ def _weak_password_schemes(ctx: ModuleContext) -> Iterator[Issue]:
                 fix="Use `passlib.hash.argon2`, `bcrypt` or `pbkdf2_sha256` (or a `CryptContext` with one of them "
                 "first and the old scheme deprecated).",
             )
-        elif name == "crypt.crypt":
+        elif name in _CRYPT_FUNCTIONS:
             salt = call.arg(1, "salt")
             if salt is None:
                 continue
@@ -400,10 +435,12 @@ def _weak_password_schemes(ctx: ModuleContext) -> Iterator[Issue]:
             value = local_constant(ctx, method)
             if label is None and isinstance(value, str):
                 label = "MD5 crypt" if value.startswith("$1$") else "DES crypt" if not value.startswith("$") else None
+            if label is None and (_constant_prefix(ctx, method) or "").startswith("$1$"):
+                label = "MD5 crypt"
             if label:
                 yield Issue(
                     call.node,
-                    message=f"`crypt.crypt` is given a salt that selects {label}, which hashes passwords fast enough "
+                    message=f"`{name}` is given a salt that selects {label}, which hashes passwords fast enough "
                     "to brute-force.",
                     fix="Use `crypt.mksalt(crypt.METHOD_SHA512)` (or better, argon2/bcrypt through passlib).",
                 )
