@@ -205,12 +205,12 @@ def run_secreview(base: Path, per_file: bool, rels: list[str]) -> ToolRun:
     exe = shutil.which("secreview", path=str(VENV_BIN)) or shutil.which("secreview")
     if not exe:
         return ToolRun("secreview", False, "not run: secreview is not installed")
-    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False).stdout.strip()
     run = ToolRun("secreview", True, version=version)
     start = time.perf_counter()
     for target in _targets(base, per_file, rels):
         proc = subprocess.run([exe, "scan", *target, "--format", "json", "--test-code", "all"],
-                              cwd=base, capture_output=True, text=True)
+                              cwd=base, capture_output=True, text=True, check=False)
         if proc.returncode not in (0, 1):
             run.note = f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
         try:
@@ -230,11 +230,11 @@ def run_bandit(base: Path, per_file: bool, rels: list[str]) -> ToolRun:
     exe = shutil.which("bandit", path=str(VENV_BIN)) or shutil.which("bandit")
     if not exe:
         return ToolRun("bandit", False, "not run: bandit is not installed")
-    version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[0]
     run = ToolRun("bandit", True, version=version)
     start = time.perf_counter()
     for target in _targets(base, per_file, rels):
-        proc = subprocess.run([exe, "-f", "json", "-q", "-r", *target], cwd=base, capture_output=True, text=True)
+        proc = subprocess.run([exe, "-f", "json", "-q", "-r", *target], cwd=base, capture_output=True, text=True, check=False)
         try:
             data = json.loads(proc.stdout)
         except json.JSONDecodeError:
@@ -273,7 +273,7 @@ def semgrep_rule_files(exe: Path, rules_dir: Path) -> list[Path]:
 
     def valid(path: Path) -> bool:
         proc = subprocess.run([str(exe), "--metrics=off", "--disable-version-check", "--json", "--config", str(path),
-                               str(probe_dir / "probe.py")], capture_output=True, text=True, timeout=300)
+                               str(probe_dir / "probe.py")], capture_output=True, text=True, timeout=300, check=False)
         try:
             return not json.loads(proc.stdout).get("errors")
         except json.JSONDecodeError:
@@ -293,23 +293,29 @@ def semgrep_rule_files(exe: Path, rules_dir: Path) -> list[Path]:
     return result
 
 
+SEMGREP_CONFIGS: list[Path] = []  # --semgrep-config: replaces the rowan-sast rule files
+
+
 def run_semgrep(base: Path, per_file: bool, rels: list[str]) -> ToolRun:
     exe = _semgrep_exe()
     if exe is None:
         return ToolRun("semgrep", False, "not run: semgrep is not installed (see bench/README.md)")
-    rules_dir = _semgrep_rules_dir()
-    if rules_dir is None:
-        return ToolRun("semgrep", False, "not run: no local rule set (see bench/README.md)")
-    files = semgrep_rule_files(exe, rules_dir)
+    if SEMGREP_CONFIGS:
+        files, origin = [p.resolve() for p in SEMGREP_CONFIGS], "local"
+    else:
+        rules_dir = _semgrep_rules_dir()
+        if rules_dir is None:
+            return ToolRun("semgrep", False, "not run: no local rule set (see bench/README.md)")
+        files, origin = semgrep_rule_files(exe, rules_dir), "rowan-sast"
     if not files:
         return ToolRun("semgrep", False, "not run: no valid local Python rules")
-    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True).stdout.strip()
+    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=False).stdout.strip()
     configs = [arg for f in files for arg in ("--config", str(f))]
-    run = ToolRun("semgrep", True, version=f"{version} with {len(files)} rowan-sast rule files")
+    run = ToolRun("semgrep", True, version=f"{version} with {len(files)} {origin} rule files")
     start = time.perf_counter()
     for target in _targets(base, per_file, rels):
         proc = subprocess.run([str(exe), "--metrics=off", "--disable-version-check", "--json", "--quiet",
-                               "--no-git-ignore", *configs, *target], cwd=base, capture_output=True, text=True)
+                               "--no-git-ignore", *configs, *target], cwd=base, capture_output=True, text=True, check=False)
         try:
             data = json.loads(proc.stdout)
         except json.JSONDecodeError:
@@ -452,7 +458,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--counts", action="store_true", help="print corpus counts and stop")
     parser.add_argument("--tools", default="secreview,bandit,semgrep")
     parser.add_argument("--json", type=Path, help="also write the scores as JSON")
+    parser.add_argument("--semgrep-config", type=Path, action="append", default=[],
+                        help="a local Semgrep rule file or directory to use instead of rowan-sast's (repeatable)")
     args = parser.parse_args(argv)
+    SEMGREP_CONFIGS.extend(args.semgrep_config)
 
     files = read_corpus(args.corpus)
     if args.counts:
