@@ -120,6 +120,10 @@ _CHMOD_CALLS = {"os.chmod": 1, "os.lchmod": 1, "os.fchmod": 1}
 # Calls that create a path with a mode: the process umask is subtracted from it.
 _CREATE_CALLS = {"os.open": 2, "os.mkdir": 1, "os.makedirs": 1, "os.mkfifo": 1, "os.mknod": 1}
 _CREATE_METHODS = {"mkdir": 0, "touch": 0}
+# The modes every file and directory is created with when none is given (``open()`` asks for 0o666,
+# ``mkdir`` for 0o777); passing them explicitly changes nothing, so they are not reported.
+_CONVENTIONAL_CREATE_MODES = {"os.open": 0o666, "os.mkfifo": 0o666, "os.mknod": 0o666, "touch": 0o666,
+                              "os.mkdir": 0o777, "os.makedirs": 0o777, "mkdir": 0o777}
 
 
 def _mode_argument(ctx: ModuleContext, call) -> tuple[ast.expr | None, str]:
@@ -192,6 +196,10 @@ def permissive_file_permissions(ctx: ModuleContext) -> Iterator[Issue]:
             continue
         bits, known = mode_bits(ctx, mode_node)
         if not bits & _OTHERS_WRITE:
+            continue
+        if kind == "create" and known and bits == _CONVENTIONAL_CREATE_MODES.get(
+            call.name if call.name in _CONVENTIONAL_CREATE_MODES else call.method or ""
+        ):
             continue
         target = call.name or f"{call.method}"
         safe_mode = "0o755" if bits & 0o111 else "0o644"

@@ -26,7 +26,7 @@ _SECRET_WORDS = {"secret", "credential", "credentials", "creds", "cred", "apikey
 # ``x_key`` is a secret only for these ``x``: ``sort_key``, ``primary_key``, ``public_key`` are not.
 _SECRET_KEY_QUALIFIERS = {
     "api", "secret", "private", "access", "auth", "encryption", "encrypt", "signing", "sign",
-    "master", "client", "hmac", "session", "app", "application", "license", "licence", "consumer",
+    "master", "client", "hmac", "app", "application", "license", "licence", "consumer",
     "shared", "crypt", "crypto", "jwt", "aes", "fernet", "cipher", "webhook", "service",
     "subscription", "admin", "account", "storage", "bot",
 }
@@ -116,8 +116,8 @@ def _names_a_setting(value: str, name: str) -> bool:
     words = identifier_words(value)
     while words and words[-1].isdigit():
         words.pop()
-    if len(words) < 2 or any(w.isdigit() or len(w) < 2 for w in words):
-        return False  # ``Ma1lPass`` mixes digits into the words: a password, not a setting's name
+    if len(words) < 2 or any(len(w) < 2 and not w.isdigit() for w in words) or re.search(r"[A-Za-z]\d+[A-Za-z]", value):
+        return False  # ``Ma1lPass``, ``Inl1ne-Secret``: digits inside words make a password, not a setting's name
     return any(w in _CREDENTIAL_VALUE_WORDS or w.endswith(("password", "secret", "token")) for w in words)
 
 
@@ -143,6 +143,15 @@ def _passphrase_like(value: str) -> bool:
     return len(words) <= 5 and value[-1] not in ".:?!)" and not set(words) & _PROSE_WORDS
 
 
+def _random_looking(value: str) -> bool:
+    """Keys and tokens carry digits or mixed case, or are long; names and keywords are short words."""
+    if len(value) >= 16:
+        return True
+    has_digit = any(c.isdigit() for c in value)
+    mixed_case = any(c.islower() for c in value) and any(c.isupper() for c in value)
+    return has_digit or mixed_case
+
+
 def secret_value(value: object, name: str, kind: str) -> str | None:
     """The text of ``value`` when it looks like a real secret for ``name``, else None."""
     text = _text(value)
@@ -157,8 +166,8 @@ def secret_value(value: object, name: str, kind: str) -> str | None:
         return None
     if _PATTERN_OR_VERSION.search(stripped):  # a validation regex or an object version, not a value
         return None
-    if kind == "secret" and re.fullmatch(r"[a-z]+", stripped) and len(stripped) < 12:
-        return None  # a short plain word (``"session"``, ``"sha256"``) names a mode, not a key
+    if kind == "secret" and not _random_looking(stripped):
+        return None  # ``"_csrftoken"``, ``"COLLATE"``, ``"make.bat"``: a name or a word, not a key
     if known_token_format(stripped) or _PRIVATE_KEY_HEADER.search(stripped):
         return None  # reported by the format rules, with more certainty
     return stripped
