@@ -225,3 +225,26 @@ def test_symlink_loop_named_on_the_command_line(bad_tree: Path) -> None:
     run = scan("tree/loop.py", "--format", "json")
     assert run.code == 0
     assert run.json()["files"][0]["not_reviewed_reason"] == "symbolic link loop"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file names that are not UTF-8 exist on POSIX file systems")
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_file_names_that_are_not_utf8_or_need_quoting_are_reported_in_every_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    defect = b"import pickle\npickle.loads(b'')\n"
+    for name in (b"caf\xe9.py", b"sp ace & [x].py", "\u00fcn\u00ef.py".encode()):
+        with open(os.path.join(os.fsencode(tmp_path), name), "wb") as handle:
+            handle.write(defect)
+    run = subprocess_cli("scan", ".", "--format", fmt, cwd=tmp_path)
+    assert run.code == 1 and run.stderr == "", run.stderr
+    if fmt == "json":
+        paths = [f["path"] for f in assert_valid_review_json(run.stdout)["files"]]
+        assert paths == ["caf\\xe9.py", "sp ace & [x].py", "\u00fcn\u00ef.py"]
+    elif fmt == "sarif":
+        results = assert_valid_sarif(run.stdout)["runs"][0]["results"]
+        uris = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results)
+        assert uris == ["%C3%BCn%C3%AF.py", "caf%5Cxe9.py", "sp%20ace%20%26%20%5Bx%5D.py"]
+    else:
+        assert "caf\\xe9.py\n  HIGH" in run.stdout

@@ -62,11 +62,20 @@ def module_name(path: Path) -> str:
     return ".".join(reversed(parts))
 
 
+def printable(name: str) -> str:
+    """A file name as valid Unicode: bytes that are not UTF-8 (kept as surrogates by the file
+    system encoding) are written as ``\\xNN``, so every report stays encodable; files are read
+    through ``SourceFile.absolute``, never through this name."""
+    if name.isprintable() or not any("\udc80" <= ch <= "\udcff" for ch in name):
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _display(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return printable(str(path.resolve().relative_to(Path.cwd().resolve())))
     except ValueError:
-        return str(path)
+        return printable(str(path))
 
 
 def _is_file(entry: os.DirEntry) -> bool:
@@ -79,9 +88,9 @@ def _is_file(entry: os.DirEntry) -> bool:
 def _display_link(path: Path) -> str:
     """Like :func:`_display`, without resolving the link itself (it may lead nowhere)."""
     try:
-        return str(path.parent.resolve().relative_to(Path.cwd().resolve()) / path.name)
+        return printable(str(path.parent.resolve().relative_to(Path.cwd().resolve()) / path.name))
     except ValueError:
-        return str(path)
+        return printable(str(path))
 
 
 def _link_problem(path: Path) -> str:
@@ -157,7 +166,7 @@ def discover(paths: list[str], config: Config) -> tuple[list[SourceFile], list[U
             continue
         path = Path(given)
         if path.is_symlink() and not path.exists():
-            problems.append(Unreadable(given, _link_problem(path)))
+            problems.append(Unreadable(printable(given), _link_problem(path)))
         elif path.is_dir():
             for found in _walk(path, config, problems):
                 display = _display(found)
@@ -166,9 +175,9 @@ def discover(paths: list[str], config: Config) -> tuple[list[SourceFile], list[U
             display = _display(path)
             files.setdefault(display, SourceFile(display, path, is_test_path(display), module_name(path)))
         elif path.exists():
-            problems.append(Unreadable(given, "not a regular file or directory"))
+            problems.append(Unreadable(printable(given), "not a regular file or directory"))
         else:
-            problems.append(Unreadable(given, "no such file or directory"))
+            problems.append(Unreadable(printable(given), "no such file or directory"))
     return sorted(files.values(), key=lambda f: f.path), problems
 
 
