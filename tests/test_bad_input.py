@@ -248,3 +248,11 @@ def test_file_names_that_are_not_utf8_or_need_quoting_are_reported_in_every_form
         assert uris == ["%C3%BCn%C3%AF.py", "caf%5Cxe9.py", "sp%20ace%20%26%20%5Bx%5D.py"]
     else:
         assert "caf\\xe9.py\n  HIGH" in run.stdout
+
+
+def test_form_feed_and_unicode_line_separators_do_not_shift_snippets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python breaks lines only at \n, \r\n and \r; str.splitlines also breaks at \f and U+2028
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"mod.py": "import pickle\nx = 'a\u2028b'  \f\r\npickle.loads(x)\r"})
+    [finding] = scan("mod.py", "--format", "json").json()["files"][0]["findings"]
+    assert (finding["location"]["line"], finding["location"]["snippet"]) == (3, "pickle.loads(x)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 from dataclasses import dataclass, field
 
@@ -62,7 +63,19 @@ def parse(path: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Pa
         raise NotReviewable("expression nesting too deep to analyse") from None
     except ValueError as exc:
         raise NotReviewable(f"not valid Python ({exc})") from None
-    return ParsedSource(path=path, text=text, tree=tree, lines=text.splitlines(), comments=_comments(text))
+    return ParsedSource(path=path, text=text, tree=tree, lines=physical_lines(text), comments=_comments(text))
+
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def physical_lines(text: str) -> list[str]:
+    """The lines as Python numbers them: ``str.splitlines`` also breaks at form feeds and
+    U+2028 inside a line, which would shift every later line number of a snippet."""
+    lines = _NEWLINE.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 # Only comments that can change the review are collected; tokenizing every file just to find
