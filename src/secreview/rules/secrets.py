@@ -243,18 +243,58 @@ def _target_name(node: ast.AST, ctx: ModuleContext) -> str | None:
     return None
 
 
-_ENVIRONMENT_LOOKUPS = {"os.getenv", "os.environ.get", "os.environ.setdefault", "environ.get", "os.environ.pop"}
+_ENVIRONMENT_LOOKUPS = {"os.getenv", "os.environ.get", "os.environ.setdefault", "environ.get", "os.environ.pop",
+                        "os.environ.getenv"}
+_OPTION_DECLARATIONS = {"add_argument", "add_option", "option", "Option"}
 
 
-def _env_fallback(ctx: ModuleContext, value: ast.expr) -> ast.expr | None:
-    """The literal default of ``os.getenv("X", "literal")``."""
-    if not isinstance(value, ast.Call):
-        return None
-    name = ctx.qualname(value.func)
-    if name not in _ENVIRONMENT_LOOKUPS:
-        return None
-    default = value.args[1] if len(value.args) > 1 else next((k.value for k in value.keywords if k.arg == "default"), None)
-    return default if isinstance(default, ast.Constant) else None
+def _fallbacks(ctx: ModuleContext) -> Iterator[NamedValue]:
+    """Literal defaults used when a credential is not configured.
+
+    ``os.getenv("DB_PASSWORD", "x")``, ``settings.get("api_key", "x")``, ``getattr(conf,
+    "secret_key", "x")``, ``os.environ.get("KEY") or "x"``, ``add_argument("--password",
+    default="x")``, ``@click.option("--token", default="x")``.
+    """
+    for call in ctx.calls:
+        key_node: ast.expr | None = None
+        default: ast.expr | None = None
+        if call.name in _ENVIRONMENT_LOOKUPS or call.method == "get":
+            key_node, default = call.arg(0, "key"), call.arg(1, "default")
+        elif call.name == "getattr":
+            key_node, default = call.arg(1), call.arg(2)
+        elif call.method in _OPTION_DECLARATIONS:
+            flags = [ctx.constant(a, None) for a in call.node.args]
+            names = [f.lstrip("-") for f in flags if isinstance(f, str) and f.startswith("-")]
+            if names and isinstance(default := call.arg(keyword="default"), ast.Constant):
+                credential = next((n for n in names if credential_kind(n.replace("-", "_"))), None)
+                if credential:
+                    yield NamedValue(credential, default, "fallback")
+            continue
+        if not isinstance(default, ast.Constant):
+            continue
+        key = ctx.constant(key_node, None)
+        name = key if isinstance(key, str) and credential_kind(key) else _assigned_name(ctx, call.node)
+        if name:
+            yield NamedValue(name, default, "fallback")
+    for node in ctx.nodes(ast.BoolOp):
+        last = node.values[-1]
+        if isinstance(node.op, ast.Or) and isinstance(last, ast.Constant) and len(node.values) > 1:
+            first = node.values[0]
+            looked_up = ctx.constant(first.args[0], None) if isinstance(first, ast.Call) and first.args else None
+            if isinstance(looked_up, str) and credential_kind(looked_up):
+                yield NamedValue(looked_up, last, "fallback")
+            elif (name := _assigned_name(ctx, node)) is not None:
+                yield NamedValue(name, last, "fallback")
+
+
+def _assigned_name(ctx: ModuleContext, value: ast.AST) -> str | None:
+    parent = ctx.parent(value)
+    if isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is value:
+        targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+        return _target_name(targets[0], ctx)
+    if isinstance(parent, ast.keyword) and parent.arg:
+        return parent.arg
+    return None
 
 
 def named_literals(ctx: ModuleContext) -> Iterator[NamedValue]:
@@ -268,8 +308,7 @@ def named_literals(ctx: ModuleContext) -> Iterator[NamedValue]:
                 continue
             if isinstance(node.value, ast.Constant):
                 yield NamedValue(name, node.value, "assigned")
-            elif (fallback := _env_fallback(ctx, node.value)) is not None:
-                yield NamedValue(name, fallback, "fallback")
+    yield from _fallbacks(ctx)
     for node in ctx.nodes(ast.Dict):
         for key, value in zip(node.keys, node.values):
             if key is not None and isinstance(value, ast.Constant):
@@ -305,7 +344,7 @@ _HOW = {
     "passed": "is passed the literal {what} `{shown}`",
     "default": "defaults to the literal {what} `{shown}`",
     "compared": "is compared with the literal {what} `{shown}`",
-    "fallback": "falls back to the literal {what} `{shown}` when the environment variable is unset",
+    "fallback": "falls back to the literal {what} `{shown}` when it is not configured",
     "embedded": "embeds the literal {what} `{shown}`",
 }
 _AUTH_SCHEME = re.compile(r"(Bearer|Basic|Token|Bot)\s+(\S+)")
