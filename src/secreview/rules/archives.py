@@ -23,6 +23,7 @@ _ZIP_OPENERS = {"zipfile.ZipFile", "zipfile.PyZipFile"}
 _SAFE_FILTERS = {"data", "tar", "tarfile.data_filter", "tarfile.tar_filter"}
 _UNSAFE_FILTERS = {"fully_trusted", "tarfile.fully_trusted_filter"}
 _TAR_ANNOTATIONS = {"tarfile.TarFile"}
+_TAR_WORDS = {"tar", "tarball", "tarfile", "tgz", "tarobj"}
 
 # Evidence that a function checks where entries land before extracting them.
 _RESOLVERS = {"realpath", "abspath", "resolve", "normpath"}
@@ -89,7 +90,10 @@ def _archive_kind(ctx: ModuleContext, node: ast.AST, bound: dict[tuple[ast.AST, 
     key = _binding_key(node)
     if key is None:
         return None
-    return bound.get((_scope(ctx, node), key)) or bound.get((ctx.tree, key))
+    known = bound.get((_scope(ctx, node), key)) or bound.get((ctx.tree, key))
+    if known is None and _TAR_WORDS & set(identifier_words(key.rpartition(".")[2])):
+        return "tar"  # ``tarball.extractall()`` on an archive opened elsewhere
+    return known
 
 
 def checks_entry_paths(ctx: ModuleContext, scope: ast.AST) -> bool:

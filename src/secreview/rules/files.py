@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from ..findings import Confidence, Severity
 from ..python.module import ModuleContext
 from . import Issue, rule
+from ._purpose import local_constant
 from .secrets import identifier_words
 
 # --- temporary file names ------------------------------------------------------------------
@@ -96,7 +97,7 @@ def mode_bits(ctx: ModuleContext, node: ast.AST) -> tuple[int, bool]:
     bit = _stat_constant(ctx, node)
     if bit is not None:
         return bit, True
-    value = ctx.constant(node, None)
+    value = local_constant(ctx, node)  # ``mode = 0o777`` earlier in the function counts too
     if isinstance(value, int) and not isinstance(value, bool):
         return value, True
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitOr, ast.Add)):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from ..python.module import ModuleContext
 from . import Issue, rule
+from ._purpose import local_constant
 
 # --- names ---------------------------------------------------------------------------------
 
@@ -665,7 +666,7 @@ def _reported_by_name(ctx: ModuleContext, argument: ast.expr) -> bool:
     if not isinstance(argument, ast.Name):
         return False
     kind = credential_kind(argument.id)
-    return kind is not None and secret_value(ctx.constant(argument, None), argument.id, kind) is not None
+    return kind is not None and secret_value(local_constant(ctx, argument), argument.id, kind) is not None
 
 
 @rule(
@@ -712,7 +713,7 @@ def hardcoded_crypto_key(ctx: ModuleContext) -> Iterator[Issue]:
         argument = call.arg(*position)
         if argument is None or _reported_by_name(ctx, argument):
             continue
-        text = _text(ctx.constant(argument, None))
+        text = _text(local_constant(ctx, argument))
         if not text or _TEMPLATE.fullmatch(text) or _ENV_NAME.fullmatch(text):
             continue
         yield Issue(
