@@ -256,3 +256,13 @@ def test_form_feed_and_unicode_line_separators_do_not_shift_snippets(tmp_path: P
     write(tmp_path, {"mod.py": "import pickle\nx = 'a\u2028b'  \f\r\npickle.loads(x)\r"})
     [finding] = scan("mod.py", "--format", "json").json()["files"][0]["findings"]
     assert (finding["location"]["line"], finding["location"]["snippet"]) == (3, "pickle.loads(x)")
+
+
+def test_columns_count_characters_not_utf8_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ast's col_offset counts UTF-8 bytes; SARIF declares columnKind unicodeCodePoints
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"mod.py": "import pickle\nx = 'd\u00e9j\u00e0 \U0001f512'; y = pickle.loads(x)\n"})
+    [finding] = scan("mod.py", "--format", "json").json()["files"][0]["findings"]
+    line = "x = 'd\u00e9j\u00e0 \U0001f512'; y = pickle.loads(x)"
+    start = line.index("pickle") + 1
+    assert (finding["location"]["column"], finding["location"]["end_column"]) == (start, start + len("pickle.loads(x)"))

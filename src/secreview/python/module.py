@@ -153,14 +153,22 @@ class ModuleContext:
 
     def location(self, node: ast.AST) -> Location:
         line = getattr(node, "lineno", 1)
+        end_line = getattr(node, "end_lineno", line) or line
         return Location(
             path=self.path,
             line=line,
-            column=getattr(node, "col_offset", 0) + 1,
-            end_line=getattr(node, "end_lineno", line) or line,
-            end_column=(getattr(node, "end_col_offset", 0) or 0) + 1,
+            column=self._characters(line, getattr(node, "col_offset", 0)) + 1,
+            end_line=end_line,
+            end_column=self._characters(end_line, getattr(node, "end_col_offset", 0) or 0) + 1,
             snippet=self.source.line(line).strip(),
         )
+
+    def _characters(self, line: int, utf8_offset: int) -> int:
+        """ast counts columns in UTF-8 bytes; reports count characters (SARIF unicodeCodePoints)."""
+        text = self.source.line(line)
+        if text.isascii():
+            return utf8_offset
+        return len(text.encode("utf-8")[:utf8_offset].decode("utf-8", "ignore"))
 
     # --- data flow ------------------------------------------------------------------------
 
