@@ -30,7 +30,9 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -170,8 +172,14 @@ class ToolRun:
     ran: bool
     note: str = ""
     seconds: float = 0.0
+    cpu: float = 0.0  # user + system seconds of the tool's processes
     version: str = ""
     findings: list[tuple[str, int, int | None, str]] = field(default_factory=list)  # (rel, line, cwe, id)
+
+
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _cwe_ints(value) -> list[int]:
@@ -207,7 +215,7 @@ def run_secreview(base: Path, per_file: bool, rels: list[str]) -> ToolRun:
         return ToolRun("secreview", False, "not run: secreview is not installed")
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False).stdout.strip()
     run = ToolRun("secreview", True, version=version)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _child_cpu()
     for target in _targets(base, per_file, rels):
         proc = subprocess.run([exe, "scan", *target, "--format", "json", "--test-code", "all"],
                               cwd=base, capture_output=True, text=True, check=False)
@@ -222,7 +230,7 @@ def run_secreview(base: Path, per_file: bool, rels: list[str]) -> ToolRun:
                 loc = finding["location"]
                 cwes = _cwe_ints(finding.get("cwe")) or [None]
                 run.findings.append((_rel(loc["path"], base), loc["line"], cwes[0], finding["rule"]))
-    run.seconds = time.perf_counter() - start
+    run.seconds, run.cpu = time.perf_counter() - start, _child_cpu() - cpu_start
     return run
 
 
@@ -232,7 +240,7 @@ def run_bandit(base: Path, per_file: bool, rels: list[str]) -> ToolRun:
         return ToolRun("bandit", False, "not run: bandit is not installed")
     version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[0]
     run = ToolRun("bandit", True, version=version)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _child_cpu()
     for target in _targets(base, per_file, rels):
         proc = subprocess.run([exe, "-f", "json", "-q", "-r", *target], cwd=base, capture_output=True, text=True, check=False)
         try:
@@ -243,8 +251,11 @@ def run_bandit(base: Path, per_file: bool, rels: list[str]) -> ToolRun:
         for r in data.get("results", []):
             cwes = _cwe_ints(r.get("issue_cwe")) or [None]
             run.findings.append((_rel(r["filename"], base), r["line_number"], cwes[0], r["test_id"]))
-    run.seconds = time.perf_counter() - start
+    run.seconds, run.cpu = time.perf_counter() - start, _child_cpu() - cpu_start
     return run
+
+
+SEMGREP_ENV = {**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"}
 
 
 def _semgrep_exe() -> Path | None:
@@ -273,7 +284,8 @@ def semgrep_rule_files(exe: Path, rules_dir: Path) -> list[Path]:
 
     def valid(path: Path) -> bool:
         proc = subprocess.run([str(exe), "--metrics=off", "--disable-version-check", "--json", "--config", str(path),
-                               str(probe_dir / "probe.py")], capture_output=True, text=True, timeout=300, check=False)
+                               str(probe_dir / "probe.py")], capture_output=True, text=True, timeout=300, check=False,
+                              env=SEMGREP_ENV)
         try:
             return not json.loads(proc.stdout).get("errors")
         except json.JSONDecodeError:
@@ -309,13 +321,16 @@ def run_semgrep(base: Path, per_file: bool, rels: list[str]) -> ToolRun:
         files, origin = semgrep_rule_files(exe, rules_dir), "rowan-sast"
     if not files:
         return ToolRun("semgrep", False, "not run: no valid local Python rules")
-    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    # `semgrep --version` waits on a version check that cannot reach the network: read the wheel.
+    dist = sorted(exe.parent.parent.glob("lib/python3*/site-packages/semgrep-*.dist-info"))
+    version = dist[-1].name.split("-")[1] if dist else "version unknown"
     configs = [arg for f in files for arg in ("--config", str(f))]
     run = ToolRun("semgrep", True, version=f"{version} with {len(files)} {origin} rule files")
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _child_cpu()
     for target in _targets(base, per_file, rels):
         proc = subprocess.run([str(exe), "--metrics=off", "--disable-version-check", "--json", "--quiet",
-                               "--no-git-ignore", *configs, *target], cwd=base, capture_output=True, text=True, check=False)
+                               "--no-git-ignore", *configs, *target], cwd=base, capture_output=True, text=True, check=False,
+                              env=SEMGREP_ENV)
         try:
             data = json.loads(proc.stdout)
         except json.JSONDecodeError:
@@ -325,7 +340,7 @@ def run_semgrep(base: Path, per_file: bool, rels: list[str]) -> ToolRun:
             cwes = _cwe_ints(r.get("extra", {}).get("metadata", {}).get("cwe")) or [None]
             for cwe in cwes:
                 run.findings.append((_rel(r["path"], base), r["start"]["line"], cwe, r["check_id"].rsplit(".", 1)[-1]))
-    run.seconds = time.perf_counter() - start
+    run.seconds, run.cpu = time.perf_counter() - start, _child_cpu() - cpu_start
     return run
 
 
@@ -408,7 +423,7 @@ def report(runs: list[ToolRun], files: list[CorpusFile]) -> dict:
           f"{n_expected} expected findings, {sum(len(cf.clean) for cf in files)} labelled safe lines")
     scores = {}
     print()
-    print(f"{'tool':10} {'line P     R    F1':>19}   {'function P R    F1':>19}   {'TP/FP/FN (line)':>16}  {'other':>5}  {'time':>7}")
+    print(f"{'tool':10} {'line P     R    F1':>19}   {'function P R    F1':>19}   {'TP/FP/FN (line)':>16}  {'other':>5}  {'wall':>7} {'cpu':>7}")
     for run in runs:
         if not run.ran:
             print(f"{run.name:10} {run.note}")
@@ -416,7 +431,7 @@ def report(runs: list[ToolRun], files: list[CorpusFile]) -> dict:
         sc = scores[run.name] = score(run, files)
         line, fn = sc["line"]["all"], sc["function"]["all"]
         print(f"{run.name:10} {_fmt(line):>19}   {_fmt(fn):>19}   {f'{line.tp}/{line.fp}/{line.fn}':>16}  "
-              f"{sum(sc['other'].values()):5}  {run.seconds:6.1f}s")
+              f"{sum(sc['other'].values()):5}  {run.seconds:6.1f}s {run.cpu:6.1f}s")
     for run in runs:
         if run.ran:
             extra = f"  note: {run.note}" if run.note else ""
@@ -445,6 +460,7 @@ def report(runs: list[ToolRun], files: list[CorpusFile]) -> dict:
     return {
         name: {
             "seconds": next(r.seconds for r in runs if r.name == name),
+            "cpu_seconds": next(r.cpu for r in runs if r.name == name),
             **{level: {str(c): vars(s) for c, s in sc[level].items()} for level in ("line", "function")},
         }
         for name, sc in scores.items()
