@@ -38,6 +38,12 @@ _NON_SECRET_TOKEN_QUALIFIERS = {
     "cls", "mask", "special", "lexer", "parse", "parser", "split", "word", "sentence", "delimiter",
     "separator", "sentinel", "type", "kind", "last", "first", "current", "prefix", "suffix", "pagination",
 }
+# ``x_pass`` is an iteration or a stage for these ``x``.
+_NOT_PASSWORD_PASS_QUALIFIERS = {
+    "first", "second", "third", "last", "next", "final", "render", "compile", "compiler", "optimization",
+    "opt", "build", "lint", "check", "single", "multi", "one", "two", "by", "over", "sur", "com", "depth",
+    "shadow", "light", "post", "pre", "main", "extra", "frame", "high", "low", "band", "all", "each",
+}
 # Trailing words that leave the meaning of the name unchanged: ``password_value``, ``secret2``.
 _NEUTRAL_SUFFIXES = {"value", "val"}
 
@@ -56,6 +62,8 @@ def credential_kind(name: str) -> str | None:
         return None
     last = words[-1]
     before = words[-2] if len(words) > 1 else ""
+    if last in ("pass", "pw") and before in _NOT_PASSWORD_PASS_QUALIFIERS:
+        return None  # ``first_pass``, ``render_pass``: a pass over something, not a password
     if last in _PASSWORD_WORDS or last.endswith(("password", "passwd", "passphrase")):
         return "password"
     if last in _SECRET_WORDS or last.endswith("secret"):
@@ -122,6 +130,7 @@ def _names_a_setting(value: str, name: str) -> bool:
     return any(w in _CREDENTIAL_VALUE_WORDS or w.endswith(("password", "secret", "token")) for w in words)
 
 
+_PASSWORD_HASH = re.compile(r"(pbkdf2_|argon2|bcrypt|scrypt|sha1\$|md5\$|\$2[abxy]\$|\$argon2|\$[156]\$|\{SSHA\}|\{SHA\})")
 _PATTERN_OR_VERSION = re.compile(r"\{\d+(,\d*)?\}|\\[dwsS]|\.\*|\[\^|^\^|^\d+(\.\d+)+([-+]|$)")
 
 
@@ -165,6 +174,10 @@ def secret_value(value: object, name: str, kind: str) -> str | None:
         return None
     if _is_placeholder(stripped) or _names_a_setting(stripped, name) or _is_path_or_url(stripped):
         return None
+    if kind == "password" and re.fullmatch(r"[A-Z][a-z]+", stripped):
+        return None  # ``"Passwort"``, ``"Kennwort"``: a label in a translation table, not a password
+    if _PASSWORD_HASH.match(stripped):
+        return None  # a stored hash, reported (if at all) by the hashing rules
     if _PATTERN_OR_VERSION.search(stripped):  # a validation regex or an object version, not a value
         return None
     if kind == "secret" and not _random_looking(stripped):
