@@ -88,7 +88,7 @@ _PLACEHOLDER_WORDS = {
 }
 _PLACEHOLDER_PARTS = ("example", "placeholder", "changeme", "replaceme", "your", "dummy", "fake",
                       "xxxx", "redacted", "insert", "notreal", "sample")
-_TEMPLATE = re.compile(r"\$\{\w+\}|^\$[A-Za-z_]\w*$|%\(\w+\)[sd]|%[sd]|\{\w*\}|\{\{|<[^<>]+>|\[[A-Z_]+\]")
+_TEMPLATE = re.compile(r"\$\{\w+\}|^\$[A-Za-z_]\w*$|%\(\w+\)[sd]|^%[sd]$|\{\w*\}|\{\{|<[^<>]+>|\[[A-Z_]+\]")
 _IDENTIFIER_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 _FILE_SUFFIX = re.compile(r"\.(pem|key|crt|cer|der|p12|pfx|jks|keystore|json|ya?ml|ini|cfg|conf|txt|env|pub|gpg|asc)$", re.IGNORECASE)
