@@ -266,3 +266,17 @@ def test_columns_count_characters_not_utf8_bytes(tmp_path: Path, monkeypatch: py
     line = "x = 'd\u00e9j\u00e0 \U0001f512'; y = pickle.loads(x)"
     start = line.index("pickle") + 1
     assert (finding["location"]["column"], finding["location"]["end_column"]) == (start, start + len("pickle.loads(x)"))
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ['"a" * 10**9', "[0] * 10**9", "10**9 * (1,)", '"%1000000000d" % 1', '"%.1000000000f" % 1.0', "(10**60)**60**60"],
+)
+def test_constant_folding_never_builds_huge_values(tmp_path: Path, expression: str) -> None:
+    # one short line must not make the reviewer allocate gigabytes; the value is simply unknown
+    code = f"import subprocess\nCOMMAND = {expression}\nsubprocess.call(COMMAND, shell=True)\n"
+    source = _source(tmp_path, "mod.py", code)
+    started = time.perf_counter()
+    review = review_files([source], Config()).files[0]
+    assert review.not_reviewed is None and review.incomplete == []
+    assert time.perf_counter() - started < 10

@@ -8,6 +8,7 @@ Rules see only this interface, never the parser or the engine behind it.
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property
@@ -231,18 +232,63 @@ def _bound_names(target: ast.AST) -> Iterator[str]:
         yield from _bound_names(target.value)
 
 
+_MAX_FOLDED_LENGTH = 100_000
+_MAX_FOLDED_BITS = 100_000
+
+
+class _TooLarge(ArithmeticError):
+    """Folding would build a value too large to be worth knowing (and could exhaust memory):
+    reviewed code such as ``"a" * 10**9`` or ``"%1000000000d" % 1`` must not cost gigabytes."""
+
+
+def _multiply(a: object, b: object) -> object:
+    count, other = (a, b) if isinstance(a, int) else (b, a)
+    if isinstance(count, int) and isinstance(other, (str, bytes, tuple, list)):
+        if count > 0 and len(other) * count > _MAX_FOLDED_LENGTH:
+            raise _TooLarge
+    elif isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > _MAX_FOLDED_BITS:
+        raise _TooLarge
+    return a * b  # type: ignore[operator]
+
+
+_HUGE_WIDTH = re.compile(r"%[-#0 +(\w)]*(?:\*|\d{6,})|%[^%a-zA-Z]*\.(?:\*|\d{6,})")
+
+
+def _modulo(a: object, b: object) -> object:
+    if isinstance(a, (str, bytes)):
+        template = a if isinstance(a, str) else a.decode("latin-1")
+        if _HUGE_WIDTH.search(template):  # a field width or precision of a million or more
+            raise _TooLarge
+    return a % b  # type: ignore[operator]
+
+
+def _power(a: object, b: object) -> object:
+    if not (isinstance(b, int) and 0 <= b < 64):
+        raise _TooLarge
+    if isinstance(a, int) and a.bit_length() * b > _MAX_FOLDED_BITS:
+        raise _TooLarge
+    return a**b  # type: ignore[operator]
+
+
+def _shift(a: object, b: object) -> object:
+    if not (isinstance(b, int) and b < 64):
+        raise _TooLarge
+    return a << b  # type: ignore[operator]
+
+
+# Each raises (never returns a marker) when the value is unknown or too large, so every caller
+# can treat any exception as "not a constant".
 _BINOPS = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Mod: lambda a, b: a % b,
+    ast.Mult: _multiply,
+    ast.Mod: _modulo,
     ast.FloorDiv: lambda a, b: a // b,
     ast.BitOr: lambda a, b: a | b,
     ast.BitAnd: lambda a, b: a & b,
-    ast.LShift: lambda a, b: a << b if b < 64 else _MISSING,
-    ast.Pow: lambda a, b: a**b if isinstance(b, int) and 0 <= b < 64 else _MISSING,
+    ast.LShift: _shift,
+    ast.Pow: _power,
 }
-_MAX_FOLDED_LENGTH = 100_000
 
 
 def fold(node: ast.AST, names: dict[str, object] | None = None, depth: int = 0) -> object:
