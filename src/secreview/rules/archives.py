@@ -160,7 +160,9 @@ def archive_extraction_traversal(ctx: ModuleContext) -> Iterator[Issue]:
     """
     ## What it does
     Flags `TarFile.extractall` and `TarFile.extract` on archives opened with `tarfile.open`
-    (also through `with ... as tar:` and simple assignments) when no safe `filter=` is given
+    (also through `with ... as tar:`, simple assignments, `tarfile.TarFile` annotations, and
+    variables named `tar` or `tarball` whose archive was opened elsewhere) when no safe
+    `filter=` is given
     (`filter="data"`, `"tar"`, `tarfile.data_filter` or a project filter function are safe;
     `"fully_trusted"` is not); `shutil.unpack_archive` without `filter=` for archives that may be
     tar files; and code that writes archive entries itself to `os.path.join(dest,

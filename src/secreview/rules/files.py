@@ -161,9 +161,12 @@ def permissive_file_permissions(ctx: ModuleContext) -> Iterator[Issue]:
     permission to others (`mode & 0o002`: `0o777`, `0o666`, `stat.S_IWOTH`, `stat.S_IRWXO`),
     including modes built as `st.st_mode | stat.S_IWOTH`; `os.umask` with a mask that does not
     remove others' write bit (`os.umask(0)`), except the idiom that reads the mask and restores
-    it at once; and, with lower confidence, creation calls (`os.open`, `os.mkdir`,
-    `os.makedirs`, `Path.mkdir`, `Path.touch`) given such a mode explicitly.  Group-writable
-    modes (`0o775`, `umask(0o002)`) are not reported.
+    it at once; and, at low severity and confidence, creation calls (`os.open`, `os.mkdir`,
+    `os.makedirs`, `Path.mkdir`, `Path.touch`) given such a mode explicitly, since the umask
+    still narrows it.  The conventional creation modes (`0o666` for files, `0o777` for
+    directories) are what these calls use when no mode is given, so spelling them out is not
+    reported.  Group-writable modes (`0o775`, `umask(0o002)`) are not reported either.
+    `chmod 777` and `chmod o+w` in `os.system` and `subprocess` commands are.
 
     ## Why it matters
     A world-writable file can be replaced or edited by any local account or compromised

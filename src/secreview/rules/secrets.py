@@ -693,7 +693,8 @@ def _reported_by_name(ctx: ModuleContext, argument: ast.expr) -> bool:
 def hardcoded_crypto_key(ctx: ModuleContext) -> Iterator[Issue]:
     """
     ## What it does
-    Flags a string or bytes literal, or a module constant holding one, passed as the key of
+    Flags a string or bytes literal, or a module constant or local variable bound once to one,
+    passed as the key of
     `jwt.encode` / `jwt.decode`, `hmac.new`, PyCryptodome ciphers (`AES.new(key, ...)`),
     `cryptography`'s `Fernet`, `AESGCM` and cipher algorithms, and `itsdangerous` signers.
     Any literal counts, `"secret"` included: in this position it is the key.  A constant whose
