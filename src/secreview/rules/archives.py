@@ -47,6 +47,8 @@ def _scope(ctx: ModuleContext, node: ast.AST) -> ast.AST:
 def _opened_kind(ctx: ModuleContext, node: ast.AST | None) -> str | None:
     if isinstance(node, ast.Call):
         name = ctx.qualname(node.func)
+        if name == "contextlib.closing" and node.args:
+            return _opened_kind(ctx, node.args[0])
         if name in _TAR_OPENERS:
             return "tar"
         if name in _ZIP_OPENERS:
