@@ -323,7 +323,7 @@ def run_semgrep(base: Path, per_file: bool, rels: list[str]) -> ToolRun:
         return ToolRun("semgrep", False, "not run: no valid local Python rules")
     # `semgrep --version` waits on a version check that cannot reach the network: read the wheel.
     dist = sorted(exe.parent.parent.glob("lib/python3*/site-packages/semgrep-*.dist-info"))
-    version = dist[-1].name.split("-")[1] if dist else "version unknown"
+    version = dist[-1].name[len("semgrep-"):-len(".dist-info")] if dist else "version unknown"
     configs = [arg for f in files for arg in ("--config", str(f))]
     run = ToolRun("semgrep", True, version=f"{version} with {len(files)} {origin} rule files")
     start, cpu_start = time.perf_counter(), _child_cpu()
