@@ -162,14 +162,24 @@ def _random_looking(value: str) -> bool:
     return has_digit or mixed_case
 
 
-def secret_value(value: object, name: str, kind: str) -> str | None:
-    """The text of ``value`` when it looks like a real secret for ``name``, else None."""
+# Words that are placeholders where a value is stored, but the password itself where one is
+# used: ``connect(user="root", password="password")`` logs in with the password "password".
+_GUESSABLE_PASSWORDS = {"password", "passwd", "pass", "secret"}
+
+
+def secret_value(value: object, name: str, kind: str, in_use: bool = False) -> str | None:
+    """The text of ``value`` when it looks like a real secret for ``name``, else None.
+
+    ``in_use``: the literal is passed to a call or compared with input, not stored under a key.
+    """
     text = _text(value)
     if text is None:
         return None
     stripped = text.strip()
     if len(stripped) < (4 if kind == "password" else 6):
         return None
+    if in_use and kind == "password" and stripped.lower() in _GUESSABLE_PASSWORDS:
+        return stripped
     if any(ch.isspace() for ch in stripped) and not (kind == "secret" and _passphrase_like(stripped)):
         return None
     if _is_placeholder(stripped) or _names_a_setting(stripped, name) or _is_path_or_url(stripped):
@@ -392,7 +402,9 @@ def _positional_passwords(ctx: ModuleContext) -> Iterator[tuple[NamedValue, str]
         if isinstance(auth, ast.Tuple) and len(auth.elts) == 2:
             candidates.append(auth.elts[1])
         for candidate in candidates:
-            if isinstance(candidate, ast.Constant) and (secret := secret_value(candidate.value, "password", "password")):
+            if isinstance(candidate, ast.Constant) and (
+                secret := secret_value(candidate.value, "password", "password", in_use=True)
+            ):
                 yield NamedValue(f"{call.name or method}", candidate, "passed"), secret
     for node in ctx.nodes(ast.Constant):
         text = node.value
@@ -424,7 +436,7 @@ def _credential_literals(ctx: ModuleContext, wanted_kind: str) -> Iterator[tuple
         kind = credential_kind(named.name)
         if kind != wanted_kind:
             continue
-        secret = secret_value(value, named.name, kind)
+        secret = secret_value(value, named.name, kind, in_use=named.how in ("passed", "compared"))
         if secret is not None:
             yield named, secret
 
