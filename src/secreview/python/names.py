@@ -43,21 +43,33 @@ def collect_imports(import_nodes: Iterable[ast.Import | ast.ImportFrom], module_
     return aliases
 
 
+# No model or rule names a longer chain.  Longer ones (builder and fluent chains such as
+# ``q.filter().filter()...``) stay unnamed: naming each call of an n-long chain costs O(n) and
+# every consumer of the name another O(n), which made an 800-call chain take seconds.
+MAX_DOTTED_PARTS = 32
+
+
 def dotted(node: ast.AST) -> str | None:
-    """``a.b.c`` for a chain of attributes on a name, else None."""
+    """``a.b.c`` for a chain of attributes on a name, else None.
+
+    Calls in the chain keep their parentheses, ``foo().bar`` resolves as ``foo().bar``, so
+    models can name methods of call results.
+    """
     parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    if isinstance(node, ast.Call):
-        # ``foo().bar`` resolves as ``foo().bar`` so models can name methods of call results
-        inner = dotted(node.func)
-        if inner is not None:
-            parts.append(inner + "()")
+    calls = 0  # calls met since the last part, applied as "()" to the next part inward
+    while len(parts) + calls <= MAX_DOTTED_PARTS:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr + "()" * calls)
+            calls = 0
+            node = node.value
+        elif isinstance(node, ast.Call):
+            calls += 1
+            node = node.func
+        elif isinstance(node, ast.Name):
+            parts.append(node.id + "()" * calls)
             return ".".join(reversed(parts))
+        else:
+            return None
     return None
 
 
