@@ -397,15 +397,19 @@ def _used_as_path(ctx: ModuleContext, expression: ast.expr) -> str | None:
         if name in _FILE_CALLS or method in _FILE_METHODS:
             return f"passed to `{name or method}`"
         callee = name.rpartition(".")[2] or method
-        if callee and set(identifier_words(callee)) & _FILE_VERBS and not _is_message_call(ctx, parent):
-            return f"passed to `{name or method}`"  # ``save_report("/tmp/r.csv")``: a project's own file helper
-        return None
+        if not callee or _is_message_call(ctx, parent) or _inspects_text(name, callee):
+            return None
+        return f"passed to `{name or method}`"  # ``save_report("/tmp/r.csv")``, ``np.load(...)``: a path
     if isinstance(parent, (ast.Assign, ast.AnnAssign)):
         targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
         for target in targets:
             name = target.id if isinstance(target, ast.Name) else target.attr if isinstance(target, ast.Attribute) else None
             if name and _path_like(name):
                 return f"assigned to `{name}`"
+            names_text = bool(set(identifier_words(name or "")) & _TEXT_WORDS)
+            bare_directory = isinstance(expression, ast.Constant) and expression.value in _SHARED_TMP_DIRS
+            if name and not names_text and not bare_directory:
+                return f"assigned to `{name}`"  # ``f = "/tmp/out.txt"``: a file name, whatever the variable
         return None
     if isinstance(parent, ast.Dict) and expression in parent.values:
         key = parent.keys[parent.values.index(expression)]
@@ -428,6 +432,26 @@ def _defaults(arguments: ast.arguments) -> Iterator[tuple[ast.arg, ast.expr | No
     positional = [*arguments.posonlyargs, *arguments.args]
     yield from zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults)
     yield from zip(arguments.kwonlyargs, arguments.kw_defaults)
+
+
+# Calls that look at a path's text rather than the file: string methods, patterns, assertions.
+_TEXT_METHODS = {
+    "startswith", "endswith", "replace", "split", "rsplit", "strip", "lstrip", "rstrip", "find", "rfind",
+    "index", "count", "join", "partition", "rpartition", "removeprefix", "removesuffix", "match", "fullmatch",
+    "search", "sub", "compile", "fnmatch", "glob", "iglob", "encode", "append", "add", "extend", "insert",
+    "remove_prefix", "get", "pop", "setdefault", "isinstance", "len", "repr", "str", "quote", "escape",
+    "lower", "upper", "relpath", "commonpath", "commonprefix", "is_relative_to", "relative_to", "patch",
+    "object", "dict", "set", "list", "tuple", "frozenset", "translate",
+}
+
+
+def _inspects_text(name: str, callee: str) -> bool:
+    module = name.partition(".")[0]
+    return (
+        callee in _TEXT_METHODS
+        or callee.startswith(("assert", "check_", "is_", "has_"))
+        or module in ("re", "fnmatch", "glob", "shlex", "mock", "unittest", "urllib")
+    )
 
 
 def _is_message_call(ctx: ModuleContext, call: ast.AST | None) -> bool:
@@ -482,8 +506,8 @@ def hardcoded_tmp_path(ctx: ModuleContext) -> Iterator[Issue]:
     """
     for literal in ctx.nodes(ast.Constant):
         text = literal.value
-        if not isinstance(text, str) or not _SHARED_TMP.match(text):
-            continue
+        if not isinstance(text, str) or not _SHARED_TMP.match(text) or any(c.isspace() for c in text):
+            continue  # not a temporary path, or prose that mentions one
         if isinstance(ctx.parent(literal), ast.JoinedStr) and ctx.parent(literal).values[0] is not literal:
             continue  # ``f"{base}/tmp/x"``: the literal is not the start of the path
         expression = _path_expression(ctx, literal)
