@@ -63,12 +63,16 @@ def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: 
                   project: dataflow.Project | None) -> tuple[FileReview, list[Finding], ParsedSource | None]:
     """The rules' findings for one file, before policy; some may lie in other files of the project."""
     result = FileReview(path=source_file.path, is_test=source_file.is_test)
-    try:
-        parsed = parse(source_file.path, data, config.max_file_size)
-    except NotReviewable as exc:
-        result.not_reviewed = str(exc)
-        return result, [], None
-    ctx = ModuleContext(parsed, module_name=source_file.module, is_test=source_file.is_test)
+    ctx = project.cached_context(source_file.module) if project is not None and source_file.module else None
+    if ctx is not None and ctx.path == source_file.path and ctx.source.text.encode("utf-8", "surrogatepass") == data:
+        parsed = ctx.source  # the engine parsed it already to follow a call into it
+    else:
+        try:
+            parsed = parse(source_file.path, data, config.max_file_size)
+        except NotReviewable as exc:
+            result.not_reviewed = str(exc)
+            return result, [], None
+        ctx = ModuleContext(parsed, module_name=source_file.module, is_test=source_file.is_test)
     if project is None:
         project = _project([source_file], config, {source_file.path: data})
     ctx.project = project

@@ -12,7 +12,8 @@ Tables (all optional in a file):
     longest matching prefix before any lookup.
 ``[[source]]``
     ``names`` (attributes read or functions called), ``kind`` (``http`` remote input; lower
-    trust: ``cli``, ``env``, ``stdin``, ``file``), ``what`` (how a message names it).
+    trust: ``cli``, ``env``, ``stdin``, ``file``), ``what`` (how a message names it), ``keys``
+    (for a mapping such as a WSGI environ: only entries under matching constant keys are input).
 ``[[sink]]``
     ``calls`` (qualified names) and/or ``methods`` (method names on receivers of any type,
     narrowed by ``receiver`` or ``receiver_type`` regular expressions on the receiver's text or
@@ -29,13 +30,17 @@ Tables (all optional in a file):
     that run their ``-c`` argument as a shell command), ``safe_flag_arg`` (the position of the
     ``safe_flag`` keyword when passed positionally), ``format_arg`` (the position of a %-format
     string that the callee applies to the arguments after it, as logging does: ``%d`` and ``%r``
-    neutralise what they format), ``what``.
+    neutralise what they format), ``argv_from`` (with ``args = "*"`` and a ``part``: where the
+    argument vector starts), ``keeps`` (the result still holds the input: parsers and
+    deserialisers; other sinks' results do not carry what they consumed), ``what``.
 ``[[sanitizer]]``
     ``calls`` / ``methods``, ``kinds`` cleaned (``"*"``: every kind: conversions to numbers),
     ``arg_contains`` (the method's first argument must contain one of these constant strings).
 ``[[propagator]]``
     ``calls`` / ``methods``, ``from``: ``["args", "receiver"]`` or positions; ``[]`` means the
     result carries nothing (``len``).  Calls without a model pass everything to the result.
+    ``flag``: a property of the result (``document``: a structure parsed from text, which a
+    query may use whole).
 ``[[noreturn]]``
     ``calls``: functions that never return (``flask.abort``, ``sys.exit``).
 ``[[entry]]``
@@ -84,6 +89,7 @@ class ModelError(Exception):
 class SourceModel:
     kind: str
     what: str
+    keys: re.Pattern | None = None  # a mapping whose entries under these constant keys only are input
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class SinkModel:
     shells: frozenset[str] = frozenset()
     safe_flag_arg: int | None = None
     format_arg: int | None = None
+    argv_from: int = 0
+    keeps: bool = False
     what: str = ""
 
 
@@ -122,6 +130,7 @@ class GuardModel:
     arg: int = 0
     negated: bool = False
     arg_equals: tuple[str, ...] = ()
+    when: str = "truthy"  # or "equal": the check holds where the call's result equals the other operand
 
 
 @dataclass(frozen=True)
@@ -157,13 +166,23 @@ class Models:
     noreturn: set[str] = field(default_factory=set)
     entries: list[EntryModel] = field(default_factory=list)
     call_guards: dict[str, GuardModel] = field(default_factory=dict)
+    call_flags: dict[str, frozenset[str]] = field(default_factory=dict)
     method_guards: dict[str, list[GuardModel]] = field(default_factory=dict)
-    _alias_keys: tuple[str, ...] = ()
+    _canonical: dict[str, str] = field(default_factory=dict, repr=False)
 
     def canonical(self, name: str | None) -> str | None:
         """``name`` with its longest aliased prefix replaced."""
         if name is None or not self.aliases:
             return name
+        cached = self._canonical.get(name)
+        if cached is not None:
+            return cached
+        result = self._canonical_uncached(name)
+        if len(self._canonical) < 200_000:
+            self._canonical[name] = result
+        return result
+
+    def _canonical_uncached(self, name: str) -> str:
         probe = name
         while True:
             target = self.aliases.get(probe)
@@ -217,7 +236,7 @@ def _targets(where: str, entry: dict[str, Any]) -> tuple[tuple[str, ...], tuple[
 
 _SINK_KEYS = {"calls", "methods", "kind", "args", "keywords", "when", "unless", "part", "unknown", "host_fixed",
               "receiver", "receiver_type", "key", "key_not", "safe_flag", "safe_flag_arg", "html_only", "operators", "shells",
-              "format_arg", "what"}
+              "format_arg", "argv_from", "keeps", "what"}
 
 
 def _sink(where: str, entry: dict[str, Any]) -> SinkModel:
@@ -260,6 +279,8 @@ def _sink(where: str, entry: dict[str, Any]) -> SinkModel:
         shells=frozenset(_strings(where, "shells", entry.get("shells", []))),
         safe_flag_arg=entry.get("safe_flag_arg"),
         format_arg=entry.get("format_arg"),
+        argv_from=int(entry.get("argv_from", 0)),
+        keeps=bool(entry.get("keeps", False)),
         what=str(entry.get("what", "")),
     )
 
@@ -282,12 +303,12 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
     models.aliases.update(aliases)
     for i, entry in enumerate(_array(origin, data, "source")):
         where = f"{origin}: source #{i + 1}"
-        _check_keys(where, entry, {"names", "kind", "what"})
+        _check_keys(where, entry, {"names", "kind", "what", "keys"})
         kind = entry.get("kind")
         if not isinstance(kind, str):
             raise ModelError(f"{where}: kind must be a string")
         for name in _strings(where, "names", entry.get("names", [])):
-            models.sources[name] = SourceModel(kind, str(entry.get("what", name)))
+            models.sources[name] = SourceModel(kind, str(entry.get("what", name)), _regex(where, "keys", entry.get("keys")))
     for i, entry in enumerate(_array(origin, data, "sink")):
         where = f"{origin}: sink #{i + 1}"
         _check_keys(where, entry, _SINK_KEYS)
@@ -308,13 +329,15 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
             models.method_sanitizers.setdefault(name, []).append(sanitizer)
     for i, entry in enumerate(_array(origin, data, "propagator")):
         where = f"{origin}: propagator #{i + 1}"
-        _check_keys(where, entry, {"calls", "methods", "from"})
+        _check_keys(where, entry, {"calls", "methods", "from", "flag"})
         sources = entry.get("from", ["args", "receiver"])
         if not isinstance(sources, list) or not all(s in ("args", "receiver") or (isinstance(s, int) and not isinstance(s, bool)) for s in sources):
             raise ModelError(f"{where}: from must list \"args\", \"receiver\" or argument positions")
         calls, methods = _targets(where, entry)
         for name in calls:
             models.call_propagators[name] = tuple(str(s) for s in sources)
+            if entry.get("flag"):
+                models.call_flags[name] = models.call_flags.get(name, frozenset()) | {str(entry["flag"])}
         for name in methods:
             models.method_propagators[name] = tuple(str(s) for s in sources)
     for i, entry in enumerate(_array(origin, data, "noreturn")):
@@ -323,12 +346,14 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
         models.noreturn.update(_strings(where, "calls", entry.get("calls", [])))
     for i, entry in enumerate(_array(origin, data, "guard")):
         where = f"{origin}: guard #{i + 1}"
-        _check_keys(where, entry, {"calls", "methods", "kinds", "arg", "negated", "arg_equals"})
+        _check_keys(where, entry, {"calls", "methods", "kinds", "arg", "negated", "arg_equals", "when"})
+        if entry.get("when", "truthy") not in ("truthy", "equal"):
+            raise ModelError(f"{where}: when must be truthy or equal")
         arg = entry.get("arg", 0)
         if not isinstance(arg, int) or isinstance(arg, bool):
             raise ModelError(f"{where}: arg must be an argument position (-1: the receiver)")
         guard = GuardModel(_kinds(where, entry), arg, bool(entry.get("negated", False)),
-                           _strings(where, "arg_equals", entry.get("arg_equals", [])))
+                           _strings(where, "arg_equals", entry.get("arg_equals", [])), entry.get("when", "truthy"))
         calls, methods = _targets(where, entry)
         for name in calls:
             models.call_guards[name] = guard

@@ -51,6 +51,7 @@ MAX_LOOP_ROUNDS = 3
 MAX_SUMMARY_DEPTH = 8
 MAX_TEXT = 400
 MAX_ITEMS = 64
+SMALL_PROJECT = 200  # modules; above this, other modules are loaded only for calls carrying input
 OPAQUE = "opaque"
 PARAM = "param"
 
@@ -333,6 +334,26 @@ class Project:
         ctx = self.context(name)
         return None if ctx is None else self.analysis(ctx)
 
+    def module_of(self, qual: str) -> str | None:
+        """The project module a dotted name lies in, without loading it."""
+        parts = qual.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:cut])
+            if self.has_module(module):
+                return module
+        return None
+
+    def is_loaded(self, name: str) -> bool:
+        return self._contexts.get(name) is not None
+
+    def may_load(self, name: str, carries_input: bool) -> bool:
+        """Budget: in a large project, parse another module only for calls that pass input on."""
+        return carries_input or name in self._contexts or len(self._loaders) <= SMALL_PROJECT
+
+    def cached_context(self, name: str) -> ModuleContext | None:
+        """A module the engine already parsed, so the review need not parse it again."""
+        return self._contexts.get(name)
+
     def resolve(self, qual: str) -> tuple["ModuleTaint", str] | None:
         """The project module and the dotted name inside it that ``qual`` names, if any."""
         parts = qual.split(".")
@@ -428,6 +449,7 @@ class ModuleTaint:
         self._globals_running = False
         self._flows: list[Flow] | None = None
         self._may_reach: dict[ast.AST, bool] = {}
+        self._facts: dict[ast.AST, FunctionFacts] = {}
         self._imports_cache: dict[str, bool] = {}
 
     # -- globals
@@ -467,7 +489,7 @@ class ModuleTaint:
             return method
         return None
 
-    def method(self, cls: ClassRef, name: str, seen: int = 0) -> FunctionRef | None:
+    def method(self, cls: ClassRef, name: str, seen: int = 0, local_only: bool = False) -> FunctionRef | None:
         for stmt in cls.node.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == name:
                 return FunctionRef(self, stmt, cls.node)
@@ -475,10 +497,10 @@ class ModuleTaint:
             return None
         for base in cls.node.bases:
             if isinstance(base, ast.Name) and base.id in self.classes:
-                found = self.method(self.classes[base.id], name, seen + 1)
+                found = self.method(self.classes[base.id], name, seen + 1, local_only)
                 if found is not None:
                     return found
-            else:
+            elif not local_only:
                 qual = self.ctx.qualname(base)
                 resolved = self.project.resolve(qual) if qual else None
                 if resolved is not None:
@@ -505,93 +527,106 @@ class ModuleTaint:
         return self._flows
 
     def _roots(self) -> Iterator[FunctionRef]:
+        """Functions worth analysing on their own: handlers, source readers, dangerous sinks."""
+        candidates = self._candidates()
         for node in self.ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
             ref = FunctionRef(self, node, self.class_of.get(node))
-            if not self.may_reach_sink(node):
+            entry = self.entry(ref)
+            if entry is None and node not in candidates:
                 continue
-            if self.entry(ref) is not None or self._reads_source(node) or self._has_unknown_sink(node):
+            if self.may_reach_sink(node, entry=entry):
                 yield ref
 
-    def may_reach_sink(self, node: ast.AST, depth: int = 0) -> bool:
+    def _candidates(self) -> set[ast.AST]:
+        """Functions that read a source or hold a sink dangerous by construction (one pass over the
+        module's index, so functions that are neither cost nothing)."""
+        models = self.models
+        ctx = self.ctx
+        found: set[ast.AST] = set()
+        for call in ctx.calls:
+            name = models.canonical(call.name)
+            sinks = models.call_sinks.get(name) if name else None
+            if sinks is None and isinstance(call.node.func, ast.Attribute):
+                sinks = models.method_sinks.get(call.node.func.attr)
+            if sinks and any(s.unknown != "none" for s in sinks) or (name is not None and name in models.sources):
+                function = self._innermost_function(call.node)
+                if function is not None:
+                    found.add(function)
+        prefixes = _source_prefixes(models)
+        typed_prefixes = _typed_source_prefixes(models)
+        for function in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
+            for arg in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs):
+                if arg.annotation is not None:
+                    annotated = models.canonical(ctx.qualname(arg.annotation))
+                    if annotated and annotated + "()" in typed_prefixes:
+                        found.add(function)
+        roots = {p.split(".")[0] for p in prefixes}
+        relevant = {local: qual for local, qual in ctx.aliases.items() if qual.split(".")[0] in roots}
+        if relevant:
+            for node in ctx.nodes(ast.Name):
+                qual = relevant.get(node.id)
+                if qual is None:
+                    continue
+                parent = ctx.parent(node)
+                name = ctx.qualname(parent) if isinstance(parent, ast.Attribute) else ctx.qualname(node)
+                if name is not None and (models.canonical(name) in prefixes or models.canonical(qual) in prefixes):
+                    function = self._innermost_function(node)
+                    if function is not None:
+                        found.add(function)
+        return found
+
+    def _innermost_function(self, node: ast.AST) -> ast.AST | None:
+        for ancestor in self.ctx.ancestors(node):
+            if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return ancestor
+            if isinstance(ancestor, ast.Lambda):
+                continue
+        return None
+
+    def facts(self, node: ast.AST) -> "FunctionFacts":
+        cached = self._facts.get(node)
+        if cached is None:
+            cached = self._facts[node] = FunctionFacts.of(node, self)
+        return cached
+
+    def may_reach_sink(self, node: ast.AST, depth: int = 0, entry: EntryModel | None = None) -> bool:
+        """Whether a call chain from ``node`` can reach a sink, judged from names only (cheap)."""
         cached = self._may_reach.get(node)
         if cached is not None:
             return cached
         self._may_reach[node] = False  # recursion guard
-        result = False
-        models = self.models
-        for child in _walk_own(node):
-            if isinstance(child, ast.Call):
-                name = self.ctx.qualname(child.func)
-                canonical = models.canonical(name)
-                if canonical in models.call_sinks or name in models.call_sinks:
+        facts = self.facts(node)
+        result = facts.direct_sink or (entry is not None and entry.return_sink is not None and facts.returns_value)
+        if not result:
+            for call in facts.calls:
+                kind, target = self._syntactic_target(call, node)
+                if kind == "other-module":
+                    result = True  # followed only when the analysis gets there
+                    break
+                if target is not None and depth < 6 and target.module.may_reach_sink(target.node, depth + 1):
                     result = True
                     break
-                func = child.func
-                if isinstance(func, ast.Attribute) and func.attr in models.method_sinks:
-                    result = True
-                    break
-                if depth < 4:
-                    target = self._syntactic_target(child, node)
-                    if target is not None and target.module.may_reach_sink(target.node, depth + 1):
-                        result = True
-                        break
-                if isinstance(func, ast.Name) and func.id in ("eval", "exec", "compile", "open", "getattr", "__import__"):
-                    result = result or func.id in models.call_sinks
-            elif isinstance(child, (ast.Assign, ast.AugAssign)) and "__setitem__" in models.method_sinks:
-                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
-                if any(isinstance(t, ast.Subscript) for t in targets):
-                    result = True
-                    break
-            elif isinstance(child, ast.Return) and child.value is not None:
-                result = True  # an entry point's response body, or a value its callers use
-                break
         self._may_reach[node] = result
         return result
 
-    def _syntactic_target(self, call: ast.Call, within: ast.AST) -> FunctionRef | None:
+    def _syntactic_target(self, call: ast.Call, within: ast.AST) -> tuple[str, "FunctionRef | None"]:
         func = call.func
         if isinstance(func, ast.Name):
             target = self.functions.get(func.id)
             if target is not None:
-                return target
+                return "here", target
             qual = self.ctx.aliases.get(func.id)
-            if qual:
-                resolved = self.project.resolve(qual)
-                if resolved is not None:
-                    found = resolved[0].lookup(resolved[1])
-                    return found if isinstance(found, FunctionRef) else None
+            if qual and self.project.module_of(qual) is not None:
+                return "other-module", None
         elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             if func.value.id in ("self", "cls"):
                 cls = self.class_of.get(within)
                 if cls is not None and cls.name in self.classes:
-                    return self.method(self.classes[cls.name], func.attr)
+                    return "here", self.method(self.classes[cls.name], func.attr, local_only=True)
             qual = self.ctx.aliases.get(func.value.id)
-            if qual:
-                resolved = self.project.resolve(f"{qual}.{func.attr}")
-                if resolved is not None:
-                    found = resolved[0].lookup(resolved[1])
-                    return found if isinstance(found, FunctionRef) else None
-        return None
-
-    def _reads_source(self, node: ast.AST) -> bool:
-        prefixes = _source_prefixes(self.models)
-        for child in _walk_own(node):
-            if isinstance(child, (ast.Name, ast.Attribute)):
-                name = self.ctx.qualname(child)
-                if name is not None and self.models.canonical(name) in prefixes:
-                    return True
-        return False
-
-    def _has_unknown_sink(self, node: ast.AST) -> bool:
-        models = self.models
-        for child in _walk_own(node):
-            if isinstance(child, ast.Call):
-                sinks = models.call_sinks.get(models.canonical(self.ctx.qualname(child.func)) or "")
-                if sinks is None and isinstance(child.func, ast.Attribute):
-                    sinks = models.method_sinks.get(child.func.attr)
-                if sinks and any(s.unknown != "none" for s in sinks):
-                    return True
-        return False
+            if qual and self.project.module_of(f"{qual}.{func.attr}") is not None:
+                return "other-module", None
+        return "none", None
 
     # -- entry points
 
@@ -611,8 +646,8 @@ class ModuleTaint:
                     continue
                 if entry.methods and node.name not in entry.methods:
                     continue
-                if not entry.methods and node.name.startswith("__"):
-                    continue
+                if not entry.methods and node.name.startswith("_") and not node.decorator_list:
+                    continue  # a helper of the handlers, not a handler (actions are decorated)
                 return entry
             if entry.first_param:
                 params = _positional(node)
@@ -661,6 +696,65 @@ class ModuleTaint:
         return False
 
 
+@dataclass
+class FunctionFacts:
+    """What one walk over a function body tells: its calls, what it reads, what it returns."""
+
+    calls: list[ast.Call]
+    direct_sink: bool
+    reads_source: bool
+    unknown_sink: bool
+    returns_value: bool
+    assigned: set[str]
+    nested: set[ast.AST]
+
+    @classmethod
+    def of(cls, node: ast.AST, module: "ModuleTaint") -> "FunctionFacts":
+        models = module.models
+        ctx = module.ctx
+        prefixes = _source_prefixes(models)
+        calls: list[ast.Call] = []
+        direct = reads = unknown = returns = False
+        assigned: set[str] = set()
+        nested: set[ast.AST] = set()
+        setitem_sinks = "__setitem__" in models.method_sinks
+        for child in _walk_own(node):
+            if isinstance(child, ast.Call):
+                calls.append(child)
+                func = child.func
+                name = models.canonical(ctx.qualname(func))
+                sinks = models.call_sinks.get(name) if name else None
+                if sinks is None and isinstance(func, ast.Attribute):
+                    sinks = models.method_sinks.get(func.attr)
+                if sinks:
+                    direct = True
+                    unknown = unknown or any(s.unknown != "none" for s in sinks)
+                if name is not None and not reads and name in models.sources:
+                    reads = True
+            elif isinstance(child, ast.Name):
+                if isinstance(child.ctx, (ast.Store, ast.Del)):
+                    assigned.add(child.id)
+                elif not reads:
+                    qual = models.canonical(ctx.aliases.get(child.id, child.id))
+                    reads = qual in prefixes
+            elif isinstance(child, ast.Attribute):
+                if not reads and isinstance(child.ctx, ast.Load):
+                    qual = models.canonical(ctx.qualname(child))
+                    reads = qual is not None and qual in prefixes
+            elif isinstance(child, (ast.Assign, ast.AugAssign)) and setitem_sinks:
+                targets = child.targets if isinstance(child, ast.Assign) else [child.target]
+                direct = direct or any(isinstance(t, ast.Subscript) for t in targets)
+            elif isinstance(child, ast.Return) and child.value is not None:
+                returns = True
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                assigned.add(child.name)
+                if not isinstance(child, ast.ClassDef):
+                    nested.add(child)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            assigned.update(_all_params(node))
+        return cls(calls, direct, reads, unknown, returns, assigned, nested)
+
+
 _SOURCE_PREFIX_CACHE: dict[int, frozenset[str]] = {}
 
 
@@ -678,6 +772,11 @@ def _source_prefixes(models: Models) -> frozenset[str]:
         cached = frozenset(p for p in prefixes if "." in p or p in models.sources)
         _SOURCE_PREFIX_CACHE[id(models)] = cached
     return cached
+
+
+def _typed_source_prefixes(models: Models) -> frozenset[str]:
+    """Instance types (``starlette.requests.Request()``) some of whose attributes are sources."""
+    return frozenset(name.split("()", 1)[0] + "()" for name in models.sources if "()" in name)
 
 
 def _walk_own(node: ast.AST) -> Iterator[ast.AST]:
@@ -778,6 +877,7 @@ class Interpreter:
         self.local_names: set[str] = set()
         self._hit_keys: set[tuple] = set()
         self.self_name: str | None = None
+        self._following = False  # the call being evaluated passes input on (worth loading its module)
         self.self_attrs: dict[str, Value] = {}
 
     # -- entry points
@@ -793,8 +893,9 @@ class Interpreter:
         assert ref is not None
         node = ref.node
         params = _all_params(node)
-        self.local_names = _assigned_names(node)
-        self.entry = self.module.entry(ref) if not isinstance(node, ast.Lambda) else None
+        self.local_names = self.module.facts(node).assigned
+        if self.entry is None and not isinstance(node, ast.Lambda):
+            self.entry = self.module.entry(ref)
         self.state = {}
         if ref.cls is not None and not _is_static(node) and _positional(node):
             self.self_name = _positional(node)[0]
@@ -843,6 +944,10 @@ class Interpreter:
                 value = Value(labels=frozenset({label}), qual=qual, func=cls_ref)
             elif entry is not None and name in self._converted_params(entry):
                 value = EMPTY
+            elif entry is not None and (dependency := self._dependency_value(entry, default)) is not None:
+                value = dependency
+            elif typed and typed not in _NUMERIC_TYPES and typed + "()" in _typed_source_prefixes(self.models):
+                value = Value(qual=typed + "()")  # a request object: its modelled attributes are the input
             elif entry is not None and self._entry_param(entry, name, user_position, default, arg.annotation):
                 what = entry.what.replace("{name}", name)
                 if typed in _NUMERIC_TYPES:
@@ -864,6 +969,31 @@ class Interpreter:
             self.state[name] = value
             index += 1
         del positional_names
+
+    def _dependency_value(self, entry: EntryModel, default: ast.AST | None) -> Value | None:
+        """``Depends(get_term)``: the parameter is what the dependency returns from request input."""
+        if not (isinstance(default, ast.Call) and default.args):
+            return None
+        called = self.models.canonical(self.ctx.qualname(default.func))
+        if called not in entry.skip_defaults:
+            return None
+        target = self.eval(default.args[0]).func
+        if not isinstance(target, FunctionRef) or isinstance(target.node, ast.Lambda):
+            return EMPTY
+        if self.project.depth >= MAX_SUMMARY_DEPTH or target.key in self.project.in_progress:
+            return EMPTY
+        interp = Interpreter(target.module, target, scope=_scope_name(target))
+        interp.entry = entry
+        self.project.depth += 1
+        self.project.in_progress.add(target.key)
+        try:
+            returns = interp.run_function().returns
+        except RecursionError:
+            return EMPTY
+        finally:
+            self.project.depth -= 1
+            self.project.in_progress.discard(target.key)
+        return _relabel(returns, lambda l: None if l.kind == PARAM else l)
 
     def _converted_params(self, entry: EntryModel) -> set[str]:
         """Parameters the framework converts to numbers before the handler sees them."""
@@ -1357,6 +1487,8 @@ class Interpreter:
         return Value(labels=frozenset({label}), qual=qual)
 
     def source_value(self, source, qual: str, node: ast.AST) -> Value:
+        if source.keys is not None:
+            return Value(qual=qual)  # input only under some keys: see keyed_read
         where = self.ctx.location(node)
         text = _short(node)
         label = Label(source.kind, source.what, where, (TraceStep(where, f"`{text}` is read from {source.what}"),))
@@ -1372,7 +1504,7 @@ class Interpreter:
             source = self.models.sources.get(qual)
             if source is not None:
                 return self.source_value(source, qual, node)
-            if self.project.has_module(base.qual or ""):
+            if self.project.has_module(base.qual or "") and self.project.may_load(base.qual or "", self._following):
                 resolved = self.project.resolve(qual)
                 if resolved is not None:
                     target = resolved[0].lookup(resolved[1])
@@ -1398,6 +1530,18 @@ class Interpreter:
                 if l.kind == PARAM and not isinstance(l.param, tuple) else l for l in labels)
         return Value(labels=labels, qual=qual, flags=flags)
 
+    def keyed_read(self, base: Value, key: Value, node: ast.AST) -> Value | None:
+        """A read from a mapping that is input under some keys only (a WSGI environ)."""
+        source = self.models.sources.get(base.qual) if base.qual else None
+        if source is None or source.keys is None:
+            return None
+        if key.known and isinstance(key.const, str) and not source.keys.search(key.const):
+            return EMPTY
+        where = self.ctx.location(node)
+        text = _short(node)
+        label = Label(source.kind, source.what, where, (TraceStep(where, f"`{text}` is read from {source.what}"),))
+        return Value(labels=frozenset({label}))
+
     def expr_Subscript(self, node: ast.Subscript) -> Value:
         base = self.eval(node.value)
         if isinstance(node.slice, ast.Slice):
@@ -1406,6 +1550,9 @@ class Interpreter:
             prefix = base.prefix if (node.slice.lower is None or self.ctx.constant(node.slice.lower, None) == 0) else None
             return Value(labels=base.labels, prefix=prefix, text=base.text, const=UNKNOWN, seq=base.seq)
         index = self.eval(node.slice)
+        keyed = self.keyed_read(base, index, node)
+        if keyed is not None:
+            return keyed
         if index.known and base.items is not None and _hashable(index.const):
             item = base.items.get(index.const)
             if item is None and base.seq and isinstance(index.const, int) and index.const < 0:
@@ -1710,8 +1857,6 @@ class Interpreter:
             receiver = self.eval(func.value)
             method = func.attr
             qual = self.models.canonical(f"{receiver.qual}.{method}") if receiver.qual else None
-            if qual is not None and receiver.qual and self.project.has_module(receiver.qual):
-                callee = self.expr_Attribute(func)
         else:
             callee = self.eval(func)
             qual = callee.qual
@@ -1720,6 +1865,16 @@ class Interpreter:
         for kw in node.keywords:
             value = self.eval(kw.value)
             kwargs[kw.arg] = join(kwargs[kw.arg], value) if kw.arg in kwargs else value
+        following = self._following
+        self._following = _carries_input(args, kwargs, receiver)
+        try:
+            if qual is not None and receiver is not None and receiver.qual and self.project.has_module(receiver.qual):
+                callee = self.expr_Attribute(func)
+            return self._call(node, func, receiver, method, callee, qual, args, kwargs)
+        finally:
+            self._following = following
+
+    def _call(self, node, func, receiver, method, callee, qual, args, kwargs) -> Value:
         call = CallSite(node, qual, method, receiver, args, kwargs, self)
 
         sinks = self.models.call_sinks.get(qual) if qual else None
@@ -1731,7 +1886,7 @@ class Interpreter:
         consumed: set[int] = set()
         if sinks and not (target is not None and qual not in self.models.call_sinks):
             for sink in sinks:
-                if self.check_sink(call, sink):
+                if self.check_sink(call, sink) and not sink.keeps:
                     consumed.update(range(len(args)) if sink.all_args else sink.args)
         if consumed:
             # what a sink consumes does not flow on: a command's output, a fetched page and a
@@ -1768,13 +1923,15 @@ class Interpreter:
                 return receiver.func.module.method(receiver.func, call.method)
             if receiver.qual and receiver.qual.endswith("()"):
                 cls_qual = receiver.qual[:-2]
-                resolved = self.project.resolve(cls_qual) if "." in cls_qual else None
+                module = self.project.module_of(cls_qual) if "." in cls_qual else None
+                resolved = self.project.resolve(cls_qual) if module and self.project.may_load(module, self._following) else None
                 if resolved is not None:
                     target = resolved[0].lookup(resolved[1])
                     if isinstance(target, ClassRef):
                         return target.module.method(target, call.method)
         if callee is None and call.qual and call.qual not in self.models.call_sinks:
-            resolved = self.project.resolve(call.qual) if "." in call.qual else None
+            module = self.project.module_of(call.qual) if "." in call.qual else None
+            resolved = self.project.resolve(call.qual) if module and self.project.may_load(module, self._following) else None
             if resolved is not None:
                 return resolved[0].lookup(resolved[1])
         return None
@@ -1792,7 +1949,8 @@ class Interpreter:
             return Value(qual=target.qual + "()", func=target, items=fields)
         if isinstance(target, FunctionRef):
             if isinstance(target.node, ast.Lambda) or (target.module is self.module and target.cls is None
-                                                       and target.node in _nested_defs(self.ref)):
+                                                       and self.ref is not None
+                                                       and target.node in self.module.facts(self.ref.node).nested):
                 return self._inline(call, target)
             bound = call.receiver is not None and target.cls is not None and not _is_static(target.node)
             return self._apply_summary(call, target, bound=bound)
@@ -1845,6 +2003,8 @@ class Interpreter:
                 flags.add("normalized")
         if call.qual and self._normalizes(call):
             flags.add("normalized")
+        if call.qual and call.qual in self.models.call_flags:
+            flags.update(self.models.call_flags[call.qual])
         if call.qual and call.qual.rpartition(".")[2] in ("urlparse", "urlsplit") and call.args:
             key = _key(call.node.args[0])
             if key:
@@ -1869,6 +2029,17 @@ class Interpreter:
             for k in sorted(call.args[0].items):
                 items[len(items)] = call.args[0].items[k]
             self.state[key] = current.replace(items=items, labels=current.labels | added, const=UNKNOWN)
+            return
+        if call.method == "extend" and current.seq and current.items is not None and call.args and len(current.items) < MAX_ITEMS:
+            # an unknown number of elements: the known head stays, one element stands for the rest
+            items = dict(current.items)
+            items[len(items)] = self.element_of(call.args[0])
+            self.state[key] = current.replace(items=items, labels=current.labels | added, const=UNKNOWN)
+            return
+        if call.method == "update" and current.items is not None and not current.seq and not call.args and call.kwargs:
+            items = dict(current.items)
+            items.update({k: v for k, v in call.kwargs.items() if k is not None})
+            self.state[key] = current.replace(items=items, labels=current.labels | added)
             return
         if call.method == "update" and current.items is not None and not current.seq and call.args and call.args[0].items is not None:
             items = dict(current.items)
@@ -1899,6 +2070,10 @@ class Interpreter:
                 items = {k: v for k, v in call.kwargs.items() if k is not None}
                 return Value(labels=merge_labels(items.values()), items=items)
             return None
+        if method == "get" and args and receiver.qual:
+            keyed = self.keyed_read(receiver, args[0], call.node)
+            if keyed is not None:
+                return keyed
         if method == "get" and receiver.items is not None and not receiver.seq and args:
             default = args[1] if len(args) > 1 else constant(None)
             if args[0].known:
@@ -1915,6 +2090,12 @@ class Interpreter:
                 return result
         if isinstance(receiver.const, str):
             template = receiver.const
+            if method == "format_map" and args:
+                mapping = args[0]
+                values = list(mapping.items.values()) if mapping.items is not None else [mapping]
+                prefix = template.split("{", 1)[0]
+                return Value(labels=mapping.labels | merge_labels(values), prefix=prefix, text=template[:MAX_TEXT],
+                             flags=frozenset({"built"}))
             if method == "format":
                 labels = merge_labels(args) | merge_labels(call.kwargs.values())
                 if all(a.known for a in args) and all(v.known for v in call.kwargs.values()):
@@ -1967,7 +2148,7 @@ class Interpreter:
         node = target.node
         interp = Interpreter(self.module, target, scope=self.scope)
         interp.state = dict(self.state or {})
-        interp.local_names = _assigned_names(node) | self.local_names
+        interp.local_names = self.module.facts(node).assigned | self.local_names
         params = _positional(node)
         for i, name in enumerate(params):
             if i < len(call.args):
@@ -2047,6 +2228,12 @@ class Interpreter:
                 argument = mapping.get(position)
                 if argument is not None and argument.items is not None and ("." + field_name) in argument.items:
                     argument = argument.items["." + field_name]
+                elif argument is not None and argument.qual:
+                    # the caller passed a modelled object: its field may be a source (request.GET)
+                    field_qual = self.models.canonical(f"{argument.qual}.{field_name}")
+                    source = self.models.sources.get(field_qual)
+                    if source is not None:
+                        argument = self.source_value(source, field_qual, node)
             else:
                 argument = mapping.get(label.param)
             if argument is None or not argument.labels:
@@ -2173,10 +2360,11 @@ class Interpreter:
                     values.append((call.kwargs[keyword], kw.value))
         if sink.part != "whole" and sink.all_args:
             # a command given as separate arguments: execute("virsh", "domdisplay", id)
+            argv = call.args[sink.argv_from:]
             if any(isinstance(a, ast.Starred) for a in call.node.args):
-                values = [(Value(labels=merge_labels(call.args)), call.node)] if sink.part == "head" else []
+                values = [(Value(labels=merge_labels(argv)), call.node)] if sink.part == "head" else []
             else:
-                values = [(Value(labels=merge_labels(call.args), items=dict(enumerate(call.args)), seq=True), call.node)]
+                values = [(Value(labels=merge_labels(argv), items=dict(enumerate(argv)), seq=True), call.node)]
         for value, arg_node in values:
             self.check_value(sink, value, arg_node, call.node)
 
@@ -2246,12 +2434,16 @@ class Interpreter:
         return Value(labels=labels) if labels else None
 
     def _operator_part(self, sink: SinkModel, value: Value, depth: int = 0) -> Value | None:
-        if value.items is None or value.seq:
-            return value  # the whole document, or a list of stages, comes from elsewhere
+        if value.items is None:
+            return value  # the whole document comes from elsewhere
         labels: frozenset[Label] = frozenset()
         for key, item in value.items.items():
-            if isinstance(key, str) and key in sink.operators:
-                labels |= item.labels
+            if value.seq:
+                inner = self._operator_part(sink, item, depth + 1) if depth < 4 else item
+                if inner is not None:
+                    labels |= inner.labels
+            elif isinstance(key, str) and key in sink.operators or "document" in item.flags:
+                labels |= item.labels  # an operator's value, or a whole document parsed from input
             elif item.items is not None and depth < 4:
                 inner = self._operator_part(sink, item, depth + 1)
                 if inner is not None:
@@ -2317,6 +2509,8 @@ class Interpreter:
             guards.extend(models.method_guards[call.method])
         facts = []
         for guard in guards:
+            if guard.when != "truthy":
+                continue
             if guard.arg == -1:
                 if not isinstance(call.node.func, ast.Attribute):
                     continue
@@ -2426,6 +2620,14 @@ class Interpreter:
         elif isinstance(op, (ast.Eq, ast.NotEq, ast.Is, ast.IsNot)):
             holds = truth if isinstance(op, (ast.Eq, ast.Is)) else not truth
             for a, b in ((left, right), (right, left)):
+                if holds and isinstance(a, ast.Call):
+                    guard = self.models.call_guards.get(self.models.canonical(self.ctx.qualname(a.func)) or "")
+                    if guard is not None and guard.when == "equal" and guard.arg < len(a.args):
+                        tested = a.args[guard.arg]
+                        for element in (tested.elts if isinstance(tested, (ast.List, ast.Tuple)) else [tested]):
+                            key = _key(element)
+                            if key:
+                                facts.append((key, guard.kinds, UNKNOWN))
                 other = self._quiet_eval(b)
                 if holds and other.known and not isinstance(other.const, type(None)):
                     key = _key(a)
@@ -2461,6 +2663,15 @@ class CallSite:
         if isinstance(self.node.func, ast.Attribute):
             return _key(self.node.func.value)
         return None
+
+
+def _carries_input(args: list[Value], kwargs: dict, receiver: Value | None) -> bool:
+    """Whether a call passes data from a source on (what makes following it into a module worth it)."""
+    for value in (*args, *kwargs.values(), *((receiver,) if receiver is not None else ())):
+        for label in value.labels:
+            if label.kind not in (OPAQUE, PARAM):
+                return True
+    return False
 
 
 _MUTATORS = {"append", "extend", "insert", "update", "add", "setdefault", "appendleft", "put"}
@@ -2582,33 +2793,6 @@ def _short(node: ast.AST, limit: int = 60) -> str:
 
 def _is_static(node) -> bool:
     return any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in getattr(node, "decorator_list", ()))
-
-
-_ASSIGNED_CACHE: dict[int, tuple[ast.AST, set[str]]] = {}
-
-
-def _assigned_names(node: ast.AST) -> set[str]:
-    cached = _ASSIGNED_CACHE.get(id(node))
-    if cached is not None and cached[0] is node:
-        return cached[1]
-    names: set[str] = set()
-    for child in _walk_own(node):
-        if isinstance(child, ast.Name) and isinstance(child.ctx, (ast.Store, ast.Del)):
-            names.add(child.id)
-        elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(child.name)
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        names.update(_all_params(node))
-    if len(_ASSIGNED_CACHE) > 4096:
-        _ASSIGNED_CACHE.clear()
-    _ASSIGNED_CACHE[id(node)] = (node, names)
-    return names
-
-
-def _nested_defs(ref: FunctionRef | None) -> set[ast.AST]:
-    if ref is None:
-        return set()
-    return {c for c in _walk_own(ref.node) if isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
 # --- the interface rules see ------------------------------------------------------------------
