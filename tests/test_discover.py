@@ -181,3 +181,20 @@ def test_classification_uses_the_path_below_the_working_directory(tmp_path: Path
     monkeypatch.chdir(tmp_path / "tests" / "checkout")
     files, _ = discover(["."], Config())
     assert [(f.path, f.is_test) for f in files] == [("app.py", False)]
+
+
+def test_a_tree_nested_deeper_than_the_recursion_limit_is_walked(tmp_path: Path) -> None:
+    import sys
+
+    depth = sys.getrecursionlimit() + 100
+    directory = tmp_path / "deep"
+    directory.mkdir()
+    os.chdir(directory)  # one level at a time: the full path may exceed PATH_MAX
+    for _ in range(depth):
+        os.mkdir("d")
+        os.chdir("d")
+    Path("found.py").write_text("", encoding="utf-8")
+    os.chdir(tmp_path)
+    files, problems = discover(["deep"], Config(respect_gitignore=False))
+    assert problems == []
+    assert [f.path.count("/") for f in files] == [depth + 1]

@@ -191,14 +191,17 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
             ignores.push(ancestor)
     seen_dirs: set[tuple[int, int]] = set()
 
-    def visit(directory: Path) -> None:
+    # an explicit stack, not recursion: a tree nested a thousand folders deep must not crash
+    pending = [top]
+    while pending:
+        directory = pending.pop()
         try:
             stat = directory.stat()
         except OSError:
-            return
+            continue
         key = (stat.st_dev, stat.st_ino)
         if key in seen_dirs:
-            return
+            continue
         seen_dirs.add(key)
         if config.respect_gitignore and directory != top:
             # resolved, like the paths matched against it: a relative base would never match
@@ -206,7 +209,7 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError:
-            return
+            continue
         for entry in entries:
             child = Path(entry.path)
             try:
@@ -217,7 +220,7 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
                         continue
                     if config.respect_gitignore and ignores.ignored(child.resolve(), is_dir=True):
                         continue
-                    visit(child)
+                    pending.append(child)
                 elif _is_file(entry):
                     if not (entry.name.endswith(".py") or ("." not in entry.name and _is_python_script(child))):
                         continue
@@ -232,5 +235,4 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
             except OSError:
                 continue
 
-    visit(top)
     return found
