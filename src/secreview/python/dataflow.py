@@ -450,6 +450,7 @@ class ModuleTaint:
         self._flows: list[Flow] | None = None
         self._may_reach: dict[ast.AST, bool] = {}
         self._facts: dict[ast.AST, FunctionFacts] = {}
+        self._methods_named: dict[str, list[FunctionRef]] | None = None
         self._imports_cache: dict[str, bool] = {}
 
     # -- globals
@@ -599,34 +600,51 @@ class ModuleTaint:
         result = facts.direct_sink or (entry is not None and entry.return_sink is not None and facts.returns_value)
         if not result:
             for call in facts.calls:
-                kind, target = self._syntactic_target(call, node)
+                kind, targets = self._syntactic_targets(call, node)
                 if kind == "other-module":
                     result = True  # followed only when the analysis gets there
                     break
-                if target is not None and depth < 6 and target.module.may_reach_sink(target.node, depth + 1):
+                if depth < 6 and any(t.module.may_reach_sink(t.node, depth + 1) for t in targets):
                     result = True
                     break
         self._may_reach[node] = result
         return result
 
-    def _syntactic_target(self, call: ast.Call, within: ast.AST) -> tuple[str, "FunctionRef | None"]:
+    def _syntactic_targets(self, call: ast.Call, within: ast.AST) -> tuple[str, list["FunctionRef"]]:
+        """What a call may run, from names alone: functions and methods of this module, or a
+        marker for another module of the project (loaded only if the analysis follows it)."""
         func = call.func
         if isinstance(func, ast.Name):
             target = self.functions.get(func.id)
             if target is not None:
-                return "here", target
+                return "here", [target]
+            cls = self.classes.get(func.id)
+            if cls is not None:
+                init = self.method(cls, "__init__", local_only=True)
+                return "here", [init] if init is not None else []
             qual = self.ctx.aliases.get(func.id)
             if qual and self.project.module_of(qual) is not None:
-                return "other-module", None
-        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            if func.value.id in ("self", "cls"):
-                cls = self.class_of.get(within)
-                if cls is not None and cls.name in self.classes:
-                    return "here", self.method(self.classes[cls.name], func.attr, local_only=True)
-            qual = self.ctx.aliases.get(func.value.id)
-            if qual and self.project.module_of(f"{qual}.{func.attr}") is not None:
-                return "other-module", None
-        return "none", None
+                return "other-module", []
+        elif isinstance(func, ast.Attribute):
+            if isinstance(func.value, ast.Name):
+                if func.value.id in ("self", "cls"):
+                    cls_node = self.class_of.get(within)
+                    if cls_node is not None and cls_node.name in self.classes:
+                        found = self.method(self.classes[cls_node.name], func.attr, local_only=True)
+                        return "here", [found] if found is not None else []
+                qual = self.ctx.aliases.get(func.value.id)
+                if qual and self.project.module_of(f"{qual}.{func.attr}") is not None:
+                    return "other-module", []
+            # a method called on an object of unknown class: any method of that name here
+            return "here", self.methods_named().get(func.attr, [])
+        return "none", []
+
+    def methods_named(self) -> dict[str, list["FunctionRef"]]:
+        if self._methods_named is None:
+            self._methods_named = {}
+            for function, cls in self.class_of.items():
+                self._methods_named.setdefault(function.name, []).append(FunctionRef(self, function, cls))
+        return self._methods_named
 
     # -- entry points
 
@@ -1929,7 +1947,7 @@ class Interpreter:
                     target = resolved[0].lookup(resolved[1])
                     if isinstance(target, ClassRef):
                         return target.module.method(target, call.method)
-        if callee is None and call.qual and call.qual not in self.models.call_sinks:
+        if (callee is None or callee.func is None) and call.qual and call.qual not in self.models.call_sinks:
             module = self.project.module_of(call.qual) if "." in call.qual else None
             resolved = self.project.resolve(call.qual) if module and self.project.may_load(module, self._following) else None
             if resolved is not None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ..findings import Confidence
 from ..python.module import ModuleContext
-from . import Issue, rule
+from . import Issue, flow_message, rule
 
 # Loaders that build arbitrary objects: feeding them attacker data is code execution.
 _CODE_EXECUTING_LOADERS = {
@@ -22,6 +23,16 @@ _CODE_EXECUTING_LOADERS = {
 }
 _SAFE_YAML_LOADERS = {"SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader"}
 _UNSAFE_YAML_CALLS = {"yaml.unsafe_load", "yaml.unsafe_load_all", "yaml.full_load", "yaml.full_load_all"}
+
+
+def _with_evidence(ctx: ModuleContext, issue: Issue) -> Issue:
+    """The same finding, certain and with its path, when request data reaches the loader."""
+    flows = [f for f in ctx.taint(issue.node) if f.kind == "deserialize" and f.label.kind == "http"]
+    if not flows:
+        return issue
+    flow = min(flows, key=lambda f: len(f.trace))
+    return Issue(issue.node, message=f"{flow_message(flow, ctx.path)} {issue.message}", fix=issue.fix,
+                 confidence=Confidence.HIGH, trace=flow.trace)
 
 
 def _allow_pickle_disabled(ctx: ModuleContext, call) -> bool:
@@ -46,7 +57,8 @@ def unsafe_deserialization(ctx: ModuleContext) -> Iterator[Issue]:
     ## What it does
     Flags loads from pickle, cPickle, dill, cloudpickle, marshal, shelve and jsonpickle, and from
     wrappers that unpickle (pandas.read_pickle, joblib.load, numpy.load with allow_pickle=True,
-    torch.load without weights_only=True).
+    torch.load without weights_only=True).  When the data-flow engine sees request data reach
+    the loader, the finding is certain and shows the path.
 
     ## Why it matters
     These formats describe objects to build, and building them can call any function: a pickle
@@ -73,13 +85,13 @@ def unsafe_deserialization(ctx: ModuleContext) -> Iterator[Issue]:
         fmt = _CODE_EXECUTING_LOADERS.get(call.name or "")
         if fmt is None or _allow_pickle_disabled(ctx, call):
             continue
-        yield Issue(
+        yield _with_evidence(ctx, Issue(
             call.node,
             message=f"`{call.name}` deserializes {fmt} data, which can construct arbitrary objects and run code "
             f"chosen by whoever wrote the data.",
             fix="Load the data with `json.loads` or another data-only format; if pickle is unavoidable, "
             "authenticate the bytes with `hmac.compare_digest` before loading them.",
-        )
+        ))
 
 
 @rule(
@@ -116,11 +128,11 @@ def yaml_unsafe_load(ctx: ModuleContext) -> Iterator[Issue]:
     """
     for call in ctx.calls:
         if call.name in _UNSAFE_YAML_CALLS:
-            yield Issue(
+            yield _with_evidence(ctx, Issue(
                 call.node,
                 message=f"`{call.name}` constructs Python objects from YAML tags, so a crafted document runs code.",
                 fix=f"Replace `{call.name}` with `yaml.safe_load`.",
-            )
+            ))
         elif call.name in ("yaml.load", "yaml.load_all"):
             loader = call.arg(position=1, keyword="Loader")
             if loader is None:
@@ -133,8 +145,8 @@ def yaml_unsafe_load(ctx: ModuleContext) -> Iterator[Issue]:
                     continue
                 described = f"with `{loader_name}`"
             safe = "yaml.safe_load" if call.name == "yaml.load" else "yaml.safe_load_all"
-            yield Issue(
+            yield _with_evidence(ctx, Issue(
                 call.node,
                 message=f"`{call.name}` is called {described}, which builds arbitrary Python objects from YAML tags.",
                 fix=f"Call `{safe}(...)` or pass `Loader=yaml.SafeLoader`.",
-            )
+            ))

@@ -1,0 +1,247 @@
+"""The taint engine on small programs: semantics one at a time, models, projects, robustness."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from secreview import models
+from secreview.config import Config, ConfigError, load
+from secreview.discover import SourceFile
+from secreview.python import dataflow
+from secreview.python.module import ModuleContext
+from secreview.python.source import parse
+from secreview.review import review_files
+
+
+def flows(code: str, module: str = "app") -> set[tuple[int, str, str]]:
+    """(line, sink kind, source kind) of every flow found in ``code``."""
+    text = textwrap.dedent(code)
+    ctx = ModuleContext(parse(f"{module}.py", text.encode()), module_name=module)
+    return {(f.location.line, f.kind, f.source_kind) for f in dataflow.module_flows(ctx)}
+
+
+def http(code: str) -> set[tuple[int, str]]:
+    return {(line, kind) for line, kind, source in flows(code) if source == "http"}
+
+
+FLASK = """
+import os, subprocess, shlex, re
+from flask import Flask, request, redirect
+import requests
+app = Flask(__name__)
+ALLOWED = {"a", "b"}
+DEBUG = False
+"""
+
+
+def test_source_to_shell_through_assignment_and_fstring() -> None:
+    assert http(FLASK + """
+@app.route("/x")
+def view():
+    name = request.args["name"]
+    cmd = f"convert {name} out.png"
+    subprocess.run(cmd, shell=True)
+""") == {(13, "shell")}
+
+
+def test_constant_commands_and_code_are_not_flows() -> None:
+    assert flows(FLASK + """
+def run():
+    subprocess.run("ls -l", shell=True)
+    eval("1+2")
+    os.system("echo " + ("a" if DEBUG else "b"))
+""") == set()
+
+
+def test_pruned_branch_does_not_reach_the_sink() -> None:
+    assert http(FLASK + """
+@app.route("/x")
+def view():
+    value = request.args["v"]
+    if DEBUG:
+        os.system(value)
+    cmd = value if False else "ls"
+    os.system(cmd)
+""") == set()
+
+
+def test_sanitizers_are_per_kind() -> None:
+    found = http(FLASK + """
+@app.route("/x")
+def view():
+    quoted = shlex.quote(request.args["v"])
+    os.system("echo " + quoted)
+    return "<p>" + quoted + "</p>"
+""")
+    assert found == {(13, "html")}
+
+
+def test_conversion_to_number_cleans_every_kind() -> None:
+    assert http(FLASK + """
+@app.route("/x")
+def view():
+    n = int(request.args["n"])
+    os.system("sleep %s" % n)
+""") == set()
+
+
+def test_container_elements_keep_their_own_taint() -> None:
+    assert http(FLASK + """
+@app.route("/x")
+def view():
+    parts = {"safe": "ls", "user": request.args["u"]}
+    os.system(parts["safe"])
+    os.system(parts["user"])
+    pair = ("date", request.args["u"])
+    os.system(pair[0])
+""") == {(13, "shell")}
+
+
+def test_validation_that_ends_the_path_cleans_the_value() -> None:
+    assert http(FLASK + """
+@app.route("/x")
+def view():
+    choice = request.args["c"]
+    if choice not in ALLOWED:
+        return "no"
+    os.system("run " + choice)
+    other = request.args["o"]
+    if not re.fullmatch(r"[a-z]+", other):
+        raise ValueError(other)
+    os.system("run " + other)
+""") == set()
+
+
+def test_parameterised_query_is_safe_and_formatted_query_is_not() -> None:
+    assert http(FLASK + """
+import sqlite3
+@app.route("/x/<uid>")
+def view(uid):
+    cur = sqlite3.connect("db").cursor()
+    cur.execute("SELECT * FROM t WHERE id = ?", (uid,))
+    cur.execute("SELECT * FROM t WHERE id = '%s'" % uid)
+""") == {(14, "sql")}
+
+
+def test_host_fixed_by_a_constant_prefix_is_not_ssrf() -> None:
+    assert http(FLASK + """
+@app.route("/x")
+def view():
+    uid = request.args["id"]
+    requests.get(f"https://api.example.com/users/{uid}")
+    requests.get("https://" + uid + "/status")
+""") == {(13, "url")}
+
+
+def test_summary_carries_a_parameter_to_a_sink_and_sanitisation_back() -> None:
+    found = http(FLASK + """
+def run(cmd):
+    subprocess.run(cmd, shell=True)
+
+def quoted(value):
+    return shlex.quote(value)
+
+@app.route("/x")
+def view():
+    run("echo " + request.args["a"])
+    run("echo " + quoted(request.args["b"]))
+""")
+    assert found == {(10, "shell")}
+
+
+def test_flow_trace_goes_from_source_through_the_call_to_the_sink() -> None:
+    text = textwrap.dedent(FLASK + """
+def run(cmd):
+    subprocess.run(cmd, shell=True)
+
+@app.route("/x")
+def view():
+    name = request.args["a"]
+    run(name)
+""")
+    ctx = ModuleContext(parse("app.py", text.encode()), module_name="app")
+    [flow] = [f for f in dataflow.module_flows(ctx) if f.source_kind == "http"]
+    lines = [step.location.line for step in flow.trace]
+    assert lines[0] == 14 and lines[-1] == 10
+    assert any("passed to `run` as `cmd`" in step.label for step in flow.trace)
+
+
+def test_unknown_value_reaches_a_shell_at_low_trust_only_without_callers() -> None:
+    found = flows("""
+import os
+def library_entry(cmd):
+    os.system(cmd)
+""")
+    assert found == {(4, "shell", "param")}
+
+
+def test_fields_of_objects_built_from_input() -> None:
+    assert http(FLASK + """
+class Job:
+    def __init__(self, target):
+        self.target = target
+        self.fixed = "/srv"
+    def run(self):
+        os.system("tar " + self.target)
+    def run_fixed(self):
+        os.system("tar " + self.fixed)
+
+@app.route("/x")
+def view():
+    job = Job(request.args["p"])
+    job.run()
+    job.run_fixed()
+""") == {(14, "shell")}
+
+
+def test_loops_reach_a_fixed_point() -> None:
+    assert http(FLASK + """
+@app.route("/x")
+def view():
+    cmd = "ls"
+    for part in request.args.getlist("p"):
+        cmd = cmd + " " + part
+    os.system(cmd)
+""") == {(14, "shell")}
+
+
+def test_cross_module_flow_is_reported_at_the_sink_in_the_other_file(tmp_path: Path) -> None:
+    package = tmp_path / "shop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "db.py").write_text("import sqlite3\n\ndef find(name):\n"
+                                   "    return sqlite3.connect('x').execute(\"SELECT * FROM t WHERE n = '\" + name + \"'\")\n")
+    (package / "views.py").write_text("from flask import Flask, request\nfrom shop.db import find\n"
+                                      "app = Flask(__name__)\n\n@app.route('/s')\ndef search():\n"
+                                      "    return str(find(request.args['q']))\n")
+    files = [SourceFile(f"shop/{name}", package / name, False, f"shop.{name[:-3]}".replace(".__init__", ""))
+             for name in ("__init__.py", "db.py", "views.py")]
+    result = review_files(files, Config())
+    by_path = {r.path: [(f.rule, f.location.line) for f in r.findings] for r in result.files}
+    assert ("sql-injection", 4) in by_path["shop/db.py"]
+    [finding] = [f for r in result.files for f in r.findings if f.rule == "sql-injection"]
+    assert [s.location.path for s in finding.trace][0] == "shop/views.py"
+
+
+def test_deep_nesting_degrades_instead_of_failing() -> None:
+    depth = 150
+    code = "from flask import request\nimport os\ndef f():\n    x = " + "(" * depth + "request.args['a']" + ")" * depth + "\n    os.system(x)\n"
+    ctx = ModuleContext(parse("deep.py", code.encode()), module_name="deep")
+    dataflow.module_flows(ctx)  # no exception
+
+
+def test_a_bad_model_file_is_a_clear_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text("[[sink]]\ncalls = ['x.run']\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.secreview]\nmodels = ['bad.toml']\n")
+    with pytest.raises(ConfigError, match="bad.toml: sink #1: kind"):
+        load(tmp_path / "pyproject.toml")
+
+
+def test_user_model_file_adds_a_sink(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text('[[sink]]\ncalls = ["acme.shell.run"]\nkind = "shell"\nargs = [0]\n')
+    extended = models.load((str(tmp_path / "mine.toml"),))
+    assert "acme.shell.run" in extended.call_sinks
+    assert "acme.shell.run" not in models.load().call_sinks
