@@ -447,3 +447,13 @@ def test_renamed_file_in_a_patch_keeps_its_history(repo: Repo, capsys, tmp_path:
     patch.write_text(repo.git("diff", "-M", "HEAD"))
     repo.git("reset", "-q", "--hard")
     assert reported(capsys, "--patch", str(patch)) == {("compat.py", 9, "yaml-unsafe-load")}
+
+
+def test_diff_with_a_baseline_reports_only_findings_outside_it(repo: Repo, capsys, tmp_path: Path) -> None:
+    repo.write("app.py", OLD_PICKLE.replace("safe_load", "load"))
+    baseline_file = tmp_path / "baseline.json"
+    assert main(["scan", "app.py", "--write-baseline", str(baseline_file)]) == 0
+    capsys.readouterr()
+    repo.write("app.py", OLD_PICKLE.replace("safe_load", "load") + "\n\ndef more(blob):\n    return pickle.loads(blob)\n")
+    assert reported(capsys, "HEAD") == {("app.py", 10, "yaml-unsafe-load"), ("app.py", 14, "unsafe-deserialization")}
+    assert reported(capsys, "HEAD", "--baseline", str(baseline_file)) == {("app.py", 14, "unsafe-deserialization")}
