@@ -25,7 +25,8 @@ from ..python.module import ModuleContext
 from . import Issue, rule
 
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
-_SECRET_WORDS = {"signature", "hmac", "secret", "token", "otp", "totp", "hotp", "csrf", "xsrf", "apikey"}
+_SECRET_WORDS = {"signature", "hmac", "secret", "token", "otp", "totp", "hotp", "csrf", "xsrf", "apikey",
+                 "authorization"}
 # a bare ``token`` may be a lexer's token and a bare ``signature`` a function's: secrets only when
 # compared with a value whose name says it is the reference (``expected``, ``stored``, ...)
 _AMBIGUOUS_NAMES = (["token"], ["signature"])
@@ -34,7 +35,8 @@ _REFERENCE_WORDS = {"expected", "computed", "calculated", "generated", "stored",
 _SECRET_PAIRS = (
     {"api", "key"}, {"auth", "key"}, {"secret", "key"}, {"password", "hash"}, {"password", "hashed"},
     {"password", "digest"}, {"passwd", "hash"}, {"pw", "hash"}, {"pwd", "hash"}, {"access", "code"},
-    {"verification", "code"}, {"reset", "code"},
+    {"verification", "code"}, {"reset", "code"}, {"auth", "header"}, {"authorization", "header"},
+    {"signature", "header"}, {"token", "header"},
 )
 _SINGLE_WORD_SECRETS = {"pwhash", "passhash", "pwdhash"}
 # words that make a name describe a secret rather than be one
@@ -42,7 +44,7 @@ _METADATA_WORDS = {
     "type", "types", "name", "names", "kind", "count", "len", "length", "size", "index", "idx", "pos",
     "position", "url", "uri", "endpoint", "expiry", "expires", "expiration", "exp", "ttl", "lifetime",
     "scope", "scopes", "format", "version", "prefix", "ref", "href", "id", "ids", "uuid", "path", "file",
-    "filename", "header", "field", "param", "location", "algorithm", "alg", "method", "mode", "class",
+    "filename", "field", "param", "location", "algorithm", "alg", "method", "mode", "class",
     "label", "state", "status", "enabled", "required", "source", "store", "backend", "provider",
     "err", "error", "errors", "errno", "exception", "no", "missing", "invalid", "expired",
 }
@@ -71,6 +73,11 @@ def _name_of(node: ast.expr) -> str | None:
         if isinstance(key, ast.Constant) and isinstance(key.value, str):
             return key.value
         return _name_of(node.value)
+    if isinstance(node, ast.JoinedStr):  # f"Bearer {API_TOKEN}" is named by what it embeds
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                return _name_of(part.value)
+        return None
     if isinstance(node, ast.Call):
         func = node.func
         if isinstance(func, ast.Attribute):
@@ -225,9 +232,16 @@ def _root(node: ast.expr) -> str | None:
 
 
 def _comparable_value(ctx: ModuleContext, node: ast.expr) -> bool:
-    """A value a secret can meaningfully be compared with: not a constant, not a length or type."""
-    if ctx.is_constant(node) or _class_constant(ctx, node):
+    """A value a secret can meaningfully be compared with: not a literal, a marker, a length or a type.
+
+    A constant named as a secret (``API_KEY = "..."``) is still a secret: comparing a request's
+    key with it leaks the key.  Other constants (``"Bearer"``, ``None``, ``TOKEN_BLOCK``) are not.
+    """
+    if isinstance(node, ast.Constant) or _class_constant(ctx, node):
         return False
+    value = ctx.constant(node, None)
+    if value is not None or ctx.is_constant(node):
+        return bool(value) and isinstance(value, (str, bytes)) and secret_by_name(_name_of(node))
     if isinstance(node, ast.Call) and (ctx.qualname(node.func) or "") in ("len", "type", "int", "bool", "isinstance"):
         return False
     return not (isinstance(node, ast.Attribute) and node.attr in ("__class__", "__name__"))
@@ -281,8 +295,12 @@ def timing_unsafe_comparison(ctx: ModuleContext) -> Iterator[Issue]:
         if root is not None and root not in ("self", "cls") and root == _root(right):
             continue  # two values held by the same store: a consistency check, not a verification
         kinds = [_secrecy(ctx, left), _secrecy(ctx, right)]
-        for index, other in ((0, right), (1, left)):
-            if kinds[index] == "ambiguous" and identifier_words(_name_of(other) or "") & _REFERENCE_WORDS:
+        for index, (this, other) in enumerate(((left, right), (right, left))):
+            partner = identifier_words(_name_of(other) or "")
+            # two tokens compared is a token check; two signatures may be inspect.Signature objects
+            if kinds[index] == "ambiguous" and (
+                partner & _REFERENCE_WORDS or ("token" in partner and "token" in identifier_words(_name_of(this) or ""))
+            ):
                 kinds[index] = "secret"
         stored_password = None if "secret" in kinds else _password_check(left, right)
         if "secret" not in kinds and stored_password is None:
