@@ -18,7 +18,7 @@ import ast
 import enum
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..python.module import ModuleContext
 
@@ -309,3 +309,46 @@ def local_constant(ctx: ModuleContext, node: ast.AST | None, default: object = N
         return default
     value = ctx.constant(bound[0], _NOT_FOUND)
     return default if value is _NOT_FOUND else value
+
+
+# Public names of the modules whose star import these rules need to see through.
+_CIPHER_MODULES = {"AES", "DES", "DES3", "ARC2", "ARC4", "Blowfish", "CAST", "XOR", "ChaCha20", "Salsa20"}
+_HASH_MODULES = {"MD2", "MD4", "MD5", "SHA", "SHA1", "SHA256", "SHA512", "HMAC"}
+_STAR_EXPORTS: dict[str, frozenset[str]] = {
+    "Crypto.Cipher": frozenset(_CIPHER_MODULES), "Cryptodome.Cipher": frozenset(_CIPHER_MODULES),
+    "Crypto.Hash": frozenset(_HASH_MODULES), "Cryptodome.Hash": frozenset(_HASH_MODULES),
+    "Crypto.PublicKey": frozenset({"RSA", "DSA", "ECC", "ElGamal"}),
+    "Cryptodome.PublicKey": frozenset({"RSA", "DSA", "ECC", "ElGamal"}),
+    "hashlib": frozenset({"md5", "sha1", "sha224", "sha256", "sha384", "sha512", "new", "pbkdf2_hmac", "blake2b",
+                          "blake2s", "sha3_256", "sha3_512"}),
+    "random": frozenset({"random", "randint", "randrange", "choice", "choices", "sample", "getrandbits", "uniform",
+                         "randbytes", "Random", "SystemRandom", "shuffle"}),
+    "ssl": frozenset({"CERT_NONE", "CERT_REQUIRED", "PROTOCOL_SSLv2", "PROTOCOL_SSLv3", "PROTOCOL_TLSv1",
+                      "PROTOCOL_TLSv1_1", "PROTOCOL_TLS", "PROTOCOL_SSLv23", "SSLContext", "wrap_socket",
+                      "create_default_context", "TLSVersion", "Purpose"}),
+}
+
+
+def star_imports(ctx: ModuleContext) -> dict[str, str]:
+    """Local name -> qualified name for the names that ``from M import *`` brings in, for modules we know."""
+    found: dict[str, str] = {}
+    for node in ctx.nodes(ast.ImportFrom):
+        if node.module in _STAR_EXPORTS and any(alias.name == "*" for alias in node.names):
+            for name in _STAR_EXPORTS[node.module]:
+                found.setdefault(name, f"{node.module}.{name}")
+    return found
+
+
+def resolved_calls(ctx: ModuleContext) -> list:
+    """``ctx.calls``, with names brought in by a known star import qualified (``DES.new`` → ``Crypto.Cipher.DES.new``)."""
+    stars = star_imports(ctx)
+    if not stars:
+        return ctx.calls
+    calls = []
+    for call in ctx.calls:
+        name = call.name or ""
+        head, dot, rest = name.partition(".")
+        if head in stars and head not in ctx.aliases:
+            call = replace(call, name=stars[head] + dot + rest)
+        calls.append(call)
+    return calls

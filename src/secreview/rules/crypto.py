@@ -41,6 +41,7 @@ from ._purpose import (
     judge_names,
     local_constant,
     method_calls_on,
+    resolved_calls,
     words,
 )
 
@@ -191,7 +192,7 @@ def weak_hash(ctx: ModuleContext) -> Iterator[Issue]:
     - https://docs.python.org/3/library/hashlib.html
     - https://shattered.io/
     """
-    for call in ctx.calls:
+    for call in resolved_calls(ctx):
         found = _weak_hash_call(ctx, call)
         if found is None:
             continue
@@ -336,7 +337,7 @@ def password_hash_without_kdf(ctx: ModuleContext) -> Iterator[Issue]:
     - https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html
     """
     yield from _weak_password_schemes(ctx)
-    for call in ctx.calls:
+    for call in resolved_calls(ctx):
         name = call.name or ""
         if name.startswith("hashlib.") and name[8:] in _STRONG_FAST_HASHES:
             algorithm, data = name[8:], call.arg(0, "string") or call.arg(None, "data")
@@ -412,7 +413,7 @@ def _bound_dict(ctx: ModuleContext, name: ast.Name) -> ast.Dict | None:
 
 def _weak_password_schemes(ctx: ModuleContext) -> Iterator[Issue]:
     """Password-hashing APIs configured with a scheme or work factor that is fast to brute-force."""
-    for call in ctx.calls:
+    for call in resolved_calls(ctx):
         name = call.name or ""
         parts = name.split(".")
         if name.startswith("passlib.") and len(parts) >= 2 and parts[-2] in _WEAK_PASSLIB_SCHEMES \
@@ -539,7 +540,7 @@ def weak_cipher(ctx: ModuleContext) -> Iterator[Issue]:
     - https://sweet32.info/
     - RFC 7465: Prohibiting RC4 Cipher Suites
     """
-    for call in ctx.calls:
+    for call in resolved_calls(ctx):
         found = _weak_cipher(ctx, call)
         if found is None:
             continue
@@ -598,7 +599,7 @@ def ecb_mode(ctx: ModuleContext) -> Iterator[Issue]:
     - CWE-327: Use of a Broken or Risky Cryptographic Algorithm
     - NIST SP 800-38A, section 6.1
     """
-    for call in ctx.calls:
+    for call in resolved_calls(ctx):
         name = call.name or ""
         if name.startswith("cryptography.") and name.endswith(".modes.ECB"):
             yield Issue(
@@ -703,7 +704,7 @@ def weak_key_size(ctx: ModuleContext) -> Iterator[Issue]:
     - CWE-326: Inadequate Encryption Strength
     - NIST SP 800-131A Rev. 2
     """
-    for call in ctx.calls:
+    for call in resolved_calls(ctx):
         name = call.name or ""
         spec = _KEY_SIZE_CALLS.get(name)
         if spec is not None:
@@ -808,7 +809,7 @@ def static_iv(ctx: ModuleContext) -> Iterator[Issue]:
     - NIST SP 800-38D, section 8 (uniqueness of GCM nonces)
     """
     aead = _aead_objects(ctx)
-    for call in ctx.calls:
+    for call in resolved_calls(ctx):
         name = call.name or ""
         head, _, last = name.rpartition(".")
         iv_node: ast.AST | None = None

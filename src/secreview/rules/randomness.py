@@ -5,8 +5,10 @@ shuffling, simulation and load spreading, and most of their calls are exactly th
 is reported only when the names around it show that the value is a secret: it is assigned to
 or returned as a token, password, key, salt, nonce, session id, OTP, reset code or CSRF value,
 passed as such a keyword, stored in a cookie, or built inside a function whose name says it
-makes one.  A decisive benign name (delay, jitter, port, color, ...) ends the search; a call
-with no telling name is not reported.  `random.SystemRandom()` and `secrets` are never
+makes one.  A decisive benign name (delay, jitter, port, color, name, ...) ends the search; a
+call with no telling name is not reported, except a random string built from a character
+alphabet (``"".join(random.choice(string.ascii_letters) ...)``), the shape of a token or
+password, which is reported at low severity and low confidence.  `random.SystemRandom()` and `secrets` are never
 reported.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from ..findings import Confidence
+from ..findings import Confidence, Severity
 from ..python.module import ModuleContext
 from ..python.names import dotted
 from . import Issue, rule
@@ -26,6 +28,8 @@ from ._purpose import (
     enclosing_names,
     identifiers,
     judge_names,
+    local_constant,
+    resolved_calls,
 )
 
 _RANDOM_FUNCTIONS = {"random", "randint", "randrange", "choice", "choices", "sample", "getrandbits", "uniform",
@@ -46,7 +50,8 @@ _SECRET_VOCABULARY = Vocabulary(
         "percent", "ratio", "offset", "position", "length", "len", "count", "size", "width", "height", "bucket",
         "ttl", "expiry", "expires", "expire", "expiration", "lifetime", "age", "duration", "index", "idx", "latency",
         "noise", "seed", "vocab", "word", "words", "corpus", "sentence", "server", "host", "node", "proxy",
-        "agent", "shuffle", "shuffled", "split", "fraction", "padding", "boundary", "multipart", "tempfile", "tempdir",
+        "agent", "shuffle", "shuffled", "split", "fraction", "padding", "boundary", "multipart", "tempfile", "tempdir", "tmpdir", "tmpfile", "name", "names",
+        "suffix", "prefix", "slug", "label", "filename", "dirname", "tag", "uid", "uuid", "guid",
     }),
     qualified={
         "key": frozenset({"api", "secret", "private", "encryption", "encrypt", "session", "signing", "access",
@@ -107,6 +112,26 @@ def _predictable_call(ctx: ModuleContext, call, instances: set[str]) -> str | No
     return None
 
 
+def _builds_string_from_alphabet(ctx: ModuleContext, call, method: str) -> bool:
+    """``"".join(random.choice(string.ascii_letters) for _ in range(n))``: a random string, purpose unnamed."""
+    if method not in ("choice", "choices", "sample"):
+        return False
+    population = call.arg(0, "seq") or call.arg(0, "population")
+    if population is None:
+        return False
+    is_alphabet = isinstance(local_constant(ctx, population), str) or any(
+        (ctx.qualname(node) or "").startswith("string.") for node in ast.walk(population)
+        if isinstance(node, (ast.Attribute, ast.Name)))
+    if not is_alphabet:
+        return False
+    for ancestor in ctx.ancestors(call.node):
+        if isinstance(ancestor, ast.Call) and isinstance(ancestor.func, ast.Attribute) and ancestor.func.attr == "join":
+            return True
+        if isinstance(ancestor, ast.stmt):
+            return False
+    return False
+
+
 def _draws_from_benign_population(call) -> bool:
     population = call.arg(0, "seq") or call.arg(0, "population") or call.arg(0, "a")
     if population is None:
@@ -154,7 +179,7 @@ def insecure_random(ctx: ModuleContext) -> Iterator[Issue]:
     - https://docs.python.org/3/library/secrets.html
     """
     instances = _generator_instances(ctx)
-    for call in ctx.calls:
+    for call in resolved_calls(ctx):
         method = _predictable_call(ctx, call, instances)
         if method is None:
             continue
@@ -167,9 +192,20 @@ def insecure_random(ctx: ModuleContext) -> Iterator[Issue]:
             verdict, confidence = surrounding, Confidence.MEDIUM
         elif surrounding.purpose is Purpose.BENIGN:
             continue  # `token = random.randrange(...)` inside `_make_boundary` is a MIME boundary
+        described = ast.unparse(call.node.func)
+        if verdict.purpose is Purpose.UNKNOWN and _builds_string_from_alphabet(ctx, call, method):
+            yield Issue(
+                call.node,
+                message=f"`{described}` builds a random string from a character alphabet, the shape of a token or "
+                "password, with a predictable generator, and no name around it says what the string is for.",
+                fix="If the string guards anything, build it with `secrets`: "
+                "`\"\".join(secrets.choice(alphabet) for _ in range(length))` or `secrets.token_urlsafe(length)`.",
+                severity=Severity.LOW,
+                confidence=Confidence.LOW,
+            )
+            continue
         if verdict.purpose is not Purpose.SECURITY:
             continue
-        described = ast.unparse(call.node.func)
         yield Issue(
             call.node,
             message=f"`{described}` produces a secret ({verdict.evidence}) from a predictable generator whose "

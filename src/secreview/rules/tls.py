@@ -18,7 +18,7 @@ from ..findings import Confidence, Severity
 from ..python.module import ModuleContext
 from ..python.names import dotted
 from . import Issue, rule
-from ._purpose import callee_name, local_constant, words
+from ._purpose import callee_name, local_constant, resolved_calls, words
 
 # Libraries whose `verify=` keyword is TLS certificate verification.
 _HTTP_LIBRARIES = ("requests.", "httpx.", "keystoneauth1.", "boto3.", "botocore.", "aioboto3.", "hvac.",
@@ -222,7 +222,7 @@ def tls_verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
 def _verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     servers = _server_objects(ctx)
     uses_aiohttp = _imports(ctx, "aiohttp")
-    for call in ctx.calls:
+    for call in resolved_calls(ctx):
         name = call.name or ""
         verify = call.arg(keyword="verify")
         if _is_false(ctx, verify) and _is_http_call(ctx, call):
@@ -302,6 +302,28 @@ def _verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     yield from _verification_assignments(ctx, servers)
     yield from _unverified_defaults(ctx)
     yield from _bare_contexts_used_by_clients(ctx)
+    yield from _pyopenssl_contexts_never_verifying(ctx)
+
+
+# pyOpenSSL context methods that show the module configures verification or is a server.
+_PYOPENSSL_CONFIGURING = {"set_verify", "use_privatekey", "use_privatekey_file", "use_certificate",
+                          "use_certificate_file", "use_certificate_chain_file", "set_accept_state"}
+
+
+def _pyopenssl_contexts_never_verifying(ctx: ModuleContext) -> Iterator[Issue]:
+    """``SSL.Context(method)`` in a module that never calls ``set_verify``: pyOpenSSL's default is VERIFY_NONE."""
+    created = [call for call in resolved_calls(ctx) if call.name == "OpenSSL.SSL.Context"]
+    if not created or any(call.method in _PYOPENSSL_CONFIGURING for call in ctx.calls):
+        return
+    for call in created:
+        yield Issue(
+            call.node,
+            message="`SSL.Context(...)` creates a pyOpenSSL context, which verifies no certificate until "
+            "`set_verify(SSL.VERIFY_PEER, ...)` is called, and this module never calls it.",
+            fix="Call `context.set_verify(SSL.VERIFY_PEER, callback)` and `context.set_default_verify_paths()` (or "
+            "`load_verify_locations(cafile)`), and check the host name of the peer certificate.",
+            confidence=Confidence.MEDIUM,
+        )
 
 
 # `ssl.SSLContext()` with these protocols starts with CERT_NONE and no host name check.
@@ -493,7 +515,7 @@ def _hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
                     fix=f"Remove the assignment (keep `{ast.unparse(target)} = True`) and pass "
                     "`server_hostname=` when wrapping the socket.",
                 )
-    for call in ctx.calls:
+    for call in resolved_calls(ctx):
         for keyword in call.node.keywords:
             if keyword.arg in _HOSTNAME_KEYS and _is_false(ctx, keyword.value) \
                     and not _is_server_side(ctx, call.node, servers):
