@@ -135,7 +135,8 @@ def _scan(args: argparse.Namespace) -> int:
         return _report(args, result)
     _report(args, result)  # compared with --baseline before that file may be replaced
     baseline.write(Path(args.write_baseline), result)
-    print(f"secreview: {len(result.findings)} findings written to the baseline {args.write_baseline}", file=sys.stderr)
+    count = len(result.findings)
+    print(f"secreview: {count} finding{'' if count == 1 else 's'} written to the baseline {args.write_baseline}", file=sys.stderr)
     return EXIT_CLEAN  # the findings just recorded are accepted
 
 
