@@ -123,8 +123,8 @@ _CREATE_CALLS = {"os.open": 2, "os.mkdir": 1, "os.makedirs": 1, "os.mkfifo": 1, 
 _CREATE_METHODS = {"mkdir": 0, "touch": 0}
 # The modes every file and directory is created with when none is given (``open()`` asks for 0o666,
 # ``mkdir`` for 0o777); passing them explicitly changes nothing, so they are not reported.
-_CONVENTIONAL_CREATE_MODES = {"os.open": 0o666, "os.mkfifo": 0o666, "os.mknod": 0o666, "touch": 0o666,
-                              "os.mkdir": 0o777, "os.makedirs": 0o777, "mkdir": 0o777}
+_CONVENTIONAL_CREATE_MODES = {"os.open": {0o666, 0o777}, "os.mkfifo": {0o666}, "os.mknod": {0o600, 0o666},
+                              "touch": {0o666}, "os.mkdir": {0o777}, "os.makedirs": {0o777}, "mkdir": {0o777}}
 
 
 def _mode_argument(ctx: ModuleContext, call) -> tuple[ast.expr | None, str]:
@@ -164,8 +164,8 @@ def permissive_file_permissions(ctx: ModuleContext) -> Iterator[Issue]:
     it at once; and, at low severity and confidence, creation calls (`os.open`, `os.mkdir`,
     `os.makedirs`, `Path.mkdir`, `Path.touch`) given such a mode explicitly, since the umask
     still narrows it.  The conventional creation modes (`0o666` for files, `0o777` for
-    directories) are what these calls use when no mode is given, so spelling them out is not
-    reported.  Group-writable modes (`0o775`, `umask(0o002)`) are not reported either.
+    directories and for `os.open`, whose default it is) are what these calls use when no mode
+    is given, so spelling them out is not reported.  Group-writable modes (`0o775`, `umask(0o002)`) are not reported either.
     `chmod 777` and `chmod o+w` in `os.system` and `subprocess` commands are.
 
     ## Why it matters
@@ -201,8 +201,8 @@ def permissive_file_permissions(ctx: ModuleContext) -> Iterator[Issue]:
         bits, known = mode_bits(ctx, mode_node)
         if not bits & _OTHERS_WRITE:
             continue
-        if kind == "create" and known and bits == _CONVENTIONAL_CREATE_MODES.get(
-            call.name if call.name in _CONVENTIONAL_CREATE_MODES else call.method or ""
+        if kind == "create" and known and bits in _CONVENTIONAL_CREATE_MODES.get(
+            call.name if call.name in _CONVENTIONAL_CREATE_MODES else call.method or "", set()
         ):
             continue
         target = call.name or f"{call.method}"
@@ -259,21 +259,27 @@ def _check_shell_chmod(ctx: ModuleContext, call) -> Iterator[Issue]:
 
 
 def _restores_mask(ctx: ModuleContext, call) -> bool:
-    """``old = os.umask(0); os.umask(old)`` reads the mask; it leaves no window worth reporting."""
+    """``old = os.umask(0)`` then ``os.umask(old)`` with nothing created in between reads the mask.
+
+    Only umask calls (and tests) may run between the two: a file created there gets umask 0.
+    """
     parent = ctx.parent(call.node)
     if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)):
         return False
     saved = parent.targets[0].id
     scope = ctx.enclosing_function(call.node) or ctx.tree
-    for other in ctx.calls_to("os.umask"):
-        argument = other.arg(0, "mask")
-        if (
-            isinstance(argument, ast.Name)
-            and argument.id == saved
-            and 0 < other.node.lineno - call.node.lineno <= 3
+    for restore in ctx.calls_to("os.umask"):
+        argument = restore.arg(0, "mask")
+        if not (isinstance(argument, ast.Name) and argument.id == saved and restore.node.lineno > call.node.lineno):
+            continue
+        if (ctx.enclosing_function(restore.node) or ctx.tree) is not scope:
+            continue
+        between = [
+            other for other in ctx.calls
+            if call.node.lineno <= other.node.lineno <= restore.node.lineno
             and (ctx.enclosing_function(other.node) or ctx.tree) is scope
-        ):
-            return True
+        ]
+        return all(other.name == "os.umask" for other in between)
     return False
 
 
