@@ -630,3 +630,75 @@ def _selects_protocol(ctx: ModuleContext, node: ast.AST, parent: ast.AST | None,
                     return f"`{ast.unparse(target)}` is set to"
                 return f"`{ast.unparse(target)}` is set to"
     return None
+
+
+_ACCEPTING_HOST_KEY_POLICIES = {"AutoAddPolicy": "adds any unknown host key", "WarningPolicy": "only logs unknown host keys"}
+
+
+@rule(
+    id="ssh-host-key-not-verified",
+    cwe=295,
+    severity="high",
+    confidence="high",
+    summary="SSH client accepts any server host key, so any server can impersonate the host",
+    relevant_in_tests=False,
+)
+def ssh_host_key_not_verified(ctx: ModuleContext) -> Iterator[Issue]:
+    """
+    ## What it does
+    Flags paramiko's `set_missing_host_key_policy(AutoAddPolicy())` and `WarningPolicy()`,
+    asyncssh's `connect(..., known_hosts=None)`, and pysftp's `cnopts.hostkeys = None`.
+
+    ## Why it matters
+    The host key is how an SSH client knows it reached the right server; it plays the role of
+    the certificate in TLS.  A client that accepts unknown keys hands its password or agent
+    signature, and every command and file it sends, to whoever answers first on the network
+    path.
+
+    ## Example
+    ```python
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(host, username=user, password=password)
+    ```
+
+    ## Fix
+    Load the known host keys and reject unknown ones: `client.load_system_host_keys()` (or
+    `load_host_keys(path)`) with `paramiko.RejectPolicy()`, the default; give asyncssh a
+    `known_hosts` file; give pysftp a `CnOpts(knownhosts=path)`.
+
+    ## References
+    - CWE-295: Improper Certificate Validation
+    - CWE-322: Key Exchange without Entity Authentication
+    - https://docs.paramiko.org/en/stable/api/client.html
+    """
+    for call in resolved_calls(ctx):
+        if call.method == "set_missing_host_key_policy" and call.node.args:
+            policy = call.node.args[0]
+            policy_name = ctx.qualname(policy.func if isinstance(policy, ast.Call) else policy) or ""
+            short = policy_name.rpartition(".")[2]
+            if short in _ACCEPTING_HOST_KEY_POLICIES and policy_name.startswith("paramiko"):
+                yield Issue(
+                    policy,
+                    message=f"`set_missing_host_key_policy({ast.unparse(policy)})` {_ACCEPTING_HOST_KEY_POLICIES[short]}, "
+                    "so the client connects to any server that answers, without checking its identity.",
+                    fix="Call `load_system_host_keys()` (or `load_host_keys(path)`) and keep the default "
+                    "`paramiko.RejectPolicy()`.",
+                )
+        elif (call.name or "").startswith("asyncssh.") and call.has_keyword("known_hosts") \
+                and isinstance(call.arg(keyword="known_hosts"), ast.Constant) and call.arg(keyword="known_hosts").value is None:
+            node = call.arg(keyword="known_hosts")
+            yield Issue(
+                node,
+                message=f"`{call.name}` is given `known_hosts=None`, which turns off server host key checking.",
+                fix="Pass `known_hosts=\"~/.ssh/known_hosts\"` (the default) or a list of trusted host keys.",
+            )
+    for node in ctx.nodes(ast.Assign):
+        for target in node.targets:
+            if isinstance(target, ast.Attribute) and target.attr == "hostkeys" and isinstance(node.value, ast.Constant) \
+                    and node.value.value is None:
+                yield Issue(
+                    node.value,
+                    message=f"`{ast.unparse(target)} = None` makes pysftp accept any server host key.",
+                    fix="Give `pysftp.CnOpts(knownhosts=path)` a known_hosts file instead of clearing `hostkeys`.",
+                )
