@@ -221,10 +221,18 @@ def archive_extraction_traversal(ctx: ModuleContext) -> Iterator[Issue]:
             call.node,
             message=f"`{receiver}.{func.attr}` extracts tar entries {verdict}, so an entry named with `..`, an "
             f"absolute path or a link can write outside the destination directory.",
-            fix=f"Pass `filter=\"data\"` to `{func.attr}` (Python 3.12+ and recent security releases), or check each "
-            f"member's resolved path against the destination before extracting it.",
+            fix=f"Extract with `{receiver}.{func.attr}({_with_data_filter(call)})` (Python 3.12+ and recent security "
+            f"releases), or check each member's resolved path against the destination before extracting it.",
         )
     yield from _manual_entry_writes(ctx, bound)
+
+
+def _with_data_filter(call: Call) -> str:
+    """The call's arguments with ``filter="data"`` in place of any filter given."""
+    parts = [ast.unparse(a) for a in call.node.args]
+    parts += [f"{k.arg}={ast.unparse(k.value)}" if k.arg else f"**{ast.unparse(k.value)}"
+              for k in call.node.keywords if k.arg != "filter"]
+    return ", ".join([*parts, 'filter="data"'])
 
 
 _ZIP_EXTENSIONS = (".zip", ".whl", ".jar", ".egg")
@@ -370,10 +378,11 @@ def _manual_entry_writes(ctx: ModuleContext, bound) -> Iterator[Issue]:
             if entry is None:
                 continue
             entry_text = ast.unparse(entry)
+            where = "" if entry.lineno == node.lineno else f" (line {entry.lineno})"
             yield Issue(
                 node,
-                message=f"This write goes to a path built from the archive entry name `{entry_text}` (line "
-                f"{entry.lineno}), which can hold `..` or an absolute path and so land outside the destination.",
+                message=f"This write goes to a path built from the archive entry name `{entry_text}`{where}, which can "
+                f"hold `..` or an absolute path and so land outside the destination.",
                 fix=f"Resolve the path built from `{entry_text}` with `os.path.realpath` and skip the entry unless "
                 f"`os.path.commonpath([dest, target]) == dest`, or use `os.path.basename({entry_text})` when the "
                 f"archive's folders are not needed.",

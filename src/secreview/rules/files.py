@@ -112,8 +112,12 @@ def mode_bits(ctx: ModuleContext, node: ast.AST) -> tuple[int, bool]:
     return 0, False
 
 
+def octal(mode: int) -> str:
+    return f"0o{mode:03o}"
+
+
 def _describe(mode: int, known: bool) -> str:
-    return f"`{oct(mode)}`" if known else "a mode that includes `S_IWOTH`"
+    return f"`{octal(mode)}`" if known else "a mode that includes `S_IWOTH`"
 
 
 # Calls that set the mode of an existing path: the mode is applied exactly as given.
@@ -292,7 +296,7 @@ def _check_umask(ctx: ModuleContext, call) -> Iterator[Issue]:
         return
     yield Issue(
         call.node,
-        message=f"`os.umask({oct(mask)})` leaves others' write bit in the mask unset, so files and directories this "
+        message=f"`os.umask({octal(mask)})` leaves others' write bit in the mask unset, so files and directories this "
         f"process creates afterwards are writable by every local user.",
         fix="Use `os.umask(0o022)` (or `0o077` for private data), or set the mode of each created file explicitly.",
     )
