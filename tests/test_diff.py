@@ -457,3 +457,21 @@ def test_diff_with_a_baseline_reports_only_findings_outside_it(repo: Repo, capsy
     repo.write("app.py", OLD_PICKLE.replace("safe_load", "load") + "\n\ndef more(blob):\n    return pickle.loads(blob)\n")
     assert reported(capsys, "HEAD") == {("app.py", 10, "yaml-unsafe-load"), ("app.py", 14, "unsafe-deserialization")}
     assert reported(capsys, "HEAD", "--baseline", str(baseline_file)) == {("app.py", 14, "unsafe-deserialization")}
+
+
+DB = 'import sqlite3\n\n\ndef find(name):\n    return sqlite3.connect("x").execute("SELECT * FROM t WHERE n = \'" + name + "\'")\n\n\nLIMIT = 10\n'
+VIEWS = ('from flask import Flask, request\n\nfrom shop.db import find\n\napp = Flask(__name__)\n\n\n@app.route("/s")\n'
+         'def search():\n    return str(find(request.args["q"]))\n\n\nVERSION = 1\n')
+
+
+@needs_taint
+def test_trace_lines_count_in_their_own_file(repo: Repo, capsys) -> None:
+    repo.write("shop/__init__.py", "")
+    repo.write("shop/db.py", DB)
+    repo.write("shop/views.py", VIEWS)
+    repo.commit("Shop")
+    repo.write("shop/db.py", DB + "\nEXTRA = 1\n")  # lines 9-10 of db.py; the trace's source is line 10 of views.py
+    repo.write("shop/views.py", VIEWS.replace("VERSION = 1", "VERSION = 2"))
+    assert reported(capsys, "HEAD") == set()
+    repo.write("shop/views.py", VIEWS.replace('request.args["q"]', 'request.args["query"]'))
+    assert reported(capsys, "HEAD") == {("shop/db.py", 5, "sql-injection")}

@@ -558,12 +558,20 @@ def _source_files(change: Change, pick: Callable[[ChangedFile], Path | None]) ->
     return files
 
 
-def _touches(finding: Finding, lines: frozenset[int]) -> bool:
-    return not finding.lines().isdisjoint(lines)
+def _points(finding: Finding) -> set[tuple[str, int]]:
+    """Every (file, line) the finding points at: its own span and each step of its trace, which may lie in another file."""
+    location = finding.location
+    points = {(location.path, line) for line in range(location.line, location.end_line + 1)}
+    points.update((step.location.path, step.location.line) for step in finding.trace)
+    return points
 
 
-def _near(finding: Finding, lines: frozenset[int]) -> bool:
-    return any(abs(a - b) <= NEAR_CHANGE for a in finding.lines() for b in lines)
+def _touches(finding: Finding, lines: dict[str, frozenset[int]]) -> bool:
+    return any(line in lines.get(path, ()) for path, line in _points(finding))
+
+
+def _near(finding: Finding, lines: dict[str, frozenset[int]]) -> bool:
+    return any(abs(line - changed) <= NEAR_CHANGE for path, line in _points(finding) for changed in lines.get(path, ()))
 
 
 def _findings_by_path(files: list[SourceFile], config: Config) -> dict[str, list[Finding]]:
@@ -596,27 +604,28 @@ def review_change(change: Change, config: Config) -> ReviewResult:
     """
     after, before_by_path = _review_both(
         _source_files(change, lambda c: c.source), _source_files(change, lambda c: c.before), config)
-    by_path = {c.path: c for c in change.files}
+    added = {c.path: c.added for c in change.files}
+    beside_deletion = {c.path: c.beside_deletion for c in change.files}
+    touched = {c.path: c.added | c.beside_deletion for c in change.files}
     kept_files: list[FileReview] = []
     state: dict[str, str] = {}
     fixed: list[BaselineEntry] = []
     still_present: list[Finding] = []
     for file_review in after.files:
-        changed = by_path.get(file_review.path)
-        if changed is None:
+        if file_review.path not in added:
             continue  # reviewed only as context for the changed files
-        old = {f.fingerprint for f in before_by_path.get(file_review.path, [])}
-        touched = changed.added | changed.beside_deletion
+        before = before_by_path.get(file_review.path, [])
+        old = {f.fingerprint for f in before}
         kept = [
             f for f in file_review.findings
-            if _touches(f, changed.added) or (_touches(f, changed.beside_deletion) and f.fingerprint not in old)
+            if _touches(f, added) or (_touches(f, beside_deletion) and f.fingerprint not in old)
         ]
         for finding in kept:
             state[finding.fingerprint] = "unchanged" if finding.fingerprint in old else "new"
-        if change.claims_fix and touched:
+        if change.claims_fix:
             still_present.extend(f for f in file_review.findings if f.fingerprint in old and _near(f, touched))
         now = {f.fingerprint for f in file_review.findings}
-        fixed.extend(BaselineEntry.from_finding(f) for f in before_by_path.get(file_review.path, []) if f.fingerprint not in now)
+        fixed.extend(BaselineEntry.from_finding(f) for f in before if f.fingerprint not in now)
         kept_files.append(dataclasses.replace(file_review, findings=kept))
     return dataclasses.replace(
         after, files=kept_files, root=change.root, change=change, provenance=change.provenance,
