@@ -135,8 +135,8 @@ def test_github_workflow_command_escapes_as_documented() -> None:
     finding = injection(path="odd,name:1.py")
     line = FORMATS["github"](result_of([finding])).splitlines()[0]
     assert line.startswith("::error file=odd%2Cname%3A1.py,line=12,endLine=12,col=5,endColumn=58,"
-                           "title=os-command-injection (CWE-78%2C high)::`name` comes from the query string")
-    assert "%0Aodd,name:1.py:9: source: " in line  # data keeps ':' and ','; newlines are escaped
+                           "title=os-command-injection (CWE-78%2C high)::HIGH CWE-78 Improper Neutralization")
+    assert "%0A- line 9: source: name = request.args.get(" in line  # data keeps ':'; newlines are escaped
     assert "\n" not in line
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from .. import cwe
 from ..findings import Finding, Severity
 from ..review import ReviewResult
-from .gerrit import STILL_PRESENT
+from .gerrit import STILL_PRESENT, comment_text
 
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "notice"}
 
@@ -31,19 +31,6 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _plain_text(finding: Finding, still_present: bool) -> str:
-    entry = cwe.lookup(finding.cwe)
-    pillar = cwe.pillar(finding.cwe)
-    lines = [finding.message]
-    if still_present:
-        lines.append(STILL_PRESENT)
-    for step in finding.trace:
-        lines.append(f"{step.location.path}:{step.location.line}: {step.label}: {step.location.snippet}")
-    lines.append(f"Fix: {finding.fix}")
-    lines.append(f"CWE-{entry.id} {entry.name}; pillar CWE-{pillar.id} {pillar.name}; confidence {finding.confidence.label}")
-    return "\n".join(lines)
-
-
 def annotation(finding: Finding, still_present: bool = False) -> str:
     location = finding.location
     properties = [("file", location.path), ("line", str(location.line)), ("endLine", str(location.end_line))]
@@ -52,7 +39,7 @@ def annotation(finding: Finding, still_present: bool = False) -> str:
     properties.append(("title", f"{finding.rule} (CWE-{finding.cwe}, {finding.severity.label})"))
     level = "warning" if still_present and finding.severity < Severity.HIGH else _LEVEL[finding.severity]
     joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties)
-    return f"::{level} {joined}::{escape_data(_plain_text(finding, still_present))}"
+    return f"::{level} {joined}::{escape_data(comment_text(finding, still_present))}"
 
 
 def _unreported_still_present(result: ReviewResult) -> list[Finding]:
