@@ -223,6 +223,12 @@ _TOKEN_FORMATS = (
     TokenFormat("Slack webhook URL", re.compile(r"https://hooks\.slack\.com/services/(T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{16,})")),
     TokenFormat("Stripe live secret key", re.compile(r"(?<![A-Za-z0-9])[sr]k_live_([0-9A-Za-z]{20,})")),
     TokenFormat("Google API key", re.compile(r"(?<![A-Za-z0-9])AIza([0-9A-Za-z_\-]{35})(?![0-9A-Za-z_\-])")),
+    TokenFormat("GitLab personal access token", re.compile(r"(?<![A-Za-z0-9])glpat-([0-9A-Za-z_\-]{20})(?![0-9A-Za-z_\-])")),
+    TokenFormat("npm access token", re.compile(r"(?<![A-Za-z0-9])npm_([A-Za-z0-9]{36})(?![A-Za-z0-9])")),
+    TokenFormat("PyPI API token", re.compile(r"(?<![A-Za-z0-9])pypi-AgEIcHlwaS5vcmc([A-Za-z0-9_\-]{50,})")),
+    TokenFormat("SendGrid API key", re.compile(r"(?<![A-Za-z0-9])SG\.([A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})(?![A-Za-z0-9_\-])")),
+    TokenFormat("OpenAI API key", re.compile(r"(?<![A-Za-z0-9])sk-(?:proj-)?([A-Za-z0-9_\-]{20,}T3BlbkFJ[A-Za-z0-9_\-]{20,})")),
+    TokenFormat("Anthropic API key", re.compile(r"(?<![A-Za-z0-9])sk-ant-(?:api|admin)\d\d-([A-Za-z0-9_\-]{80,})")),
 )
 
 
@@ -628,8 +634,9 @@ def hardcoded_api_token(ctx: ModuleContext) -> Iterator[Issue]:
     ## What it does
     Flags string literals containing a credential in a provider's own format, whatever the
     variable is called: AWS access key ids (`AKIA...`), GitHub tokens (`ghp_...`,
-    `github_pat_...`), Slack tokens (`xoxb-...`) and webhook URLs, Stripe live secret keys
-    (`sk_live_...`) and Google API keys (`AIza...`).  Documentation examples (`...EXAMPLE`,
+    `github_pat_...`), GitLab (`glpat-...`), npm (`npm_...`) and PyPI (`pypi-...`) tokens,
+    Slack tokens (`xoxb-...`) and webhook URLs, Stripe live secret keys (`sk_live_...`),
+    SendGrid (`SG.` ...), OpenAI and Anthropic API keys and Google API keys (`AIza...`).  Documentation examples (`...EXAMPLE`,
     `XXXX` bodies) are not reported.  Reported in test code too: a live token works from
     wherever it was copied.
 
