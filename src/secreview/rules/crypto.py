@@ -59,7 +59,8 @@ _HASH_VOCABULARY = Vocabulary(
         "shard", "sharding", "bucket", "buckets", "partition", "color", "colour", "lock", "memo", "memoize",
         "uuid", "version", "revision", "chunk", "chunks", "file", "files", "placeholder", "dummy", "fake",
         "mock", "corruption", "corrupt", "sum", "gravatar", "avatar", "bust", "buster", "url", "uri", "urls",
-        "host", "hostname", "endpoint", "href",
+        "host", "hostname", "endpoint", "href", "content", "contents", "read", "git", "blob", "policy",
+        "policies", "strength", "hint", "field", "prompt",
     }),
     qualified={
         "key": frozenset({"api", "secret", "private", "encryption", "session", "signing", "access", "auth",

@@ -51,7 +51,9 @@ _SECRET_VOCABULARY = Vocabulary(
         "ttl", "expiry", "expires", "expire", "expiration", "lifetime", "age", "duration", "index", "idx", "latency",
         "noise", "seed", "vocab", "word", "words", "corpus", "sentence", "server", "host", "node", "proxy",
         "agent", "shuffle", "shuffled", "split", "fraction", "padding", "boundary", "multipart", "tempfile", "tempdir", "tmpdir", "tmpfile", "name", "names",
-        "suffix", "prefix", "slug", "label", "filename", "dirname", "tag", "uid", "uuid", "guid",
+        "suffix", "prefix", "slug", "label", "filename", "dirname", "tag", "uid", "uuid", "guid", "policy",
+        "policies", "strength", "hint", "field", "prompt", "requirement", "requirements", "complexity", "rule",
+        "rules",
     }),
     qualified={
         "key": frozenset({"api", "secret", "private", "encryption", "encrypt", "session", "signing", "access",
@@ -110,6 +112,14 @@ def _predictable_call(ctx: ModuleContext, call, instances: set[str]) -> str | No
         if receiver in instances or ctx.qualname(func.value) in {f + "()" for f in _GENERATOR_FACTORIES}:
             return func.attr
     return None
+
+
+def _is_random_decision(ctx: ModuleContext, node: ast.AST) -> bool:
+    """``if random.random() < 0.1:``: the value decides a branch, it is not kept as a secret."""
+    child, parent = node, ctx.parent(node)
+    while isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Call)) and child is not getattr(parent, "func", None):
+        child, parent = parent, ctx.parent(parent)
+    return isinstance(parent, ast.Compare)
 
 
 def _builds_string_from_alphabet(ctx: ModuleContext, call, method: str) -> bool:
@@ -184,6 +194,8 @@ def insecure_random(ctx: ModuleContext) -> Iterator[Issue]:
         if method is None:
             continue
         if method in ("choice", "choices", "sample") and _draws_from_benign_population(call):
+            continue
+        if _is_random_decision(ctx, call.node):
             continue
         verdict = judge_names(_SECRET_VOCABULARY, destinations(ctx, call.node))
         surrounding = judge_names(_SECRET_VOCABULARY, enclosing_names(ctx, call.node))
