@@ -1971,7 +1971,18 @@ class Interpreter:
                                                        and target.node in self.module.facts(self.ref.node).nested):
                 return self._inline(call, target)
             bound = call.receiver is not None and target.cls is not None and not _is_static(target.node)
-            return self._apply_summary(call, target, bound=bound)
+            if not bound:
+                return self._apply_summary(call, target, bound=False)
+            result, fields = self._apply_summary(call, target, bound=True, with_fields=True)
+            key = call.receiver_key
+            if fields and key and self.state is not None and key in self.state:
+                # a setter: what the method stores on its receiver is now in our object
+                current = self.state[key]
+                items = dict(current.items) if current.items is not None and not current.seq else {}
+                for name, value in fields.items():
+                    items[name] = value
+                self.state[key] = current.replace(items=items, labels=current.labels)
+            return result
         # library calls
         propagate = None
         if qual is not None and qual in models.call_propagators:
@@ -1994,6 +2005,10 @@ class Interpreter:
         else:
             labels = merge_labels(call.args) | merge_labels(call.kwargs.values())
             if call.receiver is not None:
+                if self._collaborator(call):
+                    # a method of a project object we cannot resolve (self.api.get(ctx, id)):
+                    # it looks things up by its arguments; what it returns is not those arguments
+                    labels = frozenset(l for l in labels if l.kind in (OPAQUE, PARAM))
                 labels |= call.receiver.labels
             if not labels and qual is None and call.receiver is None:
                 return self.opaque(f"the result of `{_short(node.func)}()`", node)
@@ -2003,6 +2018,17 @@ class Interpreter:
         if call.method in _MUTATORS and call.receiver is not None and call.receiver_key and self.state is not None:
             self._mutate(call)
         return result
+
+    def _collaborator(self, call: "CallSite") -> bool:
+        """A method call on an untainted object that is not a library's (its type is unknown or
+        the project's): the common shape of service and database layers."""
+        receiver = call.receiver
+        if receiver is None or any(l.kind not in (OPAQUE, PARAM) for l in receiver.labels):
+            return False
+        if receiver.known or receiver.items is not None:
+            return False  # a string, a container: its methods build from their arguments
+        qual = receiver.qual
+        return qual is None or self._is_project_name(qual) or qual.endswith("()") and not self._is_library(qual)
 
     def _is_library(self, qual: str) -> bool:
         head = qual.split(".")[0].removesuffix("()")
@@ -2596,6 +2622,9 @@ class Interpreter:
         if isinstance(test, (ast.Name, ast.Attribute)):
             value = self._quiet_eval(test)
             facts = [(k, kinds, UNKNOWN) for k, kinds, when in value.guards if when == truth]
+            key = _key(test)
+            if not truth and key:
+                facts.append((key, frozenset({ALL_KINDS}), UNKNOWN))  # falsy: empty, None or 0, no data
             if not truth:
                 for flag in value.flags:
                     if flag.startswith("host-of:"):
