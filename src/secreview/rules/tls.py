@@ -303,6 +303,62 @@ def _verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     yield from _unverified_defaults(ctx)
     yield from _bare_contexts_used_by_clients(ctx)
     yield from _pyopenssl_contexts_never_verifying(ctx)
+    yield from _verify_false_through_kwargs(ctx)
+
+
+def _false_verify_entries(ctx: ModuleContext, scope: ast.AST) -> Iterator[tuple[str, ast.AST]]:
+    """(dict variable, False node) for ``d["verify"] = False``, ``d.setdefault("verify", False)``,
+    ``d.update(verify=False)``, ``d = {"verify": False}`` and ``d = dict(verify=False)`` in ``scope``."""
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name)
+                        and ctx.constant(target.slice, None) == "verify" and _is_false(ctx, node.value)):
+                    yield target.value.id, node.value
+                elif isinstance(target, ast.Name) and isinstance(node.value, ast.Dict):
+                    for key, value in zip(node.value.keys, node.value.values):
+                        if key is not None and ctx.constant(key, None) == "verify" and _is_false(ctx, value):
+                            yield target.id, value
+                elif (isinstance(target, ast.Name) and isinstance(node.value, ast.Call)
+                      and ctx.qualname(node.value.func) == "dict"):
+                    for keyword in node.value.keywords:
+                        if keyword.arg == "verify" and _is_false(ctx, keyword.value):
+                            yield target.id, keyword.value
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and isinstance(node.func.value, ast.Name)):
+            if node.func.attr == "setdefault" and len(node.args) == 2 and ctx.constant(node.args[0], None) == "verify" \
+                    and _is_false(ctx, node.args[1]):
+                yield node.func.value.id, node.args[1]
+            elif node.func.attr == "update":
+                for keyword in node.keywords:
+                    if keyword.arg == "verify" and _is_false(ctx, keyword.value):
+                        yield node.func.value.id, keyword.value
+
+
+def _verify_false_through_kwargs(ctx: ModuleContext) -> Iterator[Issue]:
+    """``kwargs.setdefault("verify", False); requests.get(url, **kwargs)``."""
+    calls_by_node = {call.node: call for call in resolved_calls(ctx)}
+    for function in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
+        entries = list(_false_verify_entries(ctx, function))
+        if not entries:
+            continue
+        expanded: dict[str, str] = {}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Call):
+                call = calls_by_node.get(node)
+                for keyword in node.keywords:
+                    if keyword.arg is None and isinstance(keyword.value, ast.Name) and call is not None \
+                            and _is_http_call(ctx, call):
+                        expanded.setdefault(keyword.value.id, ast.unparse(node.func))
+        for variable, false_node in entries:
+            if variable in expanded and ctx.enclosing_function(false_node) is function:
+                yield Issue(
+                    false_node,
+                    message=f"`verify` is set to False in `{variable}`, which is passed as `**{variable}` to "
+                    f"`{expanded[variable]}`, so the request accepts any certificate.",
+                    fix=f"Do not put `verify: False` in `{variable}`; pass a CA bundle path if the server's CA is "
+                    "private.",
+                )
 
 
 # pyOpenSSL context methods that show the module configures verification or is a server.
