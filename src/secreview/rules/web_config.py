@@ -108,10 +108,26 @@ class _Setting:
         return f"the setting `{self.key}`"
 
 
+def _module_scope_assignment_counts(ctx: ModuleContext) -> dict[str, int]:
+    """How often each name is assigned outside functions and classes, branches included."""
+    counts: dict[str, int] = {}
+    for node in ctx.nodes(ast.Assign, ast.AnnAssign, ast.AugAssign):
+        if any(isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for a in ctx.ancestors(node)):
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            if isinstance(target, ast.Name):
+                counts[target.id] = counts.get(target.id, 0) + 1
+    return counts
+
+
 def _settings(ctx: ModuleContext) -> Iterator[_Setting]:
+    counts = _module_scope_assignment_counts(ctx)
     for stmt in ctx.tree.body:
         for target, value in _assignments(stmt):
-            if isinstance(target, ast.Name):
+            # a setting assigned again elsewhere in the module (``if not DEBUG: SESSION_COOKIE_SECURE =
+            # True``) has a value that depends on the environment, not the one written here
+            if isinstance(target, ast.Name) and counts.get(target.id, 0) == 1:
                 yield _Setting(target.id, value, stmt, "module")
     for cls in ctx.nodes(ast.ClassDef):
         for stmt in cls.body:
