@@ -5,6 +5,10 @@ ownership check, an authentication state, a secret or password check, a path-con
 check, or validation of request data.  Invariants that only guard the program against itself
 (``isinstance``, ``is None``, lengths and states of internal values) are what assert is for and
 are not reported; nor is any assert in test code, where pytest relies on it.
+
+The CWE is 703 (Improper Check or Handling of Exceptional Conditions), as Bandit's B101 uses:
+the check is written as an exception that may never be raised.  CWE-617 (Reachable Assertion)
+describes assertions an attacker can trigger to stop the program, a different harm.
 """
 
 from __future__ import annotations

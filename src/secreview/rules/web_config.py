@@ -532,7 +532,8 @@ def bind_all_interfaces(ctx: ModuleContext) -> Iterator[Issue]:
     deployment choose a wider address explicitly through configuration.
 
     ## References
-    - CWE-1327: Binding to an Unrestricted IP Address
+    - CWE-1327: Binding to an Unrestricted IP Address (Bandit's B104 uses CWE-605, which is about
+      several sockets sharing one port)
     - https://docs.python.org/3/library/socket.html#socket.socket.bind
     """
     for node, address, binder in _bind_sinks(ctx, _flask_apps(ctx)):

@@ -17,6 +17,7 @@ Which parsers are unsafe, and when, decides this family's precision:
   have not resolved external entities since Python 3.7.1, and expat 2.4.1+ limits entity
   amplification; they are flagged only where code switches external entities on, with
   ``setFeature(feature_external_ges, True)`` or ``feature_external_pes``.
+  ``xml.etree.ElementTree.XMLParser`` has no option that enables entities, so it is never flagged.
 - ``defusedxml`` is safe by construction and never flagged.
 """
 
