@@ -878,20 +878,19 @@ def _middleware_without_csrf(ctx: ModuleContext) -> Iterator[Issue]:
     if not _settings_module(ctx) or _non_production_module(ctx):
         return
     assignments = [
-        (stmt, value)
+        (stmt, target.id, value)
         for stmt in ctx.tree.body
         for target, value in _assignments(stmt)
         if isinstance(target, ast.Name) and target.id in ("MIDDLEWARE", "MIDDLEWARE_CLASSES")
     ]
     if len(assignments) != 1 or _middleware_changed_later(ctx):
         return
-    stmt, value = assignments[0]
+    stmt, name, value = assignments[0]
     entries = ctx.constant(value, None)
     if not isinstance(entries, (list, tuple)) or not all(isinstance(e, str) for e in entries):
         return
     if _CSRF_MIDDLEWARE in entries or not (_SESSION_MIDDLEWARE & set(entries)):
         return
-    name = stmt.targets[0].id if isinstance(stmt, ast.Assign) else ast.unparse(stmt.target)  # type: ignore[union-attr]
     yield Issue(
         stmt,
         message=f"`{name}` enables sessions but not `{_CSRF_MIDDLEWARE}`, so no view checks CSRF tokens.",
