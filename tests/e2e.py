@@ -6,6 +6,7 @@ The SARIF schema is the official OASIS one kept in ``shared/schemas`` beside the
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -83,14 +84,28 @@ def assert_valid_review_json(text: str) -> dict:
     return document
 
 
-def assert_valid_sarif(text: str) -> dict:
+@functools.lru_cache(maxsize=1)
+def _sarif_validator() -> jsonschema.protocols.Validator | None:
     if not SARIF_SCHEMA.is_file():
+        return None
+    return _validator(json.loads(SARIF_SCHEMA.read_text(encoding="utf-8")))
+
+
+def sarif_errors(text: str) -> list[str]:
+    """Where ``text`` breaks the official SARIF 2.1.0 schema (empty when it is valid or the schema is absent)."""
+    validator = _sarif_validator()
+    if validator is None:
+        return []
+    errors = sorted(validator.iter_errors(json.loads(text)), key=lambda e: list(e.absolute_path))
+    return [f"{list(e.absolute_path)}: {e.message}" for e in errors[:10]]
+
+
+def assert_valid_sarif(text: str) -> dict:
+    if _sarif_validator() is None:
         pytest.skip(f"the official SARIF schema is not at {SARIF_SCHEMA} (shared/ is cloned beside the repository)")
-    document = json.loads(text)
-    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
-    errors = sorted(_validator(schema).iter_errors(document), key=lambda e: list(e.absolute_path))
-    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
-    return document
+    errors = sarif_errors(text)
+    assert not errors, "\n".join(errors)
+    return json.loads(text)
 
 
 def write(root: Path, files: dict[str, str | bytes]) -> Path:

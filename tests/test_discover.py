@@ -187,14 +187,32 @@ def test_a_tree_nested_deeper_than_the_recursion_limit_is_walked(tmp_path: Path)
     import sys
 
     depth = sys.getrecursionlimit() + 100
-    directory = tmp_path / "deep"
-    directory.mkdir()
-    os.chdir(directory)  # one level at a time: the full path may exceed PATH_MAX
+    top = tmp_path / "deep"
+    top.mkdir()
+    os.chdir(top)  # one level at a time: the full path may exceed PATH_MAX
+    try:
+        for _ in range(depth):
+            os.mkdir("d")
+            os.chdir("d")
+        Path("found.py").write_text("", encoding="utf-8")
+        os.chdir(tmp_path)
+        files, problems = discover(["deep"], Config(respect_gitignore=False))
+        assert problems == []
+        assert [f.path.count("/") for f in files] == [depth + 1]
+    finally:
+        _remove_deep_tree(top, depth)
+
+
+def _remove_deep_tree(top: Path, depth: int) -> None:
+    """shutil.rmtree recurses per level, so pytest could not clean this tree up: remove it here."""
+    os.chdir(top)
     for _ in range(depth):
-        os.mkdir("d")
+        if not os.path.isdir("d"):
+            break
         os.chdir("d")
-    Path("found.py").write_text("", encoding="utf-8")
-    os.chdir(tmp_path)
-    files, problems = discover(["deep"], Config(respect_gitignore=False))
-    assert problems == []
-    assert [f.path.count("/") for f in files] == [depth + 1]
+    if os.path.exists("found.py"):
+        os.remove("found.py")
+    while Path.cwd() != top:
+        os.chdir("..")
+        os.rmdir("d")
+    os.chdir(top.parent)
