@@ -194,6 +194,11 @@ class Models:
             probe = probe[:cut]
 
     @property
+    def ordered_entries(self) -> list[EntryModel]:
+        """Specific entry models (qualified decorators, base classes) before name-based ones."""
+        return sorted(self.entries, key=lambda e: bool(e.decorator_methods and not e.decorators))
+
+    @property
     def sink_method_names(self) -> frozenset[str]:
         return frozenset(self.method_sinks)
 

@@ -598,6 +598,14 @@ class ModuleTaint:
         self._may_reach[node] = False  # recursion guard
         facts = self.facts(node)
         result = facts.direct_sink or (entry is not None and entry.return_sink is not None and facts.returns_value)
+        if not result and entry is not None and entry.self_type:
+            # sinks inherited from the framework class: self.redirect(...) in a request handler
+            for call in facts.calls:
+                func = call.func
+                if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+                    if self.models.canonical(f"{entry.self_type}().{func.attr}") in self.models.call_sinks:
+                        result = True
+                        break
         if not result:
             for call in facts.calls:
                 kind, targets = self._syntactic_targets(call, node)
@@ -652,7 +660,7 @@ class ModuleTaint:
         node = ref.node
         if isinstance(node, ast.Lambda):
             return None
-        for entry in self.models.entries:
+        for entry in self.models.ordered_entries:
             if entry.module_imports and not self.imports(entry.module_imports):
                 continue
             if entry.decorators or entry.decorator_methods:
