@@ -280,3 +280,29 @@ def test_constant_folding_never_builds_huge_values(tmp_path: Path, expression: s
     review = review_files([source], Config()).files[0]
     assert review.not_reviewed is None and review.incomplete == []
     assert time.perf_counter() - started < 10
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [(RecursionError(), "code nested too deeply to analyse"), (KeyError("boom"), "internal error (KeyError: 'boom')")],
+)
+def test_failure_outside_the_rules_costs_only_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception, reason: str,
+) -> None:
+    from secreview import review as review_module
+
+    real = review_module.ModuleContext
+
+    def fragile(parsed, *args, **kwargs):
+        if parsed.path.endswith("fragile.py"):
+            raise error
+        return real(parsed, *args, **kwargs)
+
+    monkeypatch.setattr(review_module, "ModuleContext", fragile)
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"fragile.py": "x = 1\n", "sound.py": "import pickle\npickle.loads(b'')\n"})
+    run = scan(".", "--format", "json")
+    assert run.code == 1 and run.stderr == ""
+    by_path = {f["path"]: f for f in run.json()["files"]}
+    assert by_path["fragile.py"]["not_reviewed_reason"].startswith(reason)
+    assert [x["rule"] for x in by_path["sound.py"]["findings"]] == ["unsafe-deserialization"]

@@ -53,10 +53,23 @@ def active_rules(config: Config) -> list[rules.Rule]:
 
 def review_file(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
                 project: dataflow.Project | None = None) -> FileReview:
-    result, found, parsed = _analyse_file(source_file, data, config, active, project)
+    result, found, parsed = _analyse_guarded(source_file, data, config, active, project)
     if parsed is not None:
         _apply_policy(result, [f for f in found if f.location.path == result.path], parsed, config)
     return result
+
+
+def _analyse_guarded(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
+                     project: dataflow.Project | None) -> tuple[FileReview, list[Finding], ParsedSource | None]:
+    """:func:`_analyse_file`, with a failure outside any one rule (building the module's index,
+    registering it with the engine) costing this file, shown as not reviewed, not the review."""
+    try:
+        return _analyse_file(source_file, data, config, active, project)
+    except RecursionError:
+        reason = "code nested too deeply to analyse"
+    except Exception as exc:  # a bug of ours: say so in the report rather than end with a traceback
+        reason = f"internal error ({type(exc).__name__}: {exc}); please report it"
+    return FileReview(path=source_file.path, is_test=source_file.is_test, not_reviewed=reason), [], None
 
 
 def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
@@ -177,7 +190,7 @@ def review_files(files: list[SourceFile], config: Config, reviews: list[FileRevi
             continue
         if source_file.absolute is None:
             project = _project(files, config, {source_file.path: data})
-        result, found, parsed = _analyse_file(source_file, data, config, active, project)
+        result, found, parsed = _analyse_guarded(source_file, data, config, active, project)
         reviews.append(result)
         sources[result.path] = source_file
         mine = [f for f in found if f.location.path == result.path]
