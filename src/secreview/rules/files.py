@@ -79,6 +79,34 @@ _STAT_BITS = {
     "S_IRWXO": 0o007, "S_IROTH": 0o004, "S_IWOTH": 0o002, "S_IXOTH": 0o001,
 }
 _OTHERS_WRITE = 0o002
+_OTHERS_READ = 0o004
+# Words in a path expression that say the file holds a credential.
+_SECRET_FILE_WORDS = {
+    "key", "keyfile", "pem", "secret", "secrets", "token", "credential", "credentials", "creds", "password",
+    "passwd", "shadow", "private", "rsa", "ecdsa", "ed25519", "keystore", "kubeconfig", "htpasswd", "netrc",
+    "pgpass", "keytab", "p12", "pfx",
+}
+_PUBLIC_FILE_WORDS = {"public", "pub", "cert", "crt", "certificate", "ca"}
+
+
+def _secret_file(ctx: ModuleContext, call) -> str | None:
+    """The path argument's text when its names say it holds a secret (``key_path``, ``"id_rsa"``)."""
+    on_object = isinstance(call.node.func, ast.Attribute) and call.name not in _CHMOD_CALLS \
+        and call.name not in _CREATE_CALLS and len(call.node.args) < 2
+    path = call.node.func.value if on_object else call.arg(0, "path")  # ``Path(p).chmod(m)`` / ``sftp.chmod(p, m)``
+    if path is None:
+        return None
+    words: set[str] = set()
+    for node in ast.walk(path):
+        if isinstance(node, ast.Name):
+            words.update(identifier_words(node.id))
+        elif isinstance(node, ast.Attribute):
+            words.update(identifier_words(node.attr))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            words.update(identifier_words(node.value))
+    if words & _SECRET_FILE_WORDS and not words & _PUBLIC_FILE_WORDS:
+        return ast.unparse(path)
+    return None
 
 
 def _stat_constant(ctx: ModuleContext, node: ast.AST) -> int | None:
@@ -162,7 +190,9 @@ def permissive_file_permissions(ctx: ModuleContext) -> Iterator[Issue]:
     """
     ## What it does
     Flags `os.chmod`, `os.fchmod`, `os.lchmod` and `Path.chmod` with a mode that grants write
-    permission to others (`mode & 0o002`: `0o777`, `0o666`, `stat.S_IWOTH`, `stat.S_IRWXO`),
+    permission to others (`mode & 0o002`: `0o777`, `0o666`, `stat.S_IWOTH`, `stat.S_IRWXO`), or
+    read permission to others on a file whose name says it holds a credential (`key_path`,
+    `"~/.pgpass"`, `id_rsa`, `token_file`; not `.pub` or certificate files),
     including modes built as `st.st_mode | stat.S_IWOTH`; `os.umask` with a mask that does not
     remove others' write bit (`os.umask(0)`), except the idiom that reads the mask and restores
     it at once; and, at low severity and confidence, creation calls (`os.open`, `os.mkdir`,
@@ -204,6 +234,13 @@ def permissive_file_permissions(ctx: ModuleContext) -> Iterator[Issue]:
             continue
         bits, known = mode_bits(ctx, mode_node)
         if not bits & _OTHERS_WRITE:
+            if known and bits & _OTHERS_READ and (secret := _secret_file(ctx, call)):
+                yield Issue(
+                    call.node,
+                    message=f"`{call.name or call.method}` gives `{secret}` {_describe(bits, known)}, so every local "
+                    f"user can read this credential file.",
+                    fix=f"Use `0o600` (owner read and write only) for `{secret}`.",
+                )
             continue
         if kind == "create" and known and bits in _CONVENTIONAL_CREATE_MODES.get(
             call.name if call.name in _CONVENTIONAL_CREATE_MODES else call.method or "", set()
