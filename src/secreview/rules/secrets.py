@@ -394,6 +394,10 @@ _PROSE_KEYWORDS = {"help", "description", "example", "examples", "doc", "usage",
 _DSN_PASSWORD = re.compile(r"(?i)(?:^|[\s;&?])(password|passwd|pwd)\s*=\s*([^\s;&'\"]+)")
 
 
+# ``AUTH = ("admin", "s3cret")``: a (user, password) pair, as ``requests`` takes it.
+_CREDENTIAL_PAIR_WORDS = {"auth", "credentials", "credential", "creds", "login", "basic"}
+
+
 def _positional_passwords(ctx: ModuleContext) -> Iterator[tuple[NamedValue, str]]:
     """Literals in a call's password position, an ``auth=(user, password)`` pair, a URL or a DSN."""
     for call in ctx.calls:
@@ -412,6 +416,16 @@ def _positional_passwords(ctx: ModuleContext) -> Iterator[tuple[NamedValue, str]
                 secret := secret_value(candidate.value, "password", "password", in_use=True)
             ):
                 yield NamedValue(f"{call.name or method}", candidate, "passed"), secret
+    for assign in ctx.nodes(ast.Assign):
+        pair = assign.value
+        if not (isinstance(pair, ast.Tuple) and len(pair.elts) == 2 and all(isinstance(e, ast.Constant) for e in pair.elts)):
+            continue
+        for target in assign.targets:
+            name = _target_name(target, ctx)
+            if name and set(identifier_words(name)) & _CREDENTIAL_PAIR_WORDS:
+                password = pair.elts[1]
+                if secret := secret_value(password.value, "password", "password"):  # type: ignore[attr-defined]
+                    yield NamedValue(name, password, "assigned"), secret
     for node in ctx.nodes(ast.Constant):
         text = node.value
         if not isinstance(text, str) or ("://" not in text and "=" not in text):
