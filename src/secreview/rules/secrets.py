@@ -708,7 +708,12 @@ for _package in ("Crypto", "Cryptodome"):
 
 
 def _reported_by_name(ctx: ModuleContext, argument: ast.expr) -> bool:
-    """``jwt.encode(p, SECRET_KEY)`` where ``SECRET_KEY = "..."`` is already reported as a named secret."""
+    """``jwt.encode(p, SECRET_KEY)`` where ``SECRET_KEY = "..."`` is already reported as a named secret,
+    or ``Signer(secret_key="...")`` reported as a named keyword argument."""
+    keyword = ctx.parent(argument)
+    if isinstance(keyword, ast.keyword) and keyword.arg and isinstance(argument, ast.Constant):
+        kind = credential_kind(keyword.arg)
+        return kind is not None and secret_value(argument.value, keyword.arg, kind, in_use=True) is not None
     if not isinstance(argument, ast.Name):
         return False
     kind = credential_kind(argument.id)
