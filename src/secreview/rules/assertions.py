@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from ..python.module import ModuleContext
 from . import Issue, rule
-from .timing import identifier_words, secret_by_name
+from .timing import identifier_words, secret_comparison
 
 _AUTHORIZATION_WORDS = {
     "admin", "administrator", "superuser", "staff", "perm", "perms", "permission", "permissions",
@@ -102,32 +102,19 @@ def _ownership(ctx: ModuleContext, test: ast.expr) -> bool:
 
 
 def _secret_comparison(ctx: ModuleContext, test: ast.expr) -> bool:
-    for node in ast.walk(test):
-        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)):
-            sides = (node.left, node.comparators[0])
-            if any(ctx.is_constant(side) for side in sides):
-                continue
-            if any(secret_by_name(_last_name(side)) for side in sides):
-                return True
-    return False
-
-
-def _last_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
-        return node.slice.value
-    return None
+    return any(isinstance(node, ast.Compare) and secret_comparison(ctx, node) for node in ast.walk(test))
 
 
 def _reads_request(ctx: ModuleContext, test: ast.expr) -> bool:
+    """``test`` reads the HTTP request object (``request.args``, ``self.request.user``), not a
+    method named ``request`` (``client.request()``)."""
     for node in ast.walk(test):
         if isinstance(node, ast.Name) and (node.id == "request" or ctx.aliases.get(node.id, "").endswith(".request")):
             return True
         if isinstance(node, ast.Attribute) and node.attr == "request":
-            return True
+            parent = ctx.parent(node)
+            if not (isinstance(parent, ast.Call) and parent.func is node):
+                return True
     return False
 
 

@@ -247,6 +247,33 @@ def _comparable_value(ctx: ModuleContext, node: ast.expr) -> bool:
     return not (isinstance(node, ast.Attribute) and node.attr in ("__class__", "__name__"))
 
 
+def secret_comparison(ctx: ModuleContext, compare: ast.Compare) -> tuple[ast.expr, bool] | None:
+    """The secret side of an ``==``/``!=`` that checks a secret, and whether it is a plain password."""
+    if len(compare.ops) != 1 or not isinstance(compare.ops[0], (ast.Eq, ast.NotEq)):
+        return None
+    left, right = compare.left, compare.comparators[0]
+    if not (_comparable_value(ctx, left) and _comparable_value(ctx, right)):
+        return None
+    function = ctx.enclosing_function(compare)
+    if function is not None and function.name in _EQUALITY_METHODS or _updates_copy(ctx, compare):
+        return None
+    root = _root(left)
+    if root is not None and root not in ("self", "cls") and root == _root(right):
+        return None  # two values held by the same store: a consistency check, not a verification
+    kinds = [_secrecy(ctx, left), _secrecy(ctx, right)]
+    for index, (this, other) in enumerate(((left, right), (right, left))):
+        partner = identifier_words(_name_of(other) or "")
+        # two tokens compared is a token check; two signatures may be inspect.Signature objects
+        if kinds[index] == "ambiguous" and (
+            partner & _REFERENCE_WORDS or ("token" in partner and "token" in identifier_words(_name_of(this) or ""))
+        ):
+            kinds[index] = "secret"
+    if "secret" in kinds:
+        return (left if kinds[0] == "secret" else right), False
+    stored_password = _password_check(left, right)
+    return (stored_password, True) if stored_password is not None else None
+
+
 @rule(
     id="timing-unsafe-comparison",
     cwe=208,
@@ -283,34 +310,16 @@ def timing_unsafe_comparison(ctx: ModuleContext) -> Iterator[Issue]:
     - https://docs.python.org/3/library/hmac.html#hmac.compare_digest
     """
     for compare in ctx.nodes(ast.Compare):
-        if len(compare.ops) != 1 or not isinstance(compare.ops[0], (ast.Eq, ast.NotEq)):
+        found = secret_comparison(ctx, compare)
+        if found is None:
             continue
+        secret, is_password = found
         left, right = compare.left, compare.comparators[0]
-        if not (_comparable_value(ctx, left) and _comparable_value(ctx, right)):
-            continue
-        function = ctx.enclosing_function(compare)
-        if function is not None and function.name in _EQUALITY_METHODS or _updates_copy(ctx, compare):
-            continue
-        root = _root(left)
-        if root is not None and root not in ("self", "cls") and root == _root(right):
-            continue  # two values held by the same store: a consistency check, not a verification
-        kinds = [_secrecy(ctx, left), _secrecy(ctx, right)]
-        for index, (this, other) in enumerate(((left, right), (right, left))):
-            partner = identifier_words(_name_of(other) or "")
-            # two tokens compared is a token check; two signatures may be inspect.Signature objects
-            if kinds[index] == "ambiguous" and (
-                partner & _REFERENCE_WORDS or ("token" in partner and "token" in identifier_words(_name_of(this) or ""))
-            ):
-                kinds[index] = "secret"
-        stored_password = None if "secret" in kinds else _password_check(left, right)
-        if "secret" not in kinds and stored_password is None:
-            continue
-        secret = stored_password or (left if kinds[0] == "secret" else right)
         a, b = ast.unparse(left), ast.unparse(right)
         operator = "==" if isinstance(compare.ops[0], ast.Eq) else "!="
         negation = "not " if operator == "!=" else ""
         fix = f"Replace `{a} {operator} {b}` with `{negation}hmac.compare_digest({a}, {b})`."
-        if stored_password is not None:
+        if is_password:
             fix += (" Better, store only a salted password hash and check it with the hasher's verify function "
                     "(e.g. `argon2.PasswordHasher().verify(stored_hash, password)`).")
         yield Issue(
