@@ -766,8 +766,12 @@ def _csrf_protect_objects(ctx: ModuleContext) -> set[str]:
 
 
 def _authenticates_itself(ctx: ModuleContext, function: ast.AST) -> bool:
-    """The view checks a request signature or an Authorization header instead of a cookie."""
+    """The view checks a request signature, an Authorization header or a token authentication class
+    (Django REST framework's ``TokenAuthentication``) instead of a session cookie."""
     for node in ast.walk(function):
+        identifier = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+        if identifier.endswith("Authentication") and "Session" not in identifier:
+            return True
         if isinstance(node, ast.Call):
             words = _words(ctx.qualname(node.func) or "")
             if words & {"signature", "authenticate"} or {"compare", "digest"} <= words:
