@@ -1,6 +1,6 @@
 """Secrets compared with ``==``, whose running time tells an attacker how much they guessed.
 
-A comparison is reported when one side is a secret and the other is not a constant.  A side
+A comparison is reported when one side is a secret and the other a value it is checked against.  A side
 is a secret when it is computed by HMAC, when it hashes a secret (``sha256(api_key)``), or
 when its name says so: signature, HMAC, secret, token, API key, password hash, one-time code.
 The name is the last part of the expression (``request.headers["X-Signature"]`` is named by its
@@ -11,8 +11,9 @@ with another secret.  An unkeyed digest or checksum
 (``sha256(data).hexdigest() == expected``) is an integrity check of public data and counts
 only when the other side is a secret.  A password checked against a stored one
 (``password == user.password``) is reported; two entries of a new password (``password ==
-confirm_password``) are form validation and are not.  Comparisons with constants, ``None`` and
-empty values, and object equality in ``__eq__`` are not reported.
+confirm_password``) are form validation and are not.  Comparisons with literals, ``None``,
+empty values and constants not named as secrets (``"Bearer"``, ``TOKEN_BLOCK``), and object
+equality in ``__eq__`` are not reported; a constant named as a secret (``API_KEY``) is a secret.
 """
 
 from __future__ import annotations
@@ -285,9 +286,9 @@ def timing_unsafe_comparison(ctx: ModuleContext) -> Iterator[Issue]:
     """
     ## What it does
     Flags `==` and `!=` between a secret (an HMAC, a signature, a token, an API key, a
-    password hash, a one-time code, or a digest of one) and another non-constant value.  Checks
-    against constants, `None` or empty values, length checks, and `__eq__` methods are not
-    flagged.
+    password hash, a one-time code, a digest of one, or a password checked against a stored
+    one) and the value it is checked against.  Checks against literals, `None` or empty values,
+    length checks, and `__eq__` methods are not flagged.
 
     ## Why it matters
     `==` on strings and bytes stops at the first differing byte, so it takes longer the more
