@@ -59,7 +59,7 @@ def _lxml_parser_problem(ctx: ModuleContext, call: ast.Call) -> tuple[str, Confi
     """What makes this lxml parser resolve external entities, with how sure that is."""
     resolve = _option(ctx, call, "resolve_entities")
     if resolve is True:
-        return "`resolve_entities=True` substitutes external entities, so a document can read local files", (
+        return "`resolve_entities=True`, which substitutes external entities so a document can read local files", (
             Confidence.HIGH
         )
     if resolve is ... or resolve is False or resolve == "internal":
@@ -67,14 +67,14 @@ def _lxml_parser_problem(ctx: ModuleContext, call: ast.Call) -> tuple[str, Confi
     for option in _DTD_LOADING_OPTIONS:
         if _option(ctx, call, option) is True:
             return (
-                (f"`{option}=True` loads the document's external DTD and entity resolution is not switched "
-                "off, so a document can pull in local files"),
+                (f"`{option}=True`, which loads the document's external DTD while entity resolution is not "
+                "switched off, so a document can pull in local files"),
                 Confidence.MEDIUM,
             )
     if _option(ctx, call, "no_network") is False:
         return (
-            ("`no_network=False` lets external entities and DTDs be fetched over the network while entity "
-            "resolution is not switched off"),
+            ("`no_network=False`, which lets external entities and DTDs be fetched over the network while "
+            "entity resolution is not switched off"),
             Confidence.MEDIUM,
         )
     return None
