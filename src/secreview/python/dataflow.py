@@ -1410,12 +1410,26 @@ class Interpreter:
             self.state[target.id] = self._stepped(value, target.id, stmt)
             self._forget_attributes(target.id)
         elif isinstance(target, (ast.Tuple, ast.List)):
-            starred = any(isinstance(e, ast.Starred) for e in target.elts)
+            stars = [i for i, e in enumerate(target.elts) if isinstance(e, ast.Starred)]
+            known = value.items is not None and value.seq and not (value.labels - merge_labels(value.items.values()))
+            ordered = [value.items[k] for k in sorted(value.items)] if known else None
+            after = len(target.elts) - stars[0] - 1 if stars else 0
             for index, element in enumerate(target.elts):
+                part = None
+                if ordered is not None:
+                    if not stars:
+                        part = ordered[index] if index < len(ordered) else None
+                    elif index < stars[0]:
+                        part = ordered[index] if index < len(ordered) else None
+                    elif index == stars[0]:
+                        middle = ordered[stars[0]: len(ordered) - after]
+                        part = Value(labels=merge_labels(middle), items=dict(enumerate(middle)), seq=True)
+                    else:
+                        position = len(ordered) - (len(target.elts) - index)
+                        part = ordered[position] if 0 <= position < len(ordered) else None
                 if isinstance(element, ast.Starred):
-                    self.assign(element.value, Value(labels=value.labels), stmt)
+                    self.assign(element.value, part if part is not None else Value(labels=value.labels), stmt)
                     continue
-                part = value.items.get(index) if (value.items is not None and value.seq and not starred) else None
                 if part is None:
                     part = self.element_of(value)
                 self.assign(element, part, stmt)
@@ -1512,11 +1526,11 @@ class Interpreter:
         label = Label(OPAQUE, what, where, (TraceStep(where, f"{what} has a value of unknown origin"),), var=what.strip("`"))
         return Value(labels=frozenset({label}), qual=qual)
 
-    def source_value(self, source, qual: str, node: ast.AST) -> Value:
+    def source_value(self, source, qual: str, node: ast.AST, text: str | None = None) -> Value:
         if source.keys is not None:
             return Value(qual=qual)  # input only under some keys: see keyed_read
         where = self.ctx.location(node)
-        text = _short(node)
+        text = text or _short(node)
         label = Label(source.kind, source.what, where, (TraceStep(where, f"`{text}` is read from {source.what}"),))
         return Value(labels=frozenset({label}), qual=qual)
 
@@ -2106,6 +2120,11 @@ class Interpreter:
         method = call.method
         receiver = call.receiver
         args = call.args
+        if call.qual == "posixpath.join" and args:
+            # a path joined onto a fixed first part keeps that part's prefix
+            first = args[0]
+            prefix = first.const if first.known and isinstance(first.const, str) else first.prefix
+            return Value(labels=merge_labels(args), prefix=prefix or None, text=" ".join(a.text for a in args)[:MAX_TEXT])
         if receiver is None:
             if call.qual in ("str", "format") and len(args) == 1:
                 arg = args[0]
@@ -2285,7 +2304,7 @@ class Interpreter:
                     field_qual = self.models.canonical(f"{argument.qual}.{field_name}")
                     source = self.models.sources.get(field_qual)
                     if source is not None:
-                        argument = self.source_value(source, field_qual, node)
+                        argument = self.source_value(source, field_qual, node, f"{param_name(position)}.{field_name}")
             else:
                 argument = mapping.get(label.param)
             if argument is None or not argument.labels:
@@ -2452,6 +2471,8 @@ class Interpreter:
             if sink.part == "head":
                 if value.known and isinstance(value.const, (list, tuple)):
                     return None
+                if value.prefix:
+                    return None  # without a shell the whole string names one program, fixed by its prefix
                 return value  # a string command: the whole string names the program
             return None
         ordered = [value.items[k] for k in sorted(value.items)]
