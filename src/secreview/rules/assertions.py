@@ -153,6 +153,8 @@ def security_check(ctx: ModuleContext, test: ast.expr) -> str | None:
         return "an authorization check"
     if _ownership(ctx, test):
         return "an ownership check"
+    if words & {"password", "passwd", "passphrase"}:
+        return "a password check"
     if words & _AUTHENTICATION_WORDS:
         return "an authentication check"
     if _secret_comparison(ctx, test):
@@ -164,8 +166,33 @@ def security_check(ctx: ModuleContext, test: ast.expr) -> str | None:
     return None
 
 
+_INVERSE = {
+    ast.Eq: "!=", ast.NotEq: "==", ast.In: "not in", ast.NotIn: "in", ast.Is: "is not", ast.IsNot: "is",
+    ast.Lt: ">=", ast.LtE: ">", ast.Gt: "<=", ast.GtE: "<",
+}
+
+
+def _negated(test: ast.expr) -> str:
+    """The failing condition of ``assert test`` as code, without a double negation."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return ast.unparse(test.operand)
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        return f"{ast.unparse(test.left)} {_INVERSE[type(test.ops[0])]} {ast.unparse(test.comparators[0])}"
+    return f"not ({ast.unparse(test)})" if isinstance(test, (ast.BoolOp, ast.IfExp, ast.NamedExpr)) else (
+        f"not {ast.unparse(test)}"
+    )
+
+
+def _failing_condition(ctx: ModuleContext, test: ast.expr) -> str:
+    """``_negated``, with a secret equality turned into a constant-time comparison."""
+    if isinstance(test, ast.Compare) and isinstance(test.ops[0], ast.Eq) and secret_comparison(ctx, test):
+        return f"not hmac.compare_digest({ast.unparse(test.left)}, {ast.unparse(test.comparators[0])})"
+    return _negated(test)
+
+
 _EXCEPTION_FOR = {
     "validation of request input": "ValueError",
+    "a password check": "ValueError",
     "a path containment check": "PermissionError",
 }
 
@@ -219,6 +246,6 @@ def assert_used_for_security(ctx: ModuleContext) -> Iterator[Issue]:
             statement,
             message=f"`assert {condition}` is {kind}, and Python removes assert statements under `-O`, so the "
             "check disappears in an optimised deployment.",
-            fix=f"Replace the assert with `if not ({condition}): raise {exception}(...)` (or the framework's "
-            "403/400 response).",
+            fix=f"Replace the assert with `if {_failing_condition(ctx, statement.test)}: raise {exception}(...)` (or "
+            "the framework's 403/400 response).",
         )
