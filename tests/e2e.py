@@ -57,9 +57,9 @@ def cli(*args: str, stdin: str | None = None) -> Run:
     return Run(code, out.getvalue(), err.getvalue())
 
 
-def subprocess_cli(*args: str, cwd: Path, stdin: str | None = None) -> Run:
+def subprocess_cli(*args: str, cwd: Path, stdin: str | None = None, env: dict[str, str] | None = None) -> Run:
     """``python -m secreview ARGS`` as a separate process, as a user would run it."""
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", **(env or {})}
     done = subprocess.run(
         [sys.executable, "-m", "secreview", *args],
         cwd=cwd, input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False,

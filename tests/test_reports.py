@@ -14,6 +14,7 @@ from e2e import (
     assert_valid_sarif,
     review_schema,
     scan,
+    subprocess_cli,
     write,
 )
 
@@ -271,6 +272,54 @@ def test_same_tree_reviewed_twice_gives_identical_bytes(tree: Path, fmt: str) ->
     first = scan(".", "--format", fmt).stdout.encode("utf-8")
     second = scan(".", "--format", fmt).stdout.encode("utf-8")
     assert first == second
+
+
+# Several values from one request reach one log call through helpers: which of them the finding
+# names must not depend on the order Python happens to iterate a set in.
+HANDLER_WITH_SHARED_ORIGIN = """\
+import logging
+
+import webob.dec
+
+LOG = logging.getLogger(__name__)
+
+
+class MetadataHandler:
+    @webob.dec.wsgify
+    def __call__(self, req):
+        return self._from_proxy(req)
+
+    def _from_proxy(self, req):
+        remote = req.headers.get("X-Forwarded-For")
+        provider = req.headers.get("X-Provider")
+        address = remote.split(",")[0]
+        signature = req.headers.get("X-Signature")
+        self._validate(provider, signature, address)
+        return self._lookup(provider, address)
+
+    def _validate(self, requestor, signature, address):
+        if signature != requestor:
+            LOG.warning("bad signature %(signature)s for %(requestor)s from %(address)s",
+                        {"signature": signature, "requestor": requestor, "address": address})
+
+    def _lookup(self, provider, address):
+        try:
+            return provider + address
+        except Exception as e:
+            LOG.error("lookup failed %(provider)s %(requester)s %(error)s",
+                      {"provider": provider, "requester": address, "error": e})
+"""
+
+
+@pytest.mark.parametrize("fmt", ["text", "sarif"])
+def test_output_does_not_depend_on_the_hash_seed(tmp_path: Path, fmt: str) -> None:
+    write(tmp_path, {"handler.py": HANDLER_WITH_SHARED_ORIGIN, "service/cache.py": TREE["service/cache.py"]})
+    outputs = set()
+    for seed in ("1", "2", "3", "4", "5", "6"):
+        run = subprocess_cli("scan", ".", "--format", fmt, cwd=tmp_path, env={"PYTHONHASHSEED": seed})
+        assert run.code == 1, run.stderr
+        outputs.add(run.stdout)
+    assert len(outputs) == 1, "the review differs between runs with different PYTHONHASHSEED values"
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif"])

@@ -217,6 +217,21 @@ def step_value(value: Value, step: TraceStep, var: str | None = None) -> Value:
     return _relabel(value, lambda l: l.step(step, var))
 
 
+def ordered(labels: Iterable[Label]) -> list[Label]:
+    """Labels in an order that does not depend on the hash seed.  Labels of one origin reached
+    along different paths are equal, so where they collapse the first one met survives: meeting
+    them in a fixed order keeps the reported variable and trace the same on every run."""
+    return sorted(labels, key=_label_order)
+
+
+def _label_order(label: Label) -> tuple:
+    where = label.where
+    return (label.kind, label.what, where.path if where else "", where.line if where else 0,
+            where.column if where else 0, repr(label.param), label.owner, tuple(sorted(label.cleaned)),
+            label.var, len(label.trace), tuple((s.location.path, s.location.line, s.location.column, s.label)
+                                               for s in label.trace))
+
+
 def merge_labels(values: Iterable[Value]) -> frozenset[Label]:
     labels: frozenset[Label] = frozenset()
     for value in values:
@@ -2327,14 +2342,14 @@ class Interpreter:
 
         returns = summary.returns
         labels: frozenset[Label] = frozenset()
-        for label in returns.labels:
+        for label in ordered(returns.labels):
             labels |= substitute(label)
         items = None
         if returns.items is not None:
             items = {}
             for k, v in returns.items.items():
                 sub: frozenset[Label] = frozenset()
-                for label in v.labels:
+                for label in ordered(v.labels):
                     sub |= substitute(label)
                 items[k] = v.replace(labels=sub)
         has_params = any(l.kind == PARAM and l.owner == summary.name for l in returns.labels)
@@ -2346,7 +2361,7 @@ class Interpreter:
         fields = {}
         for name, value in summary.self_attrs.items():
             sub = frozenset()
-            for label in value.labels:
+            for label in ordered(value.labels):
                 sub |= substitute(label)
             fields["." + name] = value.replace(labels=sub, items=None)
         return result, fields
@@ -2461,7 +2476,7 @@ class Interpreter:
         built = "built" in value.flags
         variable = _short(arg_node)
         location = self.ctx.location(sink_node)
-        for label in value.labels:
+        for label in ordered(value.labels):
             if label.cleaned_for(sink.kind):
                 continue
             self.record(sink.kind, sink, location, self.scope, label, built, variable)
