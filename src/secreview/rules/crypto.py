@@ -766,7 +766,7 @@ def _aead_objects(ctx: ModuleContext) -> set[str]:
     """Names bound to an AEAD object: ``aead = AESGCM(key)``."""
     bound: set[str] = set()
     for node in ctx.nodes(ast.Assign):
-        if isinstance(node.value, ast.Call):
+        if isinstance(node.value, ast.Call) and callee_name(node.value) in _AEAD_CLASSES:
             name = ctx.qualname(node.value.func) or ""
             if name.startswith("cryptography.") and name.rpartition(".")[2] in _AEAD_CLASSES:
                 bound.update(t.id for t in node.targets if isinstance(t, ast.Name))

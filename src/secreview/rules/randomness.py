@@ -24,6 +24,7 @@ from . import Issue, rule
 from ._purpose import (
     Purpose,
     Vocabulary,
+    callee_name,
     destinations,
     enclosing_names,
     identifiers,
@@ -37,6 +38,9 @@ _RANDOM_FUNCTIONS = {"random", "randint", "randrange", "choice", "choices", "sam
 _NUMPY_FUNCTIONS = {"randint", "rand", "random", "random_sample", "choice", "bytes", "integers", "ranf", "sample"}
 _GENERATOR_FACTORIES = {"random.Random", "numpy.random.RandomState", "numpy.random.default_rng",
                         "numpy.random.Generator"}
+
+_ANY_GENERATOR_METHOD = _RANDOM_FUNCTIONS | _NUMPY_FUNCTIONS
+_GENERATOR_FACTORY_NAMES = {name.rpartition(".")[2] for name in _GENERATOR_FACTORIES}
 
 _SECRET_VOCABULARY = Vocabulary(
     security=frozenset({
@@ -90,7 +94,8 @@ def _generator_instances(ctx: ModuleContext) -> set[str]:
     """Dotted names bound to a seedable generator: ``rng = random.Random()``, ``self.rng = np.random.default_rng()``."""
     bound: set[str] = set()
     for node in ctx.nodes(ast.Assign):
-        if isinstance(node.value, ast.Call) and ctx.qualname(node.value.func) in _GENERATOR_FACTORIES:
+        if isinstance(node.value, ast.Call) and callee_name(node.value) in _GENERATOR_FACTORY_NAMES \
+                and ctx.qualname(node.value.func) in _GENERATOR_FACTORIES:
             for target in node.targets:
                 name = dotted(target)
                 if name:
@@ -107,7 +112,7 @@ def _predictable_call(ctx: ModuleContext, call, instances: set[str]) -> str | No
     if head in ("numpy.random", "numpy.random.default_rng()") and last in _NUMPY_FUNCTIONS:
         return last
     func = call.node.func
-    if isinstance(func, ast.Attribute) and func.attr in _RANDOM_FUNCTIONS | _NUMPY_FUNCTIONS:
+    if isinstance(func, ast.Attribute) and func.attr in _ANY_GENERATOR_METHOD:
         receiver = dotted(func.value)
         if receiver in instances or ctx.qualname(func.value) in {f + "()" for f in _GENERATOR_FACTORIES}:
             return func.attr

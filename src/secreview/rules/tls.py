@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from weakref import WeakKeyDictionary
 
 from ..findings import Confidence, Severity
 from ..python.module import ModuleContext
@@ -84,8 +85,18 @@ def _is_cert_none(ctx: ModuleContext, node: ast.AST) -> bool:
     return isinstance(value, str) and value.upper() in ("CERT_NONE", "NONE")
 
 
+_SERVER_CACHE: WeakKeyDictionary = WeakKeyDictionary()
+
+
 def _server_objects(ctx: ModuleContext) -> set[tuple[ast.AST | None, str]]:
-    """(enclosing function, dotted name) of variables bound to a server-side SSL context."""
+    """(enclosing function, dotted name) of variables bound to a server-side SSL context, computed once per module."""
+    cached = _SERVER_CACHE.get(ctx)
+    if cached is None:
+        cached = _SERVER_CACHE[ctx] = _find_server_objects(ctx)
+    return cached
+
+
+def _find_server_objects(ctx: ModuleContext) -> set[tuple[ast.AST | None, str]]:
     server: set[tuple[ast.AST | None, str]] = set()
     for node in ctx.nodes(ast.Assign):
         if not isinstance(node.value, ast.Call):
@@ -106,11 +117,11 @@ def _scope_of(ctx: ModuleContext, node: ast.AST, name: str) -> ast.AST | None:
     return ctx.enclosing_function(node)
 
 
-def _is_server_side(ctx: ModuleContext, node: ast.AST, servers: set[tuple[ast.AST | None, str]]) -> bool:
+def _is_server_side(ctx: ModuleContext, node: ast.AST) -> bool:
     """``node`` configures a server context: an attribute of a known server context, or a server_side call."""
     if isinstance(node, ast.Attribute):
         receiver = dotted(node.value) or ""
-        return (_scope_of(ctx, node, receiver), receiver) in servers
+        return (_scope_of(ctx, node, receiver), receiver) in _server_objects(ctx)
     call = node
     while call is not None and not isinstance(call, ast.Call):
         call = ctx.parent(call)
@@ -121,7 +132,17 @@ def _is_server_side(ctx: ModuleContext, node: ast.AST, servers: set[tuple[ast.AS
     return False
 
 
+_SESSION_CACHE: WeakKeyDictionary = WeakKeyDictionary()
+
+
 def _session_objects(ctx: ModuleContext) -> set[str]:
+    cached = _SESSION_CACHE.get(ctx)
+    if cached is None:
+        cached = _SESSION_CACHE[ctx] = _find_session_objects(ctx)
+    return cached
+
+
+def _find_session_objects(ctx: ModuleContext) -> set[str]:
     sessions: set[str] = set()
     for node in ctx.nodes(ast.Assign, ast.withitem):
         value = node.value if isinstance(node, ast.Assign) else node.context_expr
@@ -220,7 +241,6 @@ def tls_verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
 
 
 def _verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
-    servers = _server_objects(ctx)
     uses_aiohttp = _imports(ctx, "aiohttp")
     for call in resolved_calls(ctx):
         name = call.name or ""
@@ -263,7 +283,7 @@ def _verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
                     fix="Remove `ssl=False`, or pass `ssl=ssl.create_default_context(cafile=...)` for a private CA.",
                 )
             elif keyword.arg in _CERT_REQS_KEYS and _is_cert_none(ctx, keyword.value) \
-                    and not _is_server_side(ctx, call.node, servers):
+                    and not _is_server_side(ctx, call.node):
                 yield _cert_none_issue(keyword.value, f"`{ast.unparse(call.node.func)}` is given "
                                                       f"`{keyword.arg}={ast.unparse(keyword.value)}`")
         if name == "ssl._create_unverified_context":
@@ -299,7 +319,7 @@ def _verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
                 message="`setopt(SSL_VERIFYPEER, 0)` makes this curl handle accept any certificate.",
                 fix="Remove the option (verification is on by default) or set `CAINFO` to a CA bundle.",
             )
-    yield from _verification_assignments(ctx, servers)
+    yield from _verification_assignments(ctx)
     yield from _unverified_defaults(ctx)
     yield from _bare_contexts_used_by_clients(ctx)
     yield from _pyopenssl_contexts_never_verifying(ctx)
@@ -337,6 +357,9 @@ def _false_verify_entries(ctx: ModuleContext, scope: ast.AST) -> Iterator[tuple[
 
 def _verify_false_through_kwargs(ctx: ModuleContext) -> Iterator[Issue]:
     """``kwargs.setdefault("verify", False); requests.get(url, **kwargs)``."""
+    if not any(isinstance(c, ast.Constant) and c.value == "verify" for c in ctx.nodes(ast.Constant)) and not any(
+            k.arg == "verify" for node in ctx.nodes(ast.Call) for k in node.keywords):
+        return
     calls_by_node = {call.node: call for call in resolved_calls(ctx)}
     for function in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
         entries = list(_false_verify_entries(ctx, function))
@@ -391,7 +414,8 @@ def _bare_contexts_used_by_clients(ctx: ModuleContext) -> Iterator[Issue]:
     """``context = ssl.SSLContext(); urlopen(url, context=context)``: a context that never verifies."""
     for node in ctx.nodes(ast.Assign):
         value = node.value
-        if not (isinstance(value, ast.Call) and ctx.qualname(value.func) == "ssl.SSLContext"):
+        if not (isinstance(value, ast.Call) and callee_name(value) == "SSLContext"
+                and ctx.qualname(value.func) == "ssl.SSLContext"):
             continue
         if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
             continue
@@ -480,20 +504,30 @@ def _cert_none_issue(node: ast.AST, what: str) -> Issue:
     )
 
 
-def _verification_assignments(ctx: ModuleContext, servers: set[tuple[ast.AST | None, str]]) -> Iterator[Issue]:
-    sessions = _session_objects(ctx)
+_ASSIGNED_SETTINGS = {"verify_mode", "verify", "_create_default_https_context", *_CERT_REQS_KEYS}
+
+
+def _verification_assignments(ctx: ModuleContext) -> Iterator[Issue]:
     for node in ctx.nodes(ast.Assign):
         for target in node.targets:
+            if isinstance(target, ast.Attribute):
+                stored_as = target.attr
+            elif isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant):
+                stored_as = target.slice.value
+            else:
+                continue
+            if stored_as not in _ASSIGNED_SETTINGS:
+                continue
             target_text = ast.unparse(target)
             if isinstance(target, ast.Attribute) and target.attr == "verify_mode" and _is_cert_none(ctx, node.value):
-                if not _is_server_side(ctx, target, servers) and not _defines_own_state(target):
+                if not _is_server_side(ctx, target) and not _defines_own_state(target):
                     yield _cert_none_issue(node.value, f"`{target_text}` is set to `{ast.unparse(node.value)}`")
             elif (isinstance(target, ast.Subscript) and isinstance(target.slice, ast.Constant)
                   and target.slice.value in _CERT_REQS_KEYS and _is_cert_none(ctx, node.value)):
                 yield _cert_none_issue(node.value, f"`{target_text}` is set to `{ast.unparse(node.value)}`")
             elif isinstance(target, ast.Attribute) and target.attr == "verify" and _is_false(ctx, node.value):
                 receiver = dotted(target.value) or ""
-                if receiver in sessions or set(words(receiver.rpartition(".")[2])) & {"session", "client", "sess", "http"}:
+                if receiver in _session_objects(ctx) or set(words(receiver.rpartition(".")[2])) & {"session", "client", "sess", "http"}:
                     yield Issue(
                         node.value,
                         message=f"`{target_text} = False` turns off certificate verification for every request "
@@ -558,11 +592,10 @@ def tls_hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
 
 
 def _hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
-    servers = _server_objects(ctx)
     for node in ctx.nodes(ast.Assign):
         for target in node.targets:
             if (isinstance(target, ast.Attribute) and target.attr == "check_hostname" and _is_false(ctx, node.value)
-                    and not _is_server_side(ctx, target, servers) and not _defines_own_state(target)
+                    and not _is_server_side(ctx, target) and not _defines_own_state(target)
                     and not _no_hostname_to_check(ctx, node)):
                 yield Issue(
                     target,
@@ -574,7 +607,7 @@ def _hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     for call in resolved_calls(ctx):
         for keyword in call.node.keywords:
             if keyword.arg in _HOSTNAME_KEYS and _is_false(ctx, keyword.value) \
-                    and not _is_server_side(ctx, call.node, servers):
+                    and not _is_server_side(ctx, call.node):
                 yield Issue(
                     keyword.value,
                     message=f"`{ast.unparse(call.node.func)}` is called with `{keyword.arg}=False`, which accepts a "
@@ -606,6 +639,7 @@ _WEAK_PROTOCOLS = {
     "ssl.TLSVersion.TLSv1_1": "TLS 1.1", "OpenSSL.SSL.SSLv2_METHOD": "SSLv2", "OpenSSL.SSL.SSLv3_METHOD": "SSLv3",
     "OpenSSL.SSL.TLSv1_METHOD": "TLS 1.0", "OpenSSL.SSL.TLSv1_1_METHOD": "TLS 1.1",
 }
+_WEAK_PROTOCOL_NAMES = {name.rpartition(".")[2] for name in _WEAK_PROTOCOLS} | {"MINIMUM_SUPPORTED"}
 _VERSION_BOUNDS = {"minimum_version", "maximum_version", "ssl_version", "protocol", "ssl_protocol", "version"}
 
 
@@ -644,7 +678,9 @@ def weak_tls_version(ctx: ModuleContext) -> Iterator[Issue]:
     - CWE-327: Use of a Broken or Risky Cryptographic Algorithm
     - RFC 8996: Deprecating TLS 1.0 and TLS 1.1
     """
-    for node in ctx.nodes(ast.Attribute, ast.Name):
+    candidates = [n for n in ctx.nodes(ast.Attribute) if n.attr in _WEAK_PROTOCOL_NAMES]
+    candidates += [n for n in ctx.nodes(ast.Name) if n.id in _WEAK_PROTOCOL_NAMES]
+    for node in sorted(candidates, key=lambda n: (n.lineno, n.col_offset)):
         qualified = ctx.qualname(node)
         if qualified not in _WEAK_PROTOCOLS and qualified != "ssl.TLSVersion.MINIMUM_SUPPORTED":
             continue
