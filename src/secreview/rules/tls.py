@@ -213,6 +213,11 @@ def tls_verification_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     urllib3's `cert_reqs="CERT_NONE"`), pyOpenSSL's `set_verify(SSL.VERIFY_NONE, ...)`, pycurl's
     `SSL_VERIFYPEER` set to 0, httplib2's `disable_ssl_certificate_validation=True`, and
     `ssl.wrap_socket` on the client side without `cert_reqs` (its default is `CERT_NONE`).
+    Also flags `verify: False` put in a dict that is `**`-expanded into an HTTP call, a
+    `verify`/`verify_ssl` parameter that defaults to False and reaches such a setting, a bare
+    `ssl.SSLContext()` handed to a client without turning verification on, and pyOpenSSL
+    contexts in a module that never calls `set_verify`.  A setting chosen inside an operator's
+    opt-out branch (`if insecure:`, `if not conf.verify_ssl:`) is not reported.
 
     ## Why it matters
     Without certificate verification TLS still encrypts, but to whoever answers: anyone on the
