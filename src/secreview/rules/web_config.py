@@ -241,6 +241,7 @@ def debug_enabled(ctx: ModuleContext) -> Iterator[Issue]:
     ## What it does
     Flags a web framework's debug mode set to a constant true value: Flask `app.run(debug=True)`,
     `app.debug = True`, `app.config["DEBUG"] = True` and `app.config.update(DEBUG=True)`,
+    `app.config["ENV"] = "development"` (debug mode before Flask 2.3),
     `DEBUG = True` in a Django settings or Flask config module or in a production config
     class, Werkzeug `run_simple(..., use_debugger=True)`, Bottle `run(debug=True)`, and Tornado,
     Starlette, FastAPI and Sanic applications created with `debug=True`.  Development and test
@@ -333,6 +334,19 @@ def debug_enabled(ctx: ModuleContext) -> Iterator[Issue]:
                 )
     settings_module = None
     for setting in _settings(ctx):
+        if (
+            setting.key == "ENV"
+            and setting.where != "module"
+            and ctx.constant(setting.value, None) == "development"
+            and not _non_production_setting(ctx, setting)
+        ):
+            yield Issue(
+                setting.node,
+                message=f"{setting.describe()} is `\"development\"`, which before Flask 2.3 switches debug mode "
+                "on, with the Werkzeug debugger console that runs arbitrary Python code.",
+                fix="Remove the `ENV` setting from deployable configuration (Flask 2.3 removed it); use "
+                "`flask run --debug` on a developer's machine.",
+            )
         if setting.key != "DEBUG" or ctx.constant(setting.value, False) is not True:
             continue
         if setting.where == "module":
@@ -795,7 +809,8 @@ def csrf_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     ## What it does
     Flags Django's `@csrf_exempt` (also through `method_decorator` and wrapped in `urls.py`),
     Flask-WTF's `@csrf.exempt`, `WTF_CSRF_ENABLED = False` outside test and development
-    configurations, and a Django settings `MIDDLEWARE` list that enables sessions or
+    configurations, Flask-WTF forms with `class Meta: csrf = False` or created with
+    `meta={"csrf": False}`, Tornado handlers whose `check_xsrf_cookie` does nothing, and a Django settings `MIDDLEWARE` list that enables sessions or
     authentication but not `CsrfViewMiddleware`.  An exempt view that authenticates its requests
     itself, by a signature, an `Authorization` header or a credential it passes to
     `authenticate` (a webhook, a token API, a single sign-on callback), is not flagged.
@@ -876,6 +891,72 @@ def csrf_disabled(ctx: ModuleContext) -> Iterator[Issue]:
                 "test configuration.",
             )
     yield from _middleware_without_csrf(ctx)
+    yield from _forms_without_csrf(ctx)
+    yield from _xsrf_check_overridden(ctx)
+
+
+_FLASK_FORM_BASES = {"flask_wtf.FlaskForm", "flask_wtf.form.FlaskForm", "flask_wtf.Form"}
+
+
+def _is_flask_form(ctx: ModuleContext, cls: ast.ClassDef) -> bool:
+    return any((ctx.qualname(base) or "") in _FLASK_FORM_BASES for base in cls.bases)
+
+
+def _forms_without_csrf(ctx: ModuleContext) -> Iterator[Issue]:
+    """Flask-WTF forms with ``class Meta: csrf = False`` or created with CSRF switched off."""
+    for cls in ctx.nodes(ast.ClassDef):
+        if not _is_flask_form(ctx, cls):
+            continue
+        for meta in cls.body:
+            if not (isinstance(meta, ast.ClassDef) and meta.name == "Meta"):
+                continue
+            for stmt in meta.body:
+                for target, value in _assignments(stmt):
+                    if isinstance(target, ast.Name) and target.id == "csrf" and ctx.constant(value, None) is False:
+                        yield Issue(
+                            stmt,
+                            message=f"Form `{cls.name}` sets `csrf = False` in its Meta, so Flask-WTF accepts its "
+                            "submissions without a CSRF token.",
+                            fix=f"Remove `csrf = False` from `{cls.name}.Meta` and render `form.csrf_token` in the "
+                            "template.",
+                        )
+    form_classes = {cls.name for cls in ctx.nodes(ast.ClassDef) if _is_flask_form(ctx, cls)}
+    for call in ctx.calls:
+        if not (isinstance(call.node.func, ast.Name) and call.node.func.id in form_classes):
+            continue
+        meta = call.arg(keyword="meta")
+        disabled = ctx.constant(call.arg(keyword="csrf_enabled"), None) is False
+        if isinstance(meta, ast.Dict):
+            disabled = disabled or any(
+                ctx.constant(k, None) == "csrf" and ctx.constant(v, None) is False for k, v in zip(meta.keys, meta.values)
+            )
+        if disabled and not _inside_non_production_branch(ctx, call.node):
+            yield Issue(
+                call.node,
+                message=f"`{call.node.func.id}` is created with CSRF protection switched off, so this form "
+                "accepts submissions from other sites.",
+                fix=f"Create `{call.node.func.id}` without the CSRF override and render `form.csrf_token`.",
+            )
+
+
+def _xsrf_check_overridden(ctx: ModuleContext) -> Iterator[Issue]:
+    """A Tornado handler whose ``check_xsrf_cookie`` does nothing."""
+    for function in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
+        if function.name != "check_xsrf_cookie" or not isinstance(ctx.parent(function), ast.ClassDef):
+            continue
+        body = [
+            stmt for stmt in function.body
+            if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))  # docstrings
+        ]
+        if all(isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Return) and stmt.value is None) for stmt in body):
+            owner = ctx.parent(function).name  # type: ignore[union-attr]
+            yield Issue(
+                function,
+                message=f"`{owner}.check_xsrf_cookie` is overridden to do nothing, so Tornado accepts this "
+                "handler's form posts without checking the XSRF token.",
+                fix=f"Delete the override from `{owner}`, or authenticate its requests by a header token instead "
+                "of cookies.",
+            )
 
 
 def _middleware_without_csrf(ctx: ModuleContext) -> Iterator[Issue]:
