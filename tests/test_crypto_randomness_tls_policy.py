@@ -68,3 +68,8 @@ def test_rules_are_silent_in_test_code_by_default():
     code = b"import requests, hashlib, random\nrequests.get(u, verify=False)\ntoken = random.random()\n"
     review = review_file(source, code, config, active_rules(config))
     assert not [f for f in review.findings if f.rule in {"tls-verification-disabled", "insecure-random", "weak-hash"}]
+
+
+def test_sha1_of_a_password_is_as_severe_as_md5():
+    [found] = findings("import hashlib\ndef check_password(pw):\n    return hashlib.sha1(pw).hexdigest()\n", "weak-hash")
+    assert found.severity == Severity.HIGH

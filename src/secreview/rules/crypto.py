@@ -11,7 +11,8 @@ enclosing function and class.  The nearest decisive name wins:
 - ``usedforsecurity=False``, an HMAC or key-derivation construction (HMAC-SHA1, PBKDF2-SHA1 are
   not broken), or a digest used only for ``.digest_size``: not reported;
 - a security name (password, token, signature, secret, auth, session, salt, ...) or a signing
-  call: reported, severity high (MD5, MD4, MD2) or medium (SHA-1), confidence high;
+  call: reported, severity high (MD5, MD4, MD2, or SHA-1 of a password) or medium (other SHA-1),
+  confidence high;
 - a benign name (cache, etag, checksum, dedup, filename, path, shard, ...): not reported;
 - no decisive name: reported at severity low and confidence low, so a review that wants only
   confident findings can filter it and an audit still sees every weak digest.
@@ -225,7 +226,7 @@ def weak_hash(ctx: ModuleContext) -> Iterator[Issue]:
                 message=f"{described} computes {_article(algorithm)} {algorithm} digest with a security purpose ({verdict.evidence}); "
                 f"{algorithm} is broken for collisions and too fast against brute force.",
                 fix=_weak_hash_fix(algorithm, verdict),
-                severity=Severity.MEDIUM if algorithm == "SHA-1" else Severity.HIGH,
+                severity=Severity.HIGH if algorithm != "SHA-1" or _about_passwords(verdict) else Severity.MEDIUM,
                 confidence=Confidence.HIGH,
             )
         else:
@@ -260,10 +261,18 @@ def _article(algorithm: str) -> str:
     return "an" if algorithm.startswith("MD") else "a"
 
 
-def _weak_hash_fix(algorithm: str, verdict: Verdict) -> str:
+def _evidence_words(verdict: Verdict) -> set[str]:
     named = verdict.evidence.split("`")[1] if verdict.evidence.count("`") >= 2 else ""
-    evidence = set(words(named))
-    if evidence & {"password", "passwd", "pwd", "passphrase"}:
+    return set(words(named))
+
+
+def _about_passwords(verdict: Verdict) -> bool:
+    return bool(_evidence_words(verdict) & {"password", "passwd", "pwd", "passphrase"})
+
+
+def _weak_hash_fix(algorithm: str, verdict: Verdict) -> str:
+    evidence = _evidence_words(verdict)
+    if _about_passwords(verdict):
         return (f"Replace {algorithm} with a password hash: `hashlib.scrypt(password, salt=salt, n=2**14, r=8, p=1)`, "
                 "argon2 or bcrypt, with a random per-user salt.")
     if evidence & {"sign", "signature", "signed", "signing", "verify", "hmac", "secret", "auth"}:
