@@ -23,6 +23,8 @@ _ZIP_OPENERS = {"zipfile.ZipFile", "zipfile.PyZipFile"}
 _SAFE_FILTERS = {"data", "tar", "tarfile.data_filter", "tarfile.tar_filter"}
 _UNSAFE_FILTERS = {"fully_trusted", "tarfile.fully_trusted_filter"}
 _TAR_ANNOTATIONS = {"tarfile.TarFile"}
+_ARCHIVE_HINTS = ("tarfile", "zipfile", "unpack_archive", ".extract", "namelist", "infolist",
+                  "getmembers", "getnames", "filelist")
 _TAR_WORDS = {"tar", "tarball", "tarfile", "tgz", "tarobj"}
 
 # Evidence that a function checks where entries land before extracting them.
@@ -198,6 +200,9 @@ def archive_extraction_traversal(ctx: ModuleContext) -> Iterator[Issue]:
     - https://docs.python.org/3/library/tarfile.html#extraction-filters
     - https://security.snyk.io/research/zip-slip-vulnerability
     """
+    text = ctx.source.text
+    if not any(hint in text for hint in _ARCHIVE_HINTS):
+        return  # no archive module, method or entry listing is named anywhere in the file
     bound = archive_bindings(ctx)
     module_filter = _module_sets_safe_filter(ctx)
     for call in ctx.calls:

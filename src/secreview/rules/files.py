@@ -10,7 +10,7 @@ from ..findings import Confidence, Severity
 from ..python.module import ModuleContext
 from . import Issue, rule
 from ._purpose import local_constant
-from .secrets import identifier_words
+from .secrets import identifier_words, string_literals
 
 # --- temporary file names ------------------------------------------------------------------
 
@@ -551,9 +551,8 @@ def hardcoded_tmp_path(ctx: ModuleContext) -> Iterator[Issue]:
     - CWE-377: Insecure Temporary File
     - CWE-379: Creation of Temporary File in Directory with Insecure Permissions
     """
-    for literal in ctx.nodes(ast.Constant):
-        text = literal.value
-        if not isinstance(text, str) or not _SHARED_TMP.match(text) or any(c.isspace() for c in text):
+    for literal, text in string_literals(ctx):
+        if not isinstance(literal.value, str) or not _SHARED_TMP.match(text) or any(c.isspace() for c in text):
             continue  # not a temporary path, or prose that mentions one
         if isinstance(ctx.parent(literal), ast.JoinedStr) and ctx.parent(literal).values[0] is not literal:
             continue  # ``f"{base}/tmp/x"``: the literal is not the start of the path

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..python.module import ModuleContext
 from . import Issue, rule
@@ -48,14 +50,16 @@ _NOT_PASSWORD_PASS_QUALIFIERS = {
 _NEUTRAL_SUFFIXES = {"value", "val"}
 
 
-def identifier_words(name: str) -> list[str]:
-    """Lower-case words of an identifier: ``adminPass`` -> [admin, pass], ``X-Auth-Token`` -> [x, auth, token]."""
-    return [w.lower() for w in _WORD.findall(name)]
+@lru_cache(maxsize=8192)
+def identifier_words(name: str) -> tuple[str, ...]:
+    """Lower-case words of an identifier: ``adminPass`` -> (admin, pass), ``X-Auth-Token`` -> (x, auth, token)."""
+    return tuple(w.lower() for w in _WORD.findall(name))
 
 
+@lru_cache(maxsize=8192)
 def credential_kind(name: str) -> str | None:
     """``"password"``, ``"secret"`` or None for a name that does not denote a credential."""
-    words = identifier_words(name)
+    words = list(identifier_words(name))
     while words and (words[-1].isdigit() or words[-1] in _NEUTRAL_SUFFIXES):
         words.pop()
     if not words:
@@ -122,7 +126,7 @@ def _names_a_setting(value: str, name: str) -> bool:
         return False
     if _ENV_NAME.fullmatch(value):
         return True
-    words = identifier_words(value)
+    words = list(identifier_words(value))
     while words and words[-1].isdigit():
         words.pop()
     if len(words) < 2 or any(len(w) < 2 and not w.isdigit() for w in words) or re.search(r"[A-Za-z]\d+[A-Za-z]", value):
@@ -240,8 +244,17 @@ def _random_enough(body: str) -> bool:
     return len(set(body)) >= max(6, len(body) // 3)
 
 
+# Every provider prefix at once: most literals contain none, and one search rules them out.
+_TOKEN_PREFIXES = re.compile(
+    r"AKIA|ASIA|AGPA|AIDA|AROA|gh[pousr]_|github_pat_|xox[baprs]-|hooks\.slack\.com|[sr]k_live_|AIza|glpat-|npm_"
+    r"|pypi-|SG\.|sk-"
+)
+
+
 def known_token_format(text: str) -> tuple[str, str] | None:
     """(provider, matched token) for the first real-looking provider token in ``text``."""
+    if len(text) < 20 or not _TOKEN_PREFIXES.search(text):
+        return None
     for token_format in _TOKEN_FORMATS:
         for match in token_format.pattern.finditer(text):
             if _random_enough(match.group(token_format.body_group)) and "EXAMPLE" not in match.group(0).upper():
@@ -286,13 +299,17 @@ def _fallbacks(ctx: ModuleContext) -> Iterator[NamedValue]:
     default="x")``, ``@click.option("--token", default="x")``.
     """
     for call in ctx.calls:
+        if not call.node.args:
+            continue
+        func = call.node.func
+        method = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
         key_node: ast.expr | None = None
         default: ast.expr | None = None
-        if call.name in _ENVIRONMENT_LOOKUPS or call.method == "get":
+        if method == "get" or call.name in _ENVIRONMENT_LOOKUPS:
             key_node, default = call.arg(0, "key"), call.arg(1, "default")
         elif call.name == "getattr":
             key_node, default = call.arg(1), call.arg(2)
-        elif call.method in _OPTION_DECLARATIONS:
+        elif method in _OPTION_DECLARATIONS:
             flags = [ctx.constant(a, None) for a in call.node.args]
             names = [f.lstrip("-") for f in flags if isinstance(f, str) and f.startswith("-")]
             if names and isinstance(default := call.arg(keyword="default"), ast.Constant):
@@ -328,16 +345,15 @@ def _assigned_name(ctx: ModuleContext, value: ast.AST) -> str | None:
 
 
 def named_literals(ctx: ModuleContext) -> Iterator[NamedValue]:
-    for node in ctx.nodes(ast.Assign, ast.AnnAssign):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if node.value is None:
-            continue
-        for target in targets:
-            name = _target_name(target, ctx)
-            if name is None:
+    """Every literal bound to, passed as, defaulted for or compared with a name (credential or not)."""
+    for assign_type in (ast.Assign, ast.AnnAssign):
+        for node in ctx.nodes(assign_type):
+            if not isinstance(node.value, ast.Constant):
                 continue
-            if isinstance(node.value, ast.Constant):
-                yield NamedValue(name, node.value, "assigned")
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                name = _target_name(target, ctx)
+                if name is not None:
+                    yield NamedValue(name, node.value, "assigned")
     yield from _fallbacks(ctx)
     for node in ctx.nodes(ast.Dict):
         for key, value in zip(node.keys, node.values):
@@ -349,8 +365,10 @@ def named_literals(ctx: ModuleContext) -> Iterator[NamedValue]:
         for keyword in call.node.keywords:
             if keyword.arg and isinstance(keyword.value, ast.Constant):
                 yield NamedValue(keyword.arg, keyword.value, "passed")
-    for function in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda):
+    for function in [*ctx.nodes(ast.FunctionDef), *ctx.nodes(ast.AsyncFunctionDef), *ctx.nodes(ast.Lambda)]:
         args = function.args
+        if not args.defaults and not args.kw_defaults:
+            continue
         positional = [*args.posonlyargs, *args.args]
         for param, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
             if isinstance(default, ast.Constant):
@@ -402,15 +420,19 @@ def _positional_passwords(ctx: ModuleContext) -> Iterator[tuple[NamedValue, str]
     """Literals in a call's password position, an ``auth=(user, password)`` pair, a URL or a DSN."""
     for call in ctx.calls:
         position = _PASSWORD_POSITIONS.get(call.name or "")
-        method = call.method if isinstance(call.node.func, ast.Attribute) else None
+        func = call.node.func
+        method = func.attr if isinstance(func, ast.Attribute) else None
         if position is None and method in _LOGIN_METHODS and len(call.node.args) == _LOGIN_METHODS[method] + 1:
             position = (_LOGIN_METHODS[method], None)
         candidates: list[ast.expr | None] = []
         if position is not None:
             candidates.append(call.arg(*position))
-        auth = call.arg(keyword="auth")
-        if isinstance(auth, ast.Tuple) and len(auth.elts) == 2:
-            candidates.append(auth.elts[1])
+        if call.node.keywords:
+            auth = call.arg(keyword="auth")
+            if isinstance(auth, ast.Tuple) and len(auth.elts) == 2:
+                candidates.append(auth.elts[1])
+        if not candidates:
+            continue
         for candidate in candidates:
             if isinstance(candidate, ast.Constant) and (
                 secret := secret_value(candidate.value, "password", "password", in_use=True)
@@ -426,9 +448,8 @@ def _positional_passwords(ctx: ModuleContext) -> Iterator[tuple[NamedValue, str]
                 password = pair.elts[1]
                 if secret := secret_value(password.value, "password", "password"):  # type: ignore[attr-defined]
                     yield NamedValue(name, password, "assigned"), secret
-    for node in ctx.nodes(ast.Constant):
-        text = node.value
-        if not isinstance(text, str) or ("://" not in text and "=" not in text):
+    for node, text in string_literals(ctx):
+        if not isinstance(node.value, str) or ("://" not in text and "=" not in text):
             continue
         parent = ctx.parent(node)
         if isinstance(parent, (ast.Expr, ast.JoinedStr)) or (isinstance(parent, ast.keyword) and parent.arg in _PROSE_KEYWORDS):
@@ -443,10 +464,24 @@ def _positional_passwords(ctx: ModuleContext) -> Iterator[tuple[NamedValue, str]
             yield NamedValue(f"this {what}", node, "embedded"), secret
 
 
+_NAMED_LITERALS: weakref.WeakKeyDictionary[ModuleContext, list[NamedValue]] = weakref.WeakKeyDictionary()
+
+
+def _named_literals_once(ctx: ModuleContext) -> list[NamedValue]:
+    """The password and the secret rule both read the module's named literals: collect them once."""
+    found = _NAMED_LITERALS.get(ctx)
+    if found is None:
+        found = _NAMED_LITERALS[ctx] = [
+            named for named in named_literals(ctx)
+            if credential_kind(named.name) or named.name.lower() == "authorization"
+        ]
+    return found
+
+
 def _credential_literals(ctx: ModuleContext, wanted_kind: str) -> Iterator[tuple[NamedValue, str]]:
     if wanted_kind == "password":
         yield from _positional_passwords(ctx)
-    for named in named_literals(ctx):
+    for named in _named_literals_once(ctx):
         value = named.value.value  # type: ignore[attr-defined]
         if named.name.lower() == "authorization" and wanted_kind == "secret":
             header = _AUTH_SCHEME.fullmatch(_text(value) or "")
@@ -563,11 +598,19 @@ def hardcoded_secret(ctx: ModuleContext) -> Iterator[Issue]:
         )
 
 
-def _string_literals(ctx: ModuleContext) -> Iterator[tuple[ast.Constant, str]]:
-    for node in ctx.nodes(ast.Constant):
-        text = _text(node.value)
-        if text:
-            yield node, text
+_STRING_LITERALS: weakref.WeakKeyDictionary[ModuleContext, list[tuple[ast.Constant, str]]] = weakref.WeakKeyDictionary()
+
+
+def string_literals(ctx: ModuleContext) -> list[tuple[ast.Constant, str]]:
+    """Every non-empty str or bytes literal of the module with its text; several rules scan them."""
+    found = _STRING_LITERALS.get(ctx)
+    if found is None:
+        found = _STRING_LITERALS[ctx] = [
+            (node, text) for node in ctx.nodes(ast.Constant) if (text := _text(node.value))
+        ]
+    return found
+
+
 
 
 def _folded_around(ctx: ModuleContext, node: ast.Constant) -> str:
@@ -616,7 +659,7 @@ def hardcoded_private_key(ctx: ModuleContext) -> Iterator[Issue]:
     - CWE-321: Use of Hard-coded Cryptographic Key
     - CWE-798: Use of Hard-coded Credentials
     """
-    for node, text in _string_literals(ctx):
+    for node, text in string_literals(ctx):
         header = _PRIVATE_KEY_HEADER.search(text)
         if header is None:
             continue
@@ -672,7 +715,7 @@ def hardcoded_api_token(ctx: ModuleContext) -> Iterator[Issue]:
     - CWE-798: Use of Hard-coded Credentials
     - https://docs.github.com/en/code-security/secret-scanning
     """
-    for node, text in _string_literals(ctx):
+    for node, text in string_literals(ctx):
         found = known_token_format(text)
         if found is None:
             continue
