@@ -434,6 +434,10 @@ def _used_as_path(ctx: ModuleContext, expression: ast.expr) -> str | None:
                 return None  # ``tempfile.mkstemp(dir="/tmp")`` still picks an unpredictable name
             return f"passed as the `{parent.arg}` argument"
         return None
+    if isinstance(parent, (ast.List, ast.Tuple)) and isinstance(command := ctx.parent(parent), ast.Call):
+        if ctx.qualname(command.func) in _COMMAND_CALLS and command.args and command.args[0] is parent:
+            return f"an argument of the command run by `{ctx.qualname(command.func)}`"
+        return None
     if isinstance(parent, ast.Attribute) and isinstance(call := ctx.parent(parent), ast.Call) and call.func is parent:
         if parent.attr in _FILE_METHODS or parent.attr in _PATH_OBJECT_METHODS:
             return f"used by `.{parent.attr}()`"
