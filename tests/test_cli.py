@@ -238,3 +238,27 @@ def test_version_flag(project: Path) -> None:
     run = cli("--version")
     assert run.code == 0
     assert run.stdout.strip() == f"secreview {__version__}"
+
+
+def test_no_subcommand_is_a_usage_error(project: Path) -> None:
+    run = cli()
+    assert run.code == 2
+    assert "usage: secreview" in run.stderr
+
+
+def test_scan_help_exits_0_and_lists_the_formats(project: Path) -> None:
+    run = cli("scan", "--help")
+    assert run.code == 0
+    from secreview.report import FORMATS
+
+    choices = run.stdout.split("--format", 1)[1].split("}", 1)[0]
+    assert all(name in choices for name in FORMATS), choices
+
+
+@pytest.mark.parametrize("rule", [r.id for r in rules.all_rules()])
+def test_every_rule_explains_itself_and_cites_its_cwe(project: Path, rule: str) -> None:
+    run = cli("explain", rule)
+    assert run.code == 0, run.stderr
+    found = rules.get(rule)
+    references = run.stdout.split("## References", 1)[1]
+    assert f"CWE-{found.cwe}" in references
