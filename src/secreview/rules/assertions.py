@@ -157,6 +157,9 @@ def security_check(ctx: ModuleContext, test: ast.expr) -> str | None:
         return "a password check"
     if words & _AUTHENTICATION_WORDS:
         return "an authentication check"
+    # ``user.is_active``, ``account.email_verified``: the state of the principal's account
+    if words & _PRINCIPAL_WORDS and words & {"active", "verified", "confirmed", "banned", "disabled", "locked"}:
+        return "an account status check"
     if _secret_comparison(ctx, test):
         return "a secret comparison"
     if _path_containment(ctx, test):
