@@ -104,6 +104,12 @@ def test_exclude_flag_on_the_command_line(tmp_path: Path) -> None:
     assert [f["path"] for f in document["files"]] == ["proj/app.py"]
 
 
+def test_explicit_file_is_reviewed_even_when_an_exclude_matches_it(tmp_path: Path) -> None:
+    write(tmp_path, {"proj/skip_me.py": ""})
+    assert found("proj/skip_me.py", config=Config(exclude=("skip_*.py",))) == ["proj/skip_me.py"]
+    assert found("proj", config=Config(exclude=("skip_*.py",))) == []
+
+
 def test_missing_path_is_a_problem_not_a_silent_skip(tmp_path: Path) -> None:
     files, problems = discover(["absent.py"], Config())
     assert files == []
