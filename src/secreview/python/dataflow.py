@@ -35,6 +35,7 @@ summary.  Deeply nested code degrades to "unknown" instead of failing.
 from __future__ import annotations
 
 import ast
+import builtins
 import fnmatch
 import re
 from collections import OrderedDict
@@ -1534,6 +1535,8 @@ class Interpreter:
         source = self.models.sources.get(node.id)
         if source is not None:
             return self.source_value(source, node.id, node)
+        if node.id in _BUILTINS:
+            return Value(qual=node.id)  # a builtin function or type, not data
         return self.opaque(f"`{node.id}`", node, qual=node.id)
 
     def opaque(self, what: str, node: ast.AST, qual: str | None = None) -> Value:
@@ -2069,6 +2072,8 @@ class Interpreter:
 
     def _is_library(self, qual: str) -> bool:
         head = qual.split(".")[0].removesuffix("()")
+        if head in _BUILTINS:
+            return True
         return head in self.ctx.aliases.values() or "." in qual and qual.split(".")[0] in {
             a.split(".")[0] for a in self.ctx.aliases.values()}
 
@@ -2765,6 +2770,7 @@ def _carries_input(args: list[Value], kwargs: dict, receiver: Value | None) -> b
     return False
 
 
+_BUILTINS = frozenset(dir(builtins))
 _MUTATORS = {"append", "extend", "insert", "update", "add", "setdefault", "appendleft", "put"}
 _STRING_METHODS = {
     "strip", "lstrip", "rstrip", "lower", "upper", "title", "capitalize", "casefold", "swapcase", "replace",
