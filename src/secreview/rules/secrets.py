@@ -91,7 +91,8 @@ _PLACEHOLDER_WORDS = {
     "text", "passphrase", "secretkey", "apikey", "credentials", "credential", "user", "username",
 }
 _PLACEHOLDER_PARTS = ("example", "placeholder", "changeme", "replaceme", "your", "dummy", "fake",
-                      "xxxx", "redacted", "insert", "notreal", "sample")
+                      "xxxx", "redacted", "insert", "notreal", "sample", "changethis", "pleasechange", "mustchange",
+                      "setthis", "replacethis")
 _TEMPLATE = re.compile(r"\$\{\w+\}|^\$[A-Za-z_]\w*$|%\(\w+\)[sd]|^%[sd]$|\{\w*\}|\{\{|<[^<>]+>|\[[A-Z_]+\]")
 _IDENTIFIER_VALUE = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]*")
 _ENV_NAME = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
@@ -288,6 +289,8 @@ def _target_name(node: ast.AST, ctx: ModuleContext) -> str | None:
 
 _ENVIRONMENT_LOOKUPS = {"os.getenv", "os.environ.get", "os.environ.setdefault", "environ.get", "os.environ.pop",
                         "os.environ.getenv"}
+# django-environ's ``env("KEY", default=...)`` / ``env.str(...)``, python-decouple's ``config(...)``.
+_SETTINGS_READERS = {"env", "config", "getenv", "get_env", "environ"}
 _OPTION_DECLARATIONS = {"add_argument", "add_option", "option", "Option"}
 
 
@@ -305,7 +308,10 @@ def _fallbacks(ctx: ModuleContext) -> Iterator[NamedValue]:
         method = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
         key_node: ast.expr | None = None
         default: ast.expr | None = None
-        if method == "get" or call.name in _ENVIRONMENT_LOOKUPS:
+        settings_reader = (isinstance(func, ast.Name) and func.id in _SETTINGS_READERS) or (
+            isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in _SETTINGS_READERS
+        )
+        if method == "get" or call.name in _ENVIRONMENT_LOOKUPS or settings_reader:
             key_node, default = call.arg(0, "key"), call.arg(1, "default")
         elif call.name == "getattr":
             key_node, default = call.arg(1), call.arg(2)
