@@ -531,7 +531,9 @@ def hardcoded_tmp_path(ctx: ModuleContext) -> Iterator[Issue]:
     built with `os.path.join("/tmp", ...)`, f-strings or `/`, or bound to path-like names
     (`LOCK_FILE = "/tmp/app.lock"`, `output_dir="/tmp/exports"`).  Paths joined with a random
     part (`uuid.uuid4()`, `secrets.token_hex()`), `tempfile.mkstemp(dir="/tmp")`, and mentions
-    in help texts, log messages, comparisons and `startswith` checks are not reported.
+    in help texts, log messages, comparisons and `startswith` checks are not reported.  A fixed
+    name joined to `tempfile.gettempdir()` (`os.path.join(tempfile.gettempdir(), "app.lock")`) is
+    the same predictable path and is reported too.
 
     ## Why it matters
     Every local user can create entries in these directories.  One who knows the name a
@@ -575,3 +577,32 @@ def hardcoded_tmp_path(ctx: ModuleContext) -> Iterator[Issue]:
             fix="Create the file with `tempfile.NamedTemporaryFile()` / `tempfile.mkstemp()` (or a directory with "
             "`tempfile.TemporaryDirectory()`), or keep it in a directory the application owns.",
         )
+    for call in ctx.calls_to("tempfile.gettempdir", "tempfile.gettempdirb"):
+        expression = _path_expression(ctx, call.node)  # type: ignore[arg-type]
+        if expression is call.node or not _only_literals_besides(ctx, expression, call.node):
+            continue  # the directory alone, or joined with a name we cannot predict
+        use = _used_as_path(ctx, expression)
+        if use is None:
+            continue
+        yield Issue(
+            expression,
+            message=f"`{ast.unparse(expression)}` is a fixed name in the shared temporary directory and is {use}; any "
+            f"local user can create it first or replace it with a symbolic link.",
+            fix="Let `tempfile.mkstemp()` / `tempfile.NamedTemporaryFile()` choose the name, or create a private "
+            "directory with `tempfile.mkdtemp()` and put the fixed name inside it.",
+        )
+
+
+def _only_literals_besides(ctx: ModuleContext, expression: ast.AST, directory: ast.AST) -> bool:
+    """Whether ``expression`` joins ``directory`` with literal parts only (a name anyone can predict)."""
+    allowed: set[int] = {id(n) for n in ast.walk(directory)}
+    for node in ast.walk(expression):
+        if isinstance(node, ast.Call) and ctx.qualname(node.func) in _JOINS:
+            allowed.add(id(node))
+            allowed.update(id(n) for n in ast.walk(node.func))
+        elif isinstance(node, ast.Attribute) and node.attr == "format":
+            allowed.add(id(node))
+    return not any(
+        isinstance(node, (ast.Name, ast.Call, ast.Attribute)) and id(node) not in allowed
+        for node in ast.walk(expression)
+    )
