@@ -92,6 +92,36 @@ def _verifies_elsewhere(ctx: ModuleContext, node: ast.AST, decoders: list[Call])
     return any(ctx.enclosing_function(call.node) is function and call.node is not node for call in verifying)
 
 
+_TIME_CLAIMS = {"exp", "iat", "nbf"}
+
+
+def _time_claim_read(ctx: ModuleContext, node: ast.AST) -> bool:
+    """``node`` is read only for a time claim: ``decode(...)["exp"]`` or ``claims.get("exp")``."""
+    parent = ctx.parent(node)
+    if isinstance(parent, ast.Subscript) and parent.value is node:
+        return ctx.constant(parent.slice, None) in _TIME_CLAIMS
+    if isinstance(parent, ast.Attribute) and parent.value is node and parent.attr == "get":
+        call = ctx.parent(parent)
+        return isinstance(call, ast.Call) and bool(call.args) and ctx.constant(call.args[0], None) in _TIME_CLAIMS
+    return False
+
+
+def _only_reads_expiry(ctx: ModuleContext, call: ast.Call) -> bool:
+    """The unverified claims serve only to learn when the token expires, a client refreshing its
+    own token, not a decision about who the caller is."""
+    if _time_claim_read(ctx, call):
+        return True
+    assign = ctx.parent(call)
+    function = ctx.enclosing_function(call)
+    if not (isinstance(assign, ast.Assign) and len(assign.targets) == 1 and isinstance(assign.targets[0], ast.Name)):
+        return False
+    if function is None:
+        return False
+    name = assign.targets[0].id
+    uses = [n for n in ast.walk(function) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)]
+    return bool(uses) and all(_time_claim_read(ctx, use) for use in uses)
+
+
 @rule(
     id="jwt-signature-not-verified",
     cwe=347,
@@ -105,7 +135,8 @@ def jwt_signature_not_verified(ctx: ModuleContext) -> Iterator[Issue]:
     Flags PyJWT and python-jose `jwt.decode` called with `options={"verify_signature": False}`,
     with `verify=False` (PyJWT 1.x), or with `"none"` among the accepted algorithms, and
     python-jose's `get_unverified_claims` and python_jwt's `process_jwt`, unless the same
-    function also verifies the token (the unverified read then only chooses the key).
+    function also verifies the token (the unverified read then only chooses the key) or reads
+    nothing but the token's expiry from it (a client deciding when to refresh its own token).
 
     ## Why it matters
     A token's claims (`sub`, `role`, `is_admin`) are only as trustworthy as its signature.
@@ -131,7 +162,7 @@ def jwt_signature_not_verified(ctx: ModuleContext) -> Iterator[Issue]:
     decoders = [call for call in ctx.calls if call.name in _DECODERS]
     for call in decoders:
         how = _verification_disabled(ctx, call)
-        if how is None or _verifies_elsewhere(ctx, call.node, decoders):
+        if how is None or _verifies_elsewhere(ctx, call.node, decoders) or _only_reads_expiry(ctx, call.node):
             continue
         token = ast.unparse(call.node.args[0]) if call.node.args else "the token"
         yield Issue(
