@@ -52,6 +52,7 @@ MAX_LOOP_ROUNDS = 3
 MAX_SUMMARY_DEPTH = 8
 MAX_TEXT = 400
 MAX_ITEMS = 64
+MAX_LABELS = 24  # origins tracked per value
 SMALL_PROJECT = 200  # modules; above this, other modules are loaded only for calls carrying input
 OPAQUE = "opaque"
 PARAM = "param"
@@ -103,7 +104,12 @@ class Label:
             return self if var is None or var == self.var else self.with_(var=var)
         if len(trace) >= MAX_TRACE:
             trace = trace[:2] + trace[3:]  # keep the source; drop the oldest intermediate step
-        return self.with_(trace=trace + (step,), var=self.var if var is None else var)
+        new = Label.__new__(Label)  # same identity as self, a longer path: skip recomputing the key
+        new.kind, new.what, new.where, new.cleaned = self.kind, self.what, self.where, self.cleaned
+        new.param, new.owner, new._key, new._hash = self.param, self.owner, self._key, self._hash
+        new.trace = trace + (step,)
+        new.var = self.var if var is None else var
+        return new
 
     def cleaned_for(self, kind: str) -> bool:
         return kind in self.cleaned
@@ -117,6 +123,8 @@ class Value:
     def __init__(self, labels: frozenset[Label] = frozenset(), const: object = UNKNOWN, qual: str | None = None,
                  items: dict | None = None, seq: bool = False, prefix: str | None = None, text: str = "",
                  flags: frozenset[str] = frozenset(), guards: tuple = (), func: object = None):
+        if len(labels) > MAX_LABELS:
+            labels = _cap(labels)
         self.labels = labels
         self.const = const
         self.qual = qual
@@ -142,6 +150,19 @@ class Value:
 
 
 EMPTY = Value()
+
+
+def _label_rank(label: Label) -> tuple:
+    trust = 2 if label.kind == OPAQUE else 1 if label.kind == PARAM else 0
+    where = label.where
+    return (trust, where.path if where else "", where.line if where else 0, where.column if where else 0,
+            label.kind, label.what, str(label.param), label.owner, tuple(sorted(label.cleaned)))
+
+
+def _cap(labels: frozenset[Label]) -> frozenset[Label]:
+    """At most MAX_LABELS origins per value, sources before parameters before unknowns, so a
+    long chain of concatenations stays linear and the choice does not depend on hashing."""
+    return frozenset(sorted(labels, key=_label_rank)[:MAX_LABELS])
 
 
 def constant(value: object) -> Value:
@@ -837,13 +858,22 @@ def _positional(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> li
 
 
 def _dedupe_flows(flows: list[Flow]) -> list[Flow]:
+    """One flow per sink, kind and origin (the shortest path), in an order that does not depend
+    on hashing, so reports are identical from run to run."""
     best: dict[tuple, Flow] = {}
     for flow in flows:
-        key = (flow.kind, flow.location.path, flow.location.line, flow.location.column, flow.label.kind)
+        key = (flow.kind, flow.location.path, flow.location.line, flow.location.column, flow.label)
         current = best.get(key)
-        if current is None or len(flow.label.trace) < len(current.label.trace):
+        if current is None or _flow_order(flow) < _flow_order(current):
             best[key] = flow
-    return list(best.values())
+    return sorted(best.values(), key=_flow_order)
+
+
+def _flow_order(flow: Flow) -> tuple:
+    loc = flow.location
+    return (loc.path, loc.line, loc.column, flow.kind, len(flow.label.trace), _label_rank(flow.label),
+            tuple((s.location.path, s.location.line, s.location.column, s.label) for s in flow.label.trace),
+            flow.variable)
 
 
 # --- summaries --------------------------------------------------------------------------------
@@ -919,6 +949,7 @@ class Interpreter:
         self.local_names: set[str] = set()
         self._hit_keys: set[tuple] = set()
         self.self_name: str | None = None
+        self._dotted: set[str] = set()  # attribute paths ever stored in the state (self.x, obj.y)
         self._following = False  # the call being evaluated passes input on (worth loading its module)
         self.self_attrs: dict[str, Value] = {}
 
@@ -1459,6 +1490,7 @@ class Interpreter:
                 self.check_store(target, receiver_value, value, stmt)
             if key:
                 self.state[key] = self._stepped(value, key, stmt)
+                self._dotted.add(key)
         elif isinstance(target, ast.Subscript):
             container = self.eval(target.value)
             index = self.eval(target.slice) if not isinstance(target.slice, ast.Slice) else EMPTY
@@ -1484,10 +1516,11 @@ class Interpreter:
         return step_value(value, TraceStep(self.ctx.location(stmt), f"assigned to `{name}`"), name)
 
     def _forget_attributes(self, name: str) -> None:
+        if not self._dotted:
+            return
         prefix = name + "."
-        stale = [k for k in self.state if k.startswith(prefix)]
-        for k in stale:
-            del self.state[k]
+        for k in [k for k in self._dotted if k.startswith(prefix)]:
+            self.state.pop(k, None)
 
     # -- expressions
 
