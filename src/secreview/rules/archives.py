@@ -134,8 +134,8 @@ def _module_sets_safe_filter(ctx: ModuleContext) -> bool:
 def _filter_verdict(ctx: ModuleContext, call: Call) -> str | None:
     """None when the filter makes extraction safe, else how the call extracts."""
     given = call.arg(keyword="filter")
-    if given is None:
-        return "without a `filter=`"
+    if given is None or (isinstance(given, ast.Constant) and given.value is None):
+        return "without a `filter=`"  # ``filter=None`` asks for the default, which trusts the archive before 3.14
     value = ctx.constant(given, None)
     name = value if isinstance(value, str) else ctx.qualname(given)
     if name in _UNSAFE_FILTERS:
