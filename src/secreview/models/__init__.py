@@ -54,7 +54,9 @@ Tables (all optional in a file):
     ``what``, ``skip_defaults`` / ``skip_annotations`` (parameters that are not input),
     ``return_sink`` (the handler's return value is a response body: a sink of that kind),
     ``converted`` (a regex over the route text whose group ``name`` names parameters the
-    framework converts to numbers, like Flask's ``<int:id>``).
+    framework converts to numbers, like Flask's ``<int:id>``), ``registered_by`` /
+    ``registered_arg`` / ``registered_keyword`` (handlers registered by a call instead of a
+    decorator: ``app.add_url_rule("/x", view_func=handler)``, ``Route("/", handler)``).
 ``[[guard]]``
     ``calls`` / ``methods``: validations; where they are true, the value they test (argument
     ``arg``, or ``-1`` for the receiver) is clean for ``kinds``; ``negated = true``: clean where
@@ -151,6 +153,9 @@ class EntryModel:
     skip_annotations: frozenset[str] = frozenset()
     return_sink: str | None = None  # the handler's return value is a response body of this sink kind
     converted: re.Pattern | None = None  # in the route text, names the parameters the framework converts to numbers
+    registered_by: frozenset[str] = frozenset()  # calls that register a handler function: add_url_rule, Route
+    registered_arg: int | None = None
+    registered_keyword: str | None = None
 
 
 @dataclass
@@ -196,7 +201,11 @@ class Models:
     @property
     def ordered_entries(self) -> list[EntryModel]:
         """Specific entry models (qualified decorators, base classes) before name-based ones."""
-        return sorted(self.entries, key=lambda e: bool(e.decorator_methods and not e.decorators))
+        def specificity(entry: EntryModel) -> int:
+            if entry.decorators or entry.bases or entry.registered_by:
+                return 0
+            return 1 if entry.first_param else 2
+        return sorted(self.entries, key=specificity)
 
     @property
     def sink_method_names(self) -> frozenset[str]:
@@ -368,7 +377,8 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
         where = f"{origin}: entry #{i + 1}"
         _check_keys(where, entry, {"decorators", "decorator_methods", "decorator_receivers", "bases", "methods", "params",
                                    "typed", "self_type", "first_param", "module_imports", "kind", "what",
-                                   "skip_defaults", "skip_annotations", "return_sink", "converted"})
+                                   "skip_defaults", "skip_annotations", "return_sink", "converted",
+                                   "registered_by", "registered_arg", "registered_keyword"})
         typed = entry.get("typed", {})
         if not isinstance(typed, dict) or not all(isinstance(v, str) for v in typed.values()):
             raise ModelError(f"{where}: typed must map parameter names to type names")
@@ -389,6 +399,9 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
             skip_annotations=frozenset(_strings(where, "skip_annotations", entry.get("skip_annotations", []))),
             return_sink=entry.get("return_sink"),
             converted=_regex(where, "converted", entry.get("converted")),
+            registered_by=frozenset(_strings(where, "registered_by", entry.get("registered_by", []))),
+            registered_arg=entry.get("registered_arg"),
+            registered_keyword=entry.get("registered_keyword"),
         ))
 
 

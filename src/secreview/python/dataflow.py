@@ -488,6 +488,7 @@ class ModuleTaint:
         self._may_reach: dict[ast.AST, bool] = {}
         self._facts: dict[ast.AST, FunctionFacts] = {}
         self._methods_named: dict[str, list[FunctionRef]] | None = None
+        self._registrations: dict[str, list[EntryModel]] | None = None
         self._imports_cache: dict[str, bool] = {}
 
     # -- globals
@@ -700,6 +701,10 @@ class ModuleTaint:
         for entry in self.models.ordered_entries:
             if entry.module_imports and not self.imports(entry.module_imports):
                 continue
+            if entry.registered_by:
+                if entry in self._registered().get(node.name, ()):
+                    return entry
+                continue
             if entry.decorators or entry.decorator_methods:
                 if self._decorated_by(node, entry):
                     return entry
@@ -719,6 +724,24 @@ class ModuleTaint:
                 if params and params[0] == entry.first_param:
                     return entry
         return None
+
+    def _registered(self) -> dict[str, list[EntryModel]]:
+        """Functions this module registers as handlers by a call (add_url_rule, Route)."""
+        if self._registrations is None:
+            self._registrations = {}
+            registering = [e for e in self.models.entries if e.registered_by]
+            if registering:
+                for call in self.ctx.calls:
+                    qual = self._value_qual(call.node.func)
+                    for entry in registering:
+                        if qual not in entry.registered_by:
+                            continue
+                        handler = call.arg(entry.registered_arg, entry.registered_keyword)
+                        if isinstance(handler, ast.Name):
+                            self._registrations.setdefault(handler.id, []).append(entry)
+                        elif isinstance(handler, ast.Attribute):
+                            self._registrations.setdefault(handler.attr, []).append(entry)
+        return self._registrations
 
     def _decorated_by(self, node: ast.FunctionDef | ast.AsyncFunctionDef, entry: EntryModel) -> bool:
         for decorator in node.decorator_list:
@@ -2034,10 +2057,11 @@ class Interpreter:
         if isinstance(target, ClassRef):
             init = target.module.method(target, "__init__")
             fields = None
+            labels: frozenset[Label] = frozenset()
             if init is not None:
                 call.receiver = Value(qual=target.qual + "()", func=target)
                 _, fields = self._apply_summary(call, init, bound=True, with_fields=True)
-            return Value(qual=target.qual + "()", func=target, items=fields)
+            return Value(labels=labels, qual=target.qual + "()", func=target, items=fields)
         if isinstance(target, FunctionRef):
             if isinstance(target.node, ast.Lambda) or (target.module is self.module and target.cls is None
                                                        and self.ref is not None
