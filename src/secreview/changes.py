@@ -35,8 +35,8 @@ from .baseline import BaselineEntry
 from .config import Config
 from .discover import (
     SourceFile,
-    _excluded,
-    _is_python_script,
+    is_excluded,
+    has_python_shebang,
     is_test_path,
     module_name,
 )
@@ -335,7 +335,7 @@ def _may_be_python(path: str) -> bool:
 def _is_python(path: str, content: Path | None) -> bool:
     if path.endswith(".py"):
         return True
-    return _may_be_python(path) and content is not None and _is_python_script(content)
+    return _may_be_python(path) and content is not None and has_python_shebang(content)
 
 
 def _write_blobs(root: Path, wanted: dict[str, str], scratch: Path) -> dict[str, Path]:
@@ -398,7 +398,7 @@ def _changed_files(patches: list[FilePatch], config: Config, root: Path,
         source = source_of(patch)
         if source is None or not _is_python(patch.new_path, source):
             continue
-        if _excluded(root / patch.new_path, config.root or root, config.exclude):
+        if is_excluded(root / patch.new_path, config.root or root, config.exclude):
             continue
         added, beside = patch.changed_lines()
         if not added and not beside and patch.old_path == patch.new_path:

@@ -105,7 +105,7 @@ def _link_problem(path: Path) -> str:
     return "not a regular file"
 
 
-def _is_python_script(path: Path) -> bool:
+def has_python_shebang(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
             return bool(_SHEBANG.match(handle.readline(200)))
@@ -143,7 +143,7 @@ class _Ignores:
         return False
 
 
-def _excluded(path: Path, root: Path, patterns: tuple[str, ...]) -> bool:
+def is_excluded(path: Path, root: Path, patterns: tuple[str, ...]) -> bool:
     if not patterns:
         return False
     try:
@@ -216,15 +216,15 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info") or _is_venv(child):
                         continue
-                    if _excluded(child, root, config.exclude):
+                    if is_excluded(child, root, config.exclude):
                         continue
                     if config.respect_gitignore and ignores.ignored(child.resolve(), is_dir=True):
                         continue
                     pending.append(child)
                 elif _is_file(entry):
-                    if not (entry.name.endswith(".py") or ("." not in entry.name and _is_python_script(child))):
+                    if not (entry.name.endswith(".py") or ("." not in entry.name and has_python_shebang(child))):
                         continue
-                    if _excluded(child, root, config.exclude):
+                    if is_excluded(child, root, config.exclude):
                         continue
                     if config.respect_gitignore and ignores.ignored(child.resolve(), is_dir=False):
                         continue
