@@ -1,0 +1,267 @@
+"""Review the sources of real projects and count what did not go right.
+
+For each project the latest source distribution is fetched from the package registry with
+``pip download --no-deps --no-binary NAME`` (cached under ``bench/.work/``), unpacked, and
+reviewed in a separate process with ``secreview scan <tree> --format json --test-code all``.
+Per project it prints: files reviewed, files not reviewed (reasons grouped), files not fully
+reviewed (a rule failed: each one is a bug), crashes (an exit status other than 0/1, a
+traceback, or a timeout: must be 0), findings and wall time; then the totals.
+
+    .venv/bin/python bench/robustness.py                 # the default project list
+    .venv/bin/python bench/robustness.py flask requests  # a subset
+    .venv/bin/python bench/robustness.py --json out.json # also keep the figures
+
+The exit status is 1 when any project crashed or any file was not fully reviewed, so the script
+can gate CI; projects that cannot be downloaded are listed and skipped, not counted as crashes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / ".work"
+ARCHIVES = WORK / "sdists"
+TREES = WORK / "trees"
+
+# Registry names; chosen for size, age and security-relevant code (web frameworks, crypto,
+# remote execution, parsers).  Ordered small to large so early problems show early.
+PROJECTS = (
+    "requests", "flask", "werkzeug", "jinja2", "pyyaml", "paramiko", "tornado", "scrapy",
+    "aiohttp", "celery", "pillow", "sqlalchemy", "twisted", "keystone", "ansible-core",
+    "botocore", "django", "neutron", "nova", "salt",
+)
+
+_ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
+_NORMALISE = re.compile(r"[-_.]+")
+
+
+@dataclass
+class ProjectRun:
+    name: str
+    archive: str = ""
+    files_reviewed: int = 0
+    not_reviewed: Counter = field(default_factory=Counter)  # reason (numbers blanked) -> files
+    incomplete: list[tuple[str, str]] = field(default_factory=list)  # (path, what failed)
+    crash: str = ""  # why the process did not finish normally; empty when it did
+    findings: int = 0
+    seconds: float = 0.0
+    lines: int = 0
+
+    @property
+    def not_reviewed_total(self) -> int:
+        return sum(self.not_reviewed.values())
+
+
+def _canonical(name: str) -> str:
+    return _NORMALISE.sub("-", name).lower()
+
+
+def _cached_archive(name: str) -> Path | None:
+    wanted = _canonical(name)
+    if not ARCHIVES.is_dir():
+        return None
+    for candidate in sorted(ARCHIVES.iterdir()):
+        if not candidate.name.endswith(_ARCHIVE_SUFFIXES):
+            continue
+        stem = _strip_suffix(candidate.name)
+        project = stem.rsplit("-", 1)[0]
+        if _canonical(project) == wanted:
+            return candidate
+    return None
+
+
+def _strip_suffix(filename: str) -> str:
+    for suffix in _ARCHIVE_SUFFIXES:
+        if filename.endswith(suffix):
+            return filename[: -len(suffix)]
+    return filename
+
+
+def fetch(name: str) -> tuple[Path | None, str]:
+    """The project's sdist, downloaded once; (None, why) when the registry does not give one."""
+    cached = _cached_archive(name)
+    if cached is not None:
+        return cached, ""
+    ARCHIVES.mkdir(parents=True, exist_ok=True)
+    # --no-binary names only the project: with ":all:" pip would also build every build
+    # dependency (Cython, setuptools-rust, ...) from source just to read the metadata.
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", name,
+               "--disable-pip-version-check", "-q", "-d", str(ARCHIVES), name]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        return None, "download timed out"
+    cached = _cached_archive(name)
+    if cached is None:
+        last = (done.stderr.strip().splitlines() or ["no archive saved"])[-1]
+        return None, f"download failed: {last[:200]}"
+    return cached, ""
+
+
+def unpack(archive: Path) -> Path:
+    """Extract once; only regular files and directories, never outside the target."""
+    target = TREES / _strip_suffix(archive.name)
+    if (target / ".unpacked").is_file():
+        return target
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    if archive.name.endswith(".zip"):
+        with zipfile.ZipFile(archive) as bundle:
+            for member in bundle.infolist():
+                destination = (target / member.filename).resolve()
+                if target.resolve() in destination.parents and not member.is_dir():
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    destination.write_bytes(bundle.read(member))
+    else:
+        with tarfile.open(archive) as bundle:
+            bundle.extractall(target, filter="data")
+    (target / ".unpacked").write_text("")
+    return target
+
+
+def _count_lines(tree: Path, paths: list[str], cwd: Path) -> int:
+    total = 0
+    for path in paths:
+        try:
+            with open(cwd / path, "rb") as handle:
+                total += sum(1 for _ in handle)
+        except OSError:
+            pass
+    return total
+
+
+_NUMBERS = re.compile(r"\d+")
+
+
+def scan(name: str, tree: Path, timeout: float) -> ProjectRun:
+    run = ProjectRun(name=name, archive=tree.name)
+    # The tree's own directory is the working directory, so paths in the report are relative
+    # to the project, as a user running the tool there would see them.
+    # --no-gitignore: the trees live under bench/.work/, which this repository's .gitignore
+    # ignores, and secreview honours the .gitignore files of every directory above the scan.
+    command = [sys.executable, "-m", "secreview", "scan", ".", "--format", "json", "--test-code", "all", "--no-gitignore"]
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, cwd=tree, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        run.seconds = time.perf_counter() - started
+        run.crash = f"timed out after {timeout:.0f} s"
+        return run
+    run.seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1) or "Traceback (most recent call last)" in done.stderr:
+        tail = done.stderr.strip().splitlines()[-1:] or ["(no message)"]
+        run.crash = f"exit {done.returncode}: {tail[0][:300]}"
+        return run
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError as exc:
+        run.crash = f"output is not JSON: {exc}"
+        return run
+    reviewed_paths = []
+    for entry in report["files"]:
+        if entry["reviewed"]:
+            run.files_reviewed += 1
+            reviewed_paths.append(entry["path"])
+        else:
+            run.not_reviewed[_NUMBERS.sub("N", entry["not_reviewed_reason"] or "(no reason)")] += 1
+        for note in entry["incomplete"]:
+            run.incomplete.append((entry["path"], note))
+        run.findings += len(entry["findings"])
+    run.lines = _count_lines(tree, reviewed_paths, tree)
+    return run
+
+
+def _row(cells: list[object], widths: list[int]) -> str:
+    return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+
+def print_table(runs: list[ProjectRun], skipped: list[tuple[str, str]]) -> None:
+    headers = ["project", "files", "lines", "not reviewed", "incomplete", "crash", "findings", "seconds"]
+    rows = [
+        [r.archive or r.name, r.files_reviewed, r.lines, r.not_reviewed_total, len(r.incomplete),
+         1 if r.crash else 0, r.findings, f"{r.seconds:.1f}"]
+        for r in runs
+    ]
+    totals = ["TOTAL", sum(r.files_reviewed for r in runs), sum(r.lines for r in runs),
+              sum(r.not_reviewed_total for r in runs), sum(len(r.incomplete) for r in runs),
+              sum(1 for r in runs if r.crash), sum(r.findings for r in runs), f"{sum(r.seconds for r in runs):.1f}"]
+    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, totals)]
+    print(_row(headers, widths))
+    for row in rows:
+        print(_row(row, widths))
+    print(_row(totals, widths))
+    reasons: Counter = Counter()
+    for r in runs:
+        reasons.update(r.not_reviewed)
+    if reasons:
+        print("\nnot reviewed, by reason (numbers blanked):")
+        for reason, count in reasons.most_common():
+            print(f"  {count:6}  {reason}")
+    for r in runs:
+        if r.crash:
+            print(f"\nCRASH {r.name}: {r.crash}")
+    incomplete = [(r.name, path, note) for r in runs for path, note in r.incomplete]
+    if incomplete:
+        print("\nnot fully reviewed (each is a bug in a rule or the engine):")
+        for name, path, note in incomplete:
+            print(f"  {name}: {path}: {note}")
+    for name, why in skipped:
+        print(f"\nskipped {name}: {why}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("projects", nargs="*", help=f"registry names (default: {len(PROJECTS)} projects)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per project before it counts as a hang")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--fetch-only", action="store_true", help="download and unpack, do not review")
+    args = parser.parse_args(argv)
+
+    runs: list[ProjectRun] = []
+    skipped: list[tuple[str, str]] = []
+    for name in args.projects or PROJECTS:
+        archive, why = fetch(name)
+        if archive is None:
+            skipped.append((name, why))
+            print(f"skipped {name}: {why}", file=sys.stderr)
+            continue
+        tree = unpack(archive)
+        if args.fetch_only:
+            print(f"fetched {archive.name}", file=sys.stderr)
+            continue
+        run = scan(name, tree, args.timeout)
+        runs.append(run)
+        print(f"{run.archive}: {run.files_reviewed} reviewed, {run.not_reviewed_total} not, "
+              f"{len(run.incomplete)} incomplete, crash={run.crash or 'none'}, {run.seconds:.1f} s",
+              file=sys.stderr, flush=True)
+    if args.fetch_only:
+        return 0
+    print_table(runs, skipped)
+    if args.json:
+        Path(args.json).write_text(json.dumps([
+            {"project": r.archive or r.name, "files_reviewed": r.files_reviewed, "lines": r.lines,
+             "not_reviewed": dict(r.not_reviewed), "incomplete": r.incomplete, "crash": r.crash,
+             "findings": r.findings, "seconds": round(r.seconds, 2)}
+            for r in runs
+        ], indent=2) + "\n")
+    failed = any(r.crash or r.incomplete for r in runs)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    sys.exit(main())
