@@ -363,9 +363,6 @@ _FILE_METHODS = {
     "to_excel", "savefig", "save", "dump_stats", "extractall", "extract", "bind", "retrbinary",
     "download_file", "copy", "copyfile", "move", "rename", "symlink_to",
 }
-# Words in the name of a project's own function that takes a path to write, create or remove.
-_FILE_VERBS = {"write", "save", "dump", "create", "remove", "delete", "unlink", "mkdir", "makedirs", "extract",
-               "download", "export", "lock", "touch", "store", "persist"}
 # Methods of a ``Path`` built from the literal that open, create or remove it.
 _PATH_OBJECT_METHODS = {"open", "unlink", "rmdir", "read_text", "read_bytes", "chmod"}
 # Path-building expressions: the literal flows through them into the path that is used.
