@@ -2105,7 +2105,7 @@ class Interpreter:
                 if self._collaborator(call):
                     # a method of a project object we cannot resolve (self.api.get(ctx, id)):
                     # it looks things up by its arguments; what it returns is not those arguments
-                    labels = frozenset(l for l in labels if l.kind in (OPAQUE, PARAM))
+                    labels = frozenset()
                 labels |= call.receiver.labels
             if not labels and qual is None and call.receiver is None:
                 return self.opaque(f"the result of `{_short(node.func)}()`", node)
