@@ -35,7 +35,8 @@ Tables (all optional in a file):
     deserialisers; other sinks' results do not carry what they consumed), ``what``.
 ``[[sanitizer]]``
     ``calls`` / ``methods``, ``kinds`` cleaned (``"*"``: every kind: conversions to numbers),
-    ``arg_contains`` (the method's first argument must contain one of these constant strings).
+    ``arg_contains`` (the method's first argument must contain one of these constant strings),
+    ``keyword`` / ``keyword_values`` (only when that keyword names one of these: ``type=int``).
 ``[[propagator]]``
     ``calls`` / ``methods``, ``from``: ``["args", "receiver"]`` or positions; ``[]`` means the
     result carries nothing (``len``).  Calls without a model pass everything to the result.
@@ -124,6 +125,8 @@ class SinkModel:
 class SanitizerModel:
     kinds: frozenset[str]
     arg_contains: tuple[str, ...] = ()
+    keyword: str | None = None  # only when this keyword names one of keyword_values (type=int)
+    keyword_values: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -334,8 +337,9 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
             models.method_sinks.setdefault(name, []).append(sink)
     for i, entry in enumerate(_array(origin, data, "sanitizer")):
         where = f"{origin}: sanitizer #{i + 1}"
-        _check_keys(where, entry, {"calls", "methods", "kinds", "arg_contains"})
-        sanitizer = SanitizerModel(_kinds(where, entry), _strings(where, "arg_contains", entry.get("arg_contains", [])))
+        _check_keys(where, entry, {"calls", "methods", "kinds", "arg_contains", "keyword", "keyword_values"})
+        sanitizer = SanitizerModel(_kinds(where, entry), _strings(where, "arg_contains", entry.get("arg_contains", [])),
+                                   entry.get("keyword"), _strings(where, "keyword_values", entry.get("keyword_values", [])))
         calls, methods = _targets(where, entry)
         for name in calls:
             models.call_sanitizers[name] = sanitizer

@@ -38,6 +38,7 @@ import ast
 import builtins
 import fnmatch
 import re
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
@@ -53,6 +54,7 @@ MAX_SUMMARY_DEPTH = 8
 MAX_TEXT = 400
 MAX_ITEMS = 64
 MAX_LABELS = 24  # origins tracked per value
+MODULE_BUDGET_S = 20.0  # wall-clock seconds of data-flow analysis per module before it stops
 SMALL_PROJECT = 200  # modules; above this, other modules are loaded only for calls carrying input
 OPAQUE = "opaque"
 PARAM = "param"
@@ -327,6 +329,8 @@ class Project:
         self._caller_names_loader = caller_names
         self._references: tuple[dict[str, int], dict[str, int]] | None = None
         self.collector: list[Flow] = []  # flows found by the module run in progress
+        self.deadline: float | None = None  # time.monotonic() past which the module run stops
+        self.over_budget = False
 
     def register(self, ctx: ModuleContext) -> None:
         key = ctx.module_name or ctx.path
@@ -485,6 +489,7 @@ class ModuleTaint:
         self._globals: dict[str, Value] | None = None
         self._globals_running = False
         self._flows: list[Flow] | None = None
+        self.stopped = False  # the analysis of this module ran out of its time budget
         self._may_reach: dict[ast.AST, bool] = {}
         self._facts: dict[ast.AST, FunctionFacts] = {}
         self._methods_named: dict[str, list[FunctionRef]] | None = None
@@ -556,12 +561,21 @@ class ModuleTaint:
         if self._flows is None:
             saved = self.project.collector
             self.project.collector = collected = []
+            self.project.deadline = time.monotonic() + MODULE_BUDGET_S
             try:
                 self.globals  # the module body, which also reports module-level flows
                 for ref in self._roots():
+                    if time.monotonic() > self.project.deadline:
+                        self.stopped = True
+                        break
                     summarize(self.project, ref)
+                    if self.project.over_budget:
+                        self.stopped = True
+                        break
             finally:
                 self.project.collector = saved
+                self.project.deadline = None
+                self.project.over_budget = False
             self._flows = _dedupe_flows(collected)
         return self._flows
 
@@ -915,7 +929,7 @@ def summarize(project: Project, ref: FunctionRef) -> Summary:
     try:
         interp = Interpreter(ref.module, ref, scope=_scope_name(ref))
         summary = interp.run_function()
-    except RecursionError:
+    except (RecursionError, _OverBudget):
         summary = Summary(ref.name, params, complete=False)
     finally:
         project.depth -= 1
@@ -944,8 +958,8 @@ def _all_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> li
 # --- the interpreter --------------------------------------------------------------------------
 
 
-class _Terminated(Exception):
-    pass
+class _OverBudget(Exception):
+    """The module's time budget ran out: what was found so far is kept, the rest is not analysed."""
 
 
 State = dict  # name or dotted attribute path -> Value; None: this point cannot be reached
@@ -971,6 +985,7 @@ class Interpreter:
         self.is_module = ref is None
         self.local_names: set[str] = set()
         self._hit_keys: set[tuple] = set()
+        self._steps = 0
         self.self_name: str | None = None
         self._dotted: set[str] = set()  # attribute paths ever stored in the state (self.x, obj.y)
         self._following = False  # the call being evaluated passes input on (worth loading its module)
@@ -1188,6 +1203,12 @@ class Interpreter:
             self.exec_stmt(stmt)
 
     def exec_stmt(self, stmt: ast.stmt) -> None:
+        self._steps += 1
+        if self._steps % 512 == 0:
+            deadline = self.project.deadline
+            if deadline is not None and time.monotonic() > deadline:
+                self.project.over_budget = True
+                raise _OverBudget
         method = getattr(self, "stmt_" + type(stmt).__name__, None)
         if method is None:
             for child in ast.iter_child_nodes(stmt):
@@ -1311,7 +1332,8 @@ class Interpreter:
         entry = self.copy_state()
         breaks: list[State] = []
         head = entry
-        for _ in range(MAX_LOOP_ROUNDS):
+        rounds = MAX_LOOP_ROUNDS if len(self.loop_breaks) < 2 else 1  # deep nests: one pass, joined
+        for _ in range(rounds):
             self.state = dict(head) if head is not None else None
             if self.state is None:
                 break
@@ -2018,6 +2040,11 @@ class Interpreter:
             result = clean_value(result, self.models.call_sanitizers[qual].kinds)
         elif method is not None and method in self.models.method_sanitizers:
             for sanitizer in self.models.method_sanitizers[method]:
+                if sanitizer.keyword is not None:
+                    given = next((kw.value for kw in node.keywords if kw.arg == sanitizer.keyword), None)
+                    named = self.models.canonical(self.ctx.qualname(given)) if given is not None else None
+                    if named not in sanitizer.keyword_values:
+                        continue
                 if sanitizer.arg_contains:
                     first = args[0].const if args else None
                     if not isinstance(first, str) or not any(s in first for s in sanitizer.arg_contains):
@@ -2950,6 +2977,12 @@ def _is_static(node) -> bool:
 
 
 # --- the interface rules see ------------------------------------------------------------------
+
+
+def module_stopped(ctx: ModuleContext) -> bool:
+    """Whether the analysis of ``ctx`` ran out of its time budget (its flows are incomplete)."""
+    project = getattr(ctx, "project", None)
+    return project is not None and project.analysis(ctx).stopped
 
 
 def module_flows(ctx: ModuleContext) -> list[Flow]:

@@ -158,6 +158,8 @@ def taint_rule(
                     best[key] = (confidence, issue)
             for key in sorted(best):
                 yield best[key][1]
+            if not ctx.taint_complete():
+                raise TimeoutError("data-flow analysis stopped at its time budget; findings so far are kept")
 
         check.__doc__ = fix_for.__doc__
         check.__module__ = fix_for.__module__
