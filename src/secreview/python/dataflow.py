@@ -2234,7 +2234,7 @@ class Interpreter:
                 arg = args[0]
                 if arg.known:
                     return constant(str(arg.const))
-                return Value(labels=arg.labels, prefix=arg.prefix, text=arg.text, flags=arg.flags & {"built"})
+                return Value(labels=arg.labels, prefix=arg.prefix, text=arg.text, flags=(arg.flags & {"built"}) | {"str"})
             if call.qual in ("repr", "ascii") and len(args) == 1:
                 return clean_value(Value(labels=args[0].labels), frozenset({"log", "header"}))
             if call.qual == "map" and len(args) >= 2 and args[0].qual in self.models.call_sanitizers:
@@ -2308,7 +2308,7 @@ class Interpreter:
             return Value(labels=receiver.labels)
         if method in _STRING_METHODS and receiver.labels or method in _STRING_METHODS and receiver.text:
             keep_prefix = method in ("strip", "rstrip", "replace", "format") and False
-            flags = receiver.flags & {"built"}
+            flags = (receiver.flags & {"built"}) | {"str"}
             labels = receiver.labels
             if method in ("format", "replace", "join"):
                 labels = labels | merge_labels(args)
@@ -2651,14 +2651,28 @@ class Interpreter:
         for sink in sinks:
             self.check_sink(call, sink)
 
+    def _derived_from_source(self, qual: str | None) -> bool:
+        """``flask.request.args.get()``, ``...get().strip()``: read from a source object itself."""
+        if not qual:
+            return False
+        probe = qual
+        while probe:
+            if probe in self.models.sources:
+                return True
+            cut = max(probe.rfind("."), probe.rfind("("), probe.rfind("["))
+            if cut <= 0:
+                return False
+            probe = probe[:cut]
+        return False
+
     def check_response_body(self, kind: str, node: ast.AST, value: Value) -> None:
-        if value.items is not None or value.qual is not None and "." in value.qual:
-            return  # a dict (JSON), a response object: not a text body
         if isinstance(node, ast.Tuple) and node.elts:
-            node = node.elts[0]
-            value = self.eval(node)
-            if value.items is not None or value.qual is not None and "." in value.qual:
-                return
+            node = node.elts[0]  # (body, status, headers)
+            value = self._quiet_eval(node)
+        if value.items is not None or _is_instance_of_class(value.qual):
+            return  # a dict or list (sent as JSON), a response object: not a text body
+        if not (value.text or value.prefix or value.flags & {"built", "str"} or self._derived_from_source(value.qual)):
+            return  # what an unknown call returns is not known to be text
         sinks = self.models.call_sinks.get(f"<return>:{kind}")
         if not sinks:
             return
@@ -2910,6 +2924,14 @@ def _percent_each(template: str, values: list[Value]) -> list[Value]:
         else:
             out.append(value)
     return out
+
+
+_CLASS_INSTANCE = re.compile(r"(^|\.)_?[A-Z]\w*\(\)$")
+
+
+def _is_instance_of_class(qual: str | None) -> bool:
+    """``flask.Response()``, ``app.models.Page()``: an object built by a class, not text."""
+    return qual is not None and bool(_CLASS_INSTANCE.search(qual))
 
 
 def _host_fixed(prefix: str, kind: str) -> bool:
