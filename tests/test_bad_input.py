@@ -310,3 +310,31 @@ def test_failure_outside_the_rules_costs_only_that_file(
     by_path = {f["path"]: f for f in run.json()["files"]}
     assert by_path["fragile.py"]["not_reviewed_reason"].startswith(reason)
     assert [x["rule"] for x in by_path["sound.py"]["findings"]] == ["unsafe-deserialization"]
+
+
+def test_a_failing_rule_is_shown_as_not_fully_reviewed_in_every_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from secreview import review as review_module
+
+    def broken(ctx):
+        raise ValueError("unexpected node")
+
+    failing = rules.Rule(id="broken-rule", cwe=502, severity=rules.Severity.LOW, confidence=rules.Confidence.LOW,
+                         summary="always fails", check=broken, docs={h: "-" for h in rules.DOC_HEADINGS})
+    real_active = review_module.active_rules
+    monkeypatch.setattr(review_module, "active_rules", lambda config: [failing, *real_active(config)])
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"mod.py": "import pickle\npickle.loads(b'')\n"})
+
+    text_run = scan("mod.py")
+    assert text_run.code == 1 and text_run.stderr == ""
+    assert "  not fully reviewed: rule broken-rule failed: ValueError: unexpected node" in text_run.stdout
+    [entry] = assert_valid_review_json(scan("mod.py", "--format", "json").stdout)["files"]
+    assert entry["reviewed"] is True
+    assert entry["incomplete"] == ["rule broken-rule failed: ValueError: unexpected node"]
+    assert [f["rule"] for f in entry["findings"]] == ["unsafe-deserialization"]
+    [run] = assert_valid_sarif(scan("mod.py", "--format", "sarif").stdout)["runs"]
+    [notification] = run["invocations"][0]["toolExecutionNotifications"]
+    assert notification["level"] == "warning"
+    assert "not fully reviewed: rule broken-rule failed" in notification["message"]["text"]
