@@ -222,3 +222,14 @@ def _remove_deep_tree(top: Path, depth: int) -> None:
         os.chdir("..")
         os.rmdir("d")
     os.chdir(top.parent)
+
+
+def test_nested_gitignore_can_re_include_what_a_parent_ignores(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "proj/.gitignore": "*_gen.py\n",
+        "proj/a_gen.py": "",
+        "proj/keep/.gitignore": "!kept_gen.py\n",
+        "proj/keep/kept_gen.py": "",
+        "proj/keep/other_gen.py": "",
+    })
+    assert found("proj") == ["proj/keep/kept_gen.py"]

@@ -133,13 +133,17 @@ class _Ignores:
             self._specs.append((directory, pathspec.GitIgnoreSpec.from_lines(lines)))
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
-        for base, spec in self._specs:
+        # As git decides: the deepest .gitignore with a pattern for the path wins, so a nested
+        # "!keep.py" re-includes what a parent's "*.py" ignores.  Folders are met parent first,
+        # so the later a file was pushed, the deeper it lies.
+        for base, spec in reversed(self._specs):
             try:
                 relative = path.relative_to(base).as_posix()
             except ValueError:
                 continue
-            if spec.match_file(relative + ("/" if is_dir else "")):
-                return True
+            verdict = spec.check_file(relative + ("/" if is_dir else "")).include
+            if verdict is not None:
+                return verdict
         return False
 
 
