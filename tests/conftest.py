@@ -8,19 +8,20 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _every_sarif_rendered_in_a_test_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever a test does, SARIF rendered in this process is checked against the official schema."""
-    from e2e import sarif_errors
+def _every_sarif_and_json_rendered_in_a_test_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a test does, SARIF rendered in this process is checked against the official
+    schema, and JSON against the published review schema."""
+    from e2e import review_json_errors, sarif_errors
 
-    from secreview.report import FORMATS, sarif
+    from secreview.report import FORMATS, json_report, sarif
 
-    original = sarif.render
+    for module, name, errors_of, schema in ((sarif, "sarif", sarif_errors, "the SARIF 2.1.0 schema"),
+                                            (json_report, "json", review_json_errors, "review.schema.json")):
+        def checked(result, _original=module.render, _errors_of=errors_of, _schema=schema):
+            text = _original(result)
+            errors = _errors_of(text)
+            assert not errors, f"output breaks {_schema}:\n" + "\n".join(errors)
+            return text
 
-    def checked(result):
-        text = original(result)
-        errors = sarif_errors(text)
-        assert not errors, "SARIF output breaks the SARIF 2.1.0 schema:\n" + "\n".join(errors)
-        return text
-
-    monkeypatch.setattr(sarif, "render", checked)
-    monkeypatch.setitem(FORMATS, "sarif", checked)
+        monkeypatch.setattr(module, "render", checked)
+        monkeypatch.setitem(FORMATS, name, checked)

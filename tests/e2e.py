@@ -77,11 +77,21 @@ def review_schema() -> dict:
     return json.loads((resources.files("secreview") / "report" / "review.schema.json").read_text(encoding="utf-8"))
 
 
+@functools.lru_cache(maxsize=1)
+def _review_validator() -> jsonschema.protocols.Validator:
+    return _validator(review_schema())
+
+
+def review_json_errors(text: str) -> list[str]:
+    """Where ``text`` breaks the published review schema (empty when it is valid)."""
+    errors = sorted(_review_validator().iter_errors(json.loads(text)), key=lambda e: list(e.absolute_path))
+    return [f"{list(e.absolute_path)}: {e.message}" for e in errors[:10]]
+
+
 def assert_valid_review_json(text: str) -> dict:
-    document = json.loads(text)
-    errors = sorted(_validator(review_schema()).iter_errors(document), key=lambda e: list(e.absolute_path))
-    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
-    return document
+    errors = review_json_errors(text)
+    assert not errors, "\n".join(errors)
+    return json.loads(text)
 
 
 @functools.lru_cache(maxsize=1)
