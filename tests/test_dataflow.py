@@ -267,3 +267,17 @@ def view():
     os.system("seq %s" % request.args.get("n", type=int))
     os.system("seq %s" % request.args.get("m"))
 """) == {(12, "shell")}
+
+
+def test_a_sink_armed_by_an_option_set_on_its_receiver() -> None:
+    assert http(FLASK + """
+import xml.sax
+from xml.sax.handler import feature_external_ges
+@app.route("/x", methods=["POST"])
+def view():
+    parser = xml.sax.make_parser()
+    parser.setFeature(feature_external_ges, True)
+    parser.parse(request.stream)
+    default = xml.sax.make_parser()
+    default.parse(request.stream)
+""") == {(15, "xml")}

@@ -42,6 +42,10 @@ Tables (all optional in a file):
     result carries nothing (``len``).  Calls without a model pass everything to the result.
     ``flag``: a property of the result (``document``: a structure parsed from text, which a
     query may use whole).
+``[[setter]]``
+    ``methods`` that set an option on their receiver (``parser.setFeature(feature_external_ges,
+    True)``): the receiver then carries the flag ``feature_external_ges=True`` that a sink's
+    ``requires_flag`` (``"receiver:flag"`` or ``"keyword:flag"``) asks for.
 ``[[noreturn]]``
     ``calls``: functions that never return (``flask.abort``, ``sys.exit``).
 ``[[entry]]``
@@ -118,6 +122,7 @@ class SinkModel:
     format_arg: int | None = None
     argv_from: int = 0
     keeps: bool = False
+    requires_flag: tuple[str, str] | None = None  # (keyword or "receiver", flag): armed only when set
     what: str = ""
 
 
@@ -175,6 +180,7 @@ class Models:
     entries: list[EntryModel] = field(default_factory=list)
     call_guards: dict[str, GuardModel] = field(default_factory=dict)
     call_flags: dict[str, frozenset[str]] = field(default_factory=dict)
+    setters: set[str] = field(default_factory=set)  # methods that set a named option on their receiver
     method_guards: dict[str, list[GuardModel]] = field(default_factory=dict)
     _canonical: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -253,7 +259,7 @@ def _targets(where: str, entry: dict[str, Any]) -> tuple[tuple[str, ...], tuple[
 
 _SINK_KEYS = {"calls", "methods", "kind", "args", "keywords", "when", "unless", "part", "unknown", "host_fixed",
               "receiver", "receiver_type", "key", "key_not", "safe_flag", "safe_flag_arg", "html_only", "operators", "shells",
-              "format_arg", "argv_from", "keeps", "what"}
+              "format_arg", "argv_from", "keeps", "requires_flag", "what"}
 
 
 def _sink(where: str, entry: dict[str, Any]) -> SinkModel:
@@ -298,8 +304,18 @@ def _sink(where: str, entry: dict[str, Any]) -> SinkModel:
         format_arg=entry.get("format_arg"),
         argv_from=int(entry.get("argv_from", 0)),
         keeps=bool(entry.get("keeps", False)),
+        requires_flag=_requires_flag(where, entry.get("requires_flag")),
         what=str(entry.get("what", "")),
     )
+
+
+def _requires_flag(where: str, value: Any) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or ":" not in value:
+        raise ModelError(f"{where}: requires_flag must look like 'receiver:flag' or 'keyword:flag'")
+    holder, _, flag = value.partition(":")
+    return holder, flag
 
 
 def _kinds(where: str, entry: dict[str, Any]) -> frozenset[str]:
@@ -310,7 +326,7 @@ def _kinds(where: str, entry: dict[str, Any]) -> frozenset[str]:
 
 
 def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
-    known_tables = {"aliases", "source", "sink", "sanitizer", "propagator", "noreturn", "entry", "guard"}
+    known_tables = {"aliases", "source", "sink", "sanitizer", "propagator", "noreturn", "entry", "guard", "setter"}
     unknown = set(data) - known_tables
     if unknown:
         raise ModelError(f"{origin}: unknown table(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known_tables))})")
@@ -358,6 +374,10 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
                 models.call_flags[name] = models.call_flags.get(name, frozenset()) | {str(entry["flag"])}
         for name in methods:
             models.method_propagators[name] = tuple(str(s) for s in sources)
+    for i, entry in enumerate(_array(origin, data, "setter")):
+        where = f"{origin}: setter #{i + 1}"
+        _check_keys(where, entry, {"methods"})
+        models.setters.update(_strings(where, "methods", entry.get("methods", [])))
     for i, entry in enumerate(_array(origin, data, "noreturn")):
         where = f"{origin}: noreturn #{i + 1}"
         _check_keys(where, entry, {"calls"})

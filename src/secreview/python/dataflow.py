@@ -2141,6 +2141,12 @@ class Interpreter:
                 result = self.opaque(f"the result of `{_short(node.func)}()`", node, qual=f"{qual}()")
         if call.method in _MUTATORS and call.receiver is not None and call.receiver_key and self.state is not None:
             self._mutate(call)
+        if call.method in models.setters and call.receiver_key and self.state is not None and len(call.args) >= 2:
+            option = call.node.args[0]
+            name = (self.ctx.qualname(option) or "").rpartition(".")[2] or str(call.args[0].const)
+            setting = call.args[1].const if call.args[1].known else "?"
+            current = self.state.get(call.receiver_key, call.receiver)
+            self.state[call.receiver_key] = current.replace(flags=current.flags | {f"{name}={setting}"})
         return result
 
     def _collaborator(self, call: "CallSite") -> bool:
@@ -2508,6 +2514,11 @@ class Interpreter:
             if value is None and sink.safe_flag_arg is not None and sink.safe_flag_arg < len(call.args):
                 value = call.args[sink.safe_flag_arg]
             if value is not None and flag in value.flags:
+                return
+        if sink.requires_flag is not None:
+            holder, flag = sink.requires_flag
+            carrier = call.receiver if holder == "receiver" else call.kwargs.get(holder)
+            if carrier is None or flag not in carrier.flags:
                 return
         values: list[tuple[Value, ast.AST]] = []
         arguments = call.args
