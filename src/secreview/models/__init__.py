@@ -183,6 +183,7 @@ class Models:
     setters: set[str] = field(default_factory=set)  # methods that set a named option on their receiver
     method_guards: dict[str, list[GuardModel]] = field(default_factory=dict)
     _canonical: dict[str, str] = field(default_factory=dict, repr=False)
+    _instance_sinks: dict[str, list[SinkModel]] | None = field(default=None, repr=False)
 
     def canonical(self, name: str | None) -> str | None:
         """``name`` with its longest aliased prefix replaced."""
@@ -206,6 +207,18 @@ class Models:
             if cut <= 0:
                 return name
             probe = probe[:cut]
+
+    @property
+    def instance_sink_methods(self) -> dict[str, list[SinkModel]]:
+        """Sinks that are methods of modelled objects (``requests.Session().get``), by method name:
+        a call ``s.get(...)`` may be one before the analysis knows what ``s`` is."""
+        if self._instance_sinks is None:
+            found: dict[str, list[SinkModel]] = {}
+            for name, sinks in self.call_sinks.items():
+                if "()." in name:
+                    found.setdefault(name.rpartition(".")[2], []).extend(sinks)
+            self._instance_sinks = found
+        return self._instance_sinks
 
     @property
     def ordered_entries(self) -> list[EntryModel]:

@@ -825,7 +825,7 @@ class FunctionFacts:
                 name = models.canonical(ctx.qualname(func))
                 sinks = models.call_sinks.get(name) if name else None
                 if sinks is None and isinstance(func, ast.Attribute):
-                    sinks = models.method_sinks.get(func.attr)
+                    sinks = models.method_sinks.get(func.attr) or models.instance_sink_methods.get(func.attr)
                 if sinks:
                     direct = True
                     unknown = unknown or any(s.unknown != "none" for s in sinks)
