@@ -1838,8 +1838,11 @@ class Interpreter:
             elif left.prefix is not None:
                 prefix = left.prefix
             built = (left.text or right.text) and not (left.known and right.known)
+            flags = frozenset({"built"}) if built else frozenset()
+            if _sets_head(left) or "head-set" in left.flags:
+                flags = flags | {"head-set"}
             return Value(labels=left.labels | right.labels, prefix=prefix, text=(left.text + right.text)[:MAX_TEXT],
-                         flags=frozenset({"built"}) if built else frozenset())
+                         flags=flags)
         if isinstance(op, ast.Div) and left.qual:
             return Value(labels=left.labels | right.labels, qual=left.qual, prefix=left.prefix)
         return Value(labels=left.labels | right.labels)
@@ -1850,7 +1853,8 @@ class Interpreter:
         prefix_open = True
         text_parts: list[str] = []
         consts: list[str] | None = []
-        for part in node.values:
+        head_set = False
+        for index, part in enumerate(node.values):
             if isinstance(part, ast.Constant):
                 text = str(part.value)
                 text_parts.append(text)
@@ -1861,6 +1865,8 @@ class Interpreter:
                 continue
             if isinstance(part, ast.FormattedValue):
                 value = self.eval(part.value)
+                if index == 0 and _sets_head(value):
+                    head_set = True
                 if part.format_spec is not None:
                     self.eval(part.format_spec)
                 value_labels = value.labels
@@ -1883,7 +1889,7 @@ class Interpreter:
         if consts is not None:
             return constant("".join(consts))
         return Value(labels=labels, prefix="".join(prefix_parts), text="".join(text_parts)[:MAX_TEXT],
-                     flags=frozenset({"built"}))
+                     flags=frozenset({"built", "head-set"} if head_set else {"built"}))
 
     def expr_FormattedValue(self, node: ast.FormattedValue) -> Value:
         return self.eval(node.value)
@@ -2571,6 +2577,8 @@ class Interpreter:
                 return
         if sink.host_fixed and value.prefix and _host_fixed(value.prefix, sink.kind):
             return
+        if sink.host_fixed and "head-set" in value.flags:
+            return  # the URL starts with a value from the configuration, not the request: its host is set
         if not value.labels:
             return
         built = "built" in value.flags
@@ -2943,6 +2951,14 @@ _CLASS_INSTANCE = re.compile(r"(^|\.)_?[A-Z]\w*\(\)$")
 def _is_instance_of_class(qual: str | None) -> bool:
     """``flask.Response()``, ``app.models.Page()``: an object built by a class, not text."""
     return qual is not None and bool(_CLASS_INSTANCE.search(qual))
+
+
+def _sets_head(value: Value) -> bool:
+    """A value of unknown origin (configuration, a settings attribute) that starts a URL: what
+    comes after it cannot choose the host.  Parameters and request data do not count."""
+    if value.known or value.items is not None or not (value.labels or value.qual):
+        return False
+    return all(label.kind == OPAQUE for label in value.labels)
 
 
 def _host_fixed(prefix: str, kind: str) -> bool:

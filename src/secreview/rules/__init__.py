@@ -121,6 +121,7 @@ def taint_rule(
     sinks: tuple[str, ...],
     sources: tuple[str, ...] = ("http",),
     relevant_in_tests: bool = False,
+    confidence: str = "high",
 ) -> Callable[[Callable], Callable]:
     """Register a data-flow rule: values of ``sources`` kinds reaching ``sinks`` kinds unsanitised.
 
@@ -132,6 +133,7 @@ def taint_rule(
     """
     wanted_sinks = frozenset(sinks)
     wanted_sources = frozenset(sources)
+    ceiling = Confidence[confidence.upper()]  # a rule whose sink is dangerous only sometimes caps it
 
     def register(fix_for: Callable) -> Callable:
         def check(ctx: ModuleContext) -> Iterator[Issue]:
@@ -142,6 +144,7 @@ def taint_rule(
                 confidence = _flow_confidence(ctx, flow, wanted_sources)
                 if confidence is None:
                     continue
+                confidence = min(confidence, ceiling)
                 issue = Issue(
                     node=ctx.tree,
                     message=flow_message(flow, ctx.path),
@@ -163,7 +166,7 @@ def taint_rule(
 
         check.__doc__ = fix_for.__doc__
         check.__module__ = fix_for.__module__
-        rule(id=id, cwe=cwe, severity=severity, confidence="high", summary=summary,
+        rule(id=id, cwe=cwe, severity=severity, confidence=confidence, summary=summary,
              relevant_in_tests=relevant_in_tests)(check)
         return fix_for
 

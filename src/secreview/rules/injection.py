@@ -49,7 +49,7 @@ def os_command_injection(flow) -> str:
 
 @taint_rule(id="argument-injection", cwe=88, severity="high",
             summary="Untrusted data becomes an option of a fixed command",
-            sinks=("argument",))
+            sinks=("argument",), confidence="medium")
 def argument_injection(flow) -> str:
     """
     ## What it does
