@@ -17,8 +17,11 @@ from __future__ import annotations
 import ast
 import enum
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from itertools import islice
+from weakref import WeakKeyDictionary
 
 from ..python.module import ModuleContext
 
@@ -140,7 +143,7 @@ def destinations(ctx: ModuleContext, node: ast.AST, follow: int = 3) -> Iterator
     local variables it was assigned to, up to ``follow`` assignments away, within the function.
     """
     seen_names: set[str] = set()
-    yield from _destinations(ctx, node, follow, seen_names)
+    yield from islice(_destinations(ctx, node, follow, seen_names), _MAX_DESTINATIONS)
 
 
 def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]) -> Iterator[tuple[str, str]]:
@@ -217,23 +220,54 @@ def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]
         return
 
 
+# Bounds that keep the search linear in the module: a value is judged by its nearest names.
+_MAX_DESTINATIONS = 40
+_MAX_USES = 20
+
+
+@dataclass
+class _Index:
+    """Per-module lookups built once: reads of each name per function, calls per callee name."""
+
+    reads: dict[tuple[int, str], list[ast.Name]]
+    calls: dict[str, list[ast.Call]]
+
+
+_INDEXES: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _index(ctx: ModuleContext) -> _Index:
+    index = _INDEXES.get(ctx)
+    if index is None:
+        reads: dict[tuple[int, str], list[ast.Name]] = defaultdict(list)
+        for node in ctx.nodes(ast.Name):
+            if isinstance(node.ctx, ast.Load):
+                reads[(id(ctx.enclosing_function(node)), node.id)].append(node)
+        calls: dict[str, list[ast.Call]] = defaultdict(list)
+        for node in ctx.nodes(ast.Call):
+            name = callee_name(node)
+            if name:
+                calls[name].append(node)
+        index = _INDEXES[ctx] = _Index(dict(reads), dict(calls))
+    return index
+
+
 def _callers(ctx: ModuleContext, function: ast.AST, follow: int, seen: set[str]) -> Iterator[tuple[str, str]]:
     """Destinations of the results of calls to ``function`` in the same module (``token = random_string(32)``)."""
     name = function.name  # type: ignore[attr-defined]
-    for call in ctx.calls:
-        if call.method == name and ctx.enclosing_function(call.node) is not function:
-            for found, description in _destinations(ctx, call.node, follow, seen):
+    for call in _index(ctx).calls.get(name, [])[:_MAX_USES]:
+        if ctx.enclosing_function(call) is not function:
+            for found, description in _destinations(ctx, call, follow, seen):
                 yield found, description.replace("it is", f"the result of `{name}` is", 1)
 
 
 def _uses(ctx: ModuleContext, assignment: ast.AST, name: str, follow: int, seen: set[str]) -> Iterator[tuple[str, str]]:
     """Destinations of later reads of local variable ``name`` in the same function."""
-    scope = ctx.enclosing_function(assignment) or ctx.tree
     after = (assignment.lineno, assignment.col_offset)
-    for node in ast.walk(scope):
-        if (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
-                and (node.lineno, node.col_offset) > after):
-            yield from _destinations(ctx, node, follow, seen)
+    reads = _index(ctx).reads.get((id(ctx.enclosing_function(assignment)), name), [])
+    later = [node for node in reads if (node.lineno, node.col_offset) > after]
+    for node in later[:_MAX_USES]:
+        yield from _destinations(ctx, node, follow, seen)
 
 
 def assigned_variable(ctx: ModuleContext, node: ast.AST) -> str | None:
@@ -250,10 +284,10 @@ def assigned_variable(ctx: ModuleContext, node: ast.AST) -> str | None:
 
 def method_calls_on(ctx: ModuleContext, node: ast.AST, variable: str, method: str) -> Iterator[ast.Call]:
     """Calls ``variable.method(...)`` in the function (or module) around ``node``."""
-    scope = ctx.enclosing_function(node) or ctx.tree
-    for child in ast.walk(scope):
-        if (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute) and child.func.attr == method
-                and isinstance(child.func.value, ast.Name) and child.func.value.id == variable):
+    scope = ctx.enclosing_function(node)
+    for child in _index(ctx).calls.get(method, []):
+        if (isinstance(child.func, ast.Attribute) and isinstance(child.func.value, ast.Name)
+                and child.func.value.id == variable and ctx.enclosing_function(child) is scope):
             yield child
 
 
