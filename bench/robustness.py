@@ -25,6 +25,8 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
+import threading
 import time
 import zipfile
 from collections import Counter
@@ -58,6 +60,8 @@ class ProjectRun:
     crash: str = ""  # why the process did not finish normally; empty when it did
     findings: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    peak_mib: float = 0.0
     lines: int = 0
 
     @property
@@ -101,7 +105,7 @@ def fetch(name: str) -> tuple[Path | None, str]:
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", name,
                "--disable-pip-version-check", "-q", "-d", str(ARCHIVES), name]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     except subprocess.TimeoutExpired:
         return None, "download timed out"
     cached = _cached_archive(name)
@@ -147,6 +151,43 @@ def _count_lines(tree: Path, paths: list[str], cwd: Path) -> int:
 _NUMBERS = re.compile(r"\d+")
 
 
+@dataclass
+class _Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    cpu_seconds: float
+    peak_mib: float
+    timed_out: bool
+
+
+def _run_measured(command: list[str], cwd: Path, timeout: float) -> _Finished:
+    """Run ``command``, with its own CPU time and peak memory (``wait4``), killed after ``timeout``."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait again
+        out.seek(0)
+        err.seek(0)
+        return _Finished(
+            returncode=process.returncode,
+            stdout=out.read().decode("utf-8", "replace"),
+            stderr=err.read().decode("utf-8", "replace"),
+            seconds=seconds,
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
+            peak_mib=usage.ru_maxrss / 1024,  # kilobytes on Linux
+            timed_out=seconds >= timeout and process.returncode < 0,
+        )
+
+
 def scan(name: str, tree: Path, timeout: float) -> ProjectRun:
     run = ProjectRun(name=name, archive=tree.name)
     # The tree's own directory is the working directory, so paths in the report are relative
@@ -154,20 +195,17 @@ def scan(name: str, tree: Path, timeout: float) -> ProjectRun:
     # --no-gitignore: the trees live under bench/.work/, which this repository's .gitignore
     # ignores, and secreview honours the .gitignore files of every directory above the scan.
     command = [sys.executable, "-m", "secreview", "scan", ".", "--format", "json", "--test-code", "all", "--no-gitignore"]
-    started = time.perf_counter()
-    try:
-        done = subprocess.run(command, cwd=tree, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        run.seconds = time.perf_counter() - started
+    finished = _run_measured(command, tree, timeout)
+    run.seconds, run.cpu_seconds, run.peak_mib = finished.seconds, finished.cpu_seconds, finished.peak_mib
+    if finished.timed_out:
         run.crash = f"timed out after {timeout:.0f} s"
         return run
-    run.seconds = time.perf_counter() - started
-    if done.returncode not in (0, 1) or "Traceback (most recent call last)" in done.stderr:
-        tail = done.stderr.strip().splitlines()[-1:] or ["(no message)"]
-        run.crash = f"exit {done.returncode}: {tail[0][:300]}"
+    if finished.returncode not in (0, 1) or "Traceback (most recent call last)" in finished.stderr:
+        tail = finished.stderr.strip().splitlines()[-1:] or ["(no message)"]
+        run.crash = f"exit {finished.returncode}: {tail[0][:300]}"
         return run
     try:
-        report = json.loads(done.stdout)
+        report = json.loads(finished.stdout)
     except json.JSONDecodeError as exc:
         run.crash = f"output is not JSON: {exc}"
         return run
@@ -190,15 +228,16 @@ def _row(cells: list[object], widths: list[int]) -> str:
 
 
 def print_table(runs: list[ProjectRun], skipped: list[tuple[str, str]]) -> None:
-    headers = ["project", "files", "lines", "not reviewed", "incomplete", "crash", "findings", "seconds"]
+    headers = ["project", "files", "lines", "not reviewed", "incomplete", "crash", "findings", "wall s", "cpu s", "peak MiB"]
     rows = [
         [r.archive or r.name, r.files_reviewed, r.lines, r.not_reviewed_total, len(r.incomplete),
-         1 if r.crash else 0, r.findings, f"{r.seconds:.1f}"]
+         1 if r.crash else 0, r.findings, f"{r.seconds:.1f}", f"{r.cpu_seconds:.1f}", f"{r.peak_mib:.0f}"]
         for r in runs
     ]
     totals = ["TOTAL", sum(r.files_reviewed for r in runs), sum(r.lines for r in runs),
               sum(r.not_reviewed_total for r in runs), sum(len(r.incomplete) for r in runs),
-              sum(1 for r in runs if r.crash), sum(r.findings for r in runs), f"{sum(r.seconds for r in runs):.1f}"]
+              sum(1 for r in runs if r.crash), sum(r.findings for r in runs), f"{sum(r.seconds for r in runs):.1f}",
+              f"{sum(r.cpu_seconds for r in runs):.1f}", f"{max((r.peak_mib for r in runs), default=0):.0f}"]
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, totals)]
     print(_row(headers, widths))
     for row in rows:
@@ -246,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         run = scan(name, tree, args.timeout)
         runs.append(run)
         print(f"{run.archive}: {run.files_reviewed} reviewed, {run.not_reviewed_total} not, "
-              f"{len(run.incomplete)} incomplete, crash={run.crash or 'none'}, {run.seconds:.1f} s",
+              f"{len(run.incomplete)} incomplete, crash={run.crash or 'none'}, {run.seconds:.1f} s, "
+              f"{run.cpu_seconds:.1f} s CPU, {run.peak_mib:.0f} MiB",
               file=sys.stderr, flush=True)
     if args.fetch_only:
         return 0
@@ -255,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps([
             {"project": r.archive or r.name, "files_reviewed": r.files_reviewed, "lines": r.lines,
              "not_reviewed": dict(r.not_reviewed), "incomplete": r.incomplete, "crash": r.crash,
-             "findings": r.findings, "seconds": round(r.seconds, 2)}
+             "findings": r.findings, "seconds": round(r.seconds, 2), "cpu_seconds": round(r.cpu_seconds, 2),
+             "peak_mib": round(r.peak_mib)}
             for r in runs
         ], indent=2) + "\n")
     failed = any(r.crash or r.incomplete for r in runs)

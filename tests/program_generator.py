@@ -542,7 +542,7 @@ class ProgramGenerator:
         func = _expr(callee)
         args: list[ast.expr] = []
         keywords: list[ast.keyword] = []
-        argument = lambda: self.expression(ctx, depth + 1)  # noqa: E731 - reads as a noun below
+        argument = lambda: self.expression(ctx, depth + 1)
         if style == "none":
             pass
         elif style == "two":
