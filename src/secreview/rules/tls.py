@@ -716,6 +716,14 @@ def _selects_protocol(ctx: ModuleContext, node: ast.AST, parent: ast.AST | None,
         if callee_name(parent) in ("getattr", "hasattr", "isinstance", "print", "str", "repr", "append", "add"):
             return None
         return f"`{ast.unparse(parent.func)}` is called with"
+    if isinstance(parent, ast.arguments):
+        positional = [*parent.posonlyargs, *parent.args]
+        pairs = list(zip(positional[len(positional) - len(parent.defaults):], parent.defaults))
+        pairs += list(zip(parent.kwonlyargs, parent.kw_defaults))
+        for parameter, default in pairs:
+            if default is node and (set(words(parameter.arg)) & {"version", "protocol"}) and not minimum_only:
+                return f"the parameter `{parameter.arg}` defaults to"
+        return None
     if isinstance(parent, ast.Assign) and parent.value is node:
         for target in parent.targets:
             name = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) \
