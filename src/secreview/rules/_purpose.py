@@ -132,6 +132,7 @@ _CONVERSIONS = {"str", "int", "hex", "bytes", "float", "repr", "format", "join",
 # Calls that tell nothing about what the value is for.
 _UNTELLING = {"shuffle", "len", "isinstance", "print", "type", "bool", "range", "id", "hash", "debug", "info",
               "warning", "warn", "error", "exception", "critical", "log"}
+_KEYED_DEFAULTS = {"get", "getenv", "setdefault", "pop", "get_env", "env"}
 _COLLECTING = {"append", "extend", "add", "insert", "appendleft"}
 
 
@@ -157,6 +158,11 @@ def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]
             name = callee_name(parent)
             receiver = parent.func.value if isinstance(parent.func, ast.Attribute) else None
             if name in _UNTELLING:
+                return
+            if (name in _KEYED_DEFAULTS and len(parent.args) >= 2 and child is parent.args[1]
+                    and isinstance(parent.args[0], ast.Constant) and isinstance(parent.args[0].value, str)):
+                # os.environ.get("SECRET_KEY", value): the value stands in for that setting
+                yield parent.args[0].value, "it is the fallback value of `{name}`"
                 return
             if name in _COLLECTING and isinstance(receiver, ast.Name) and child in parent.args:
                 # chars.append(x): the value becomes part of `chars`
