@@ -16,13 +16,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from expectations import read
 
 from secreview import rules
 from secreview.config import Config
-from secreview.discover import SourceFile, module_name
+from secreview.discover import SourceFile
 from secreview.review import review_files
-
-from expectations import read
 
 HERE = Path(__file__).parent
 CORPUS = HERE / "fixtures" / "taint"
@@ -43,8 +42,7 @@ def _review(files: list[tuple[Path, Path]]) -> dict[Path, set[tuple[int, str]]]:
     for path, root in files:
         relative = path.relative_to(root)
         module = ".".join(relative.with_suffix("").parts)
-        if module.endswith(".__init__"):
-            module = module[: -len(".__init__")]
+        module = module.removesuffix(".__init__")
         display = str(path.relative_to(HERE))
         by_display[display] = path
         sources.append(SourceFile(path=display, absolute=path, is_test=read(path).is_test_code, module=module))

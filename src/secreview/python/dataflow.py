@@ -40,8 +40,8 @@ import fnmatch
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 from .. import models as model_files
 from ..findings import Location, TraceStep
@@ -66,7 +66,7 @@ PARAM = "param"
 class Label:
     """One origin of a value: a source read, a parameter placeholder, or an unknown value."""
 
-    __slots__ = ("kind", "what", "where", "trace", "cleaned", "param", "owner", "var", "_key", "_hash")
+    __slots__ = ("_hash", "_key", "cleaned", "kind", "owner", "param", "trace", "var", "what", "where")
 
     def __init__(self, kind: str, what: str, where: Location | None, trace: tuple[TraceStep, ...] = (),
                  cleaned: frozenset[str] = frozenset(), param: object = None, owner: str = "", var: str = ""):
@@ -91,16 +91,16 @@ class Label:
     def __repr__(self) -> str:
         return f"Label({self.kind}, {self.what!r}, cleaned={sorted(self.cleaned)})"
 
-    def with_(self, **changes) -> "Label":
+    def with_(self, **changes) -> Label:
         values = {k: getattr(self, k) for k in ("kind", "what", "where", "trace", "cleaned", "param", "owner", "var")}
         values.update(changes)
         return Label(**values)
 
-    def clean(self, kinds: Iterable[str]) -> "Label":
+    def clean(self, kinds: Iterable[str]) -> Label:
         merged = self.cleaned | frozenset(kinds)
         return self if merged == self.cleaned else self.with_(cleaned=merged)
 
-    def step(self, step: TraceStep, var: str | None = None) -> "Label":
+    def step(self, step: TraceStep, var: str | None = None) -> Label:
         trace = self.trace
         if trace and trace[-1] == step:
             return self if var is None or var == self.var else self.with_(var=var)
@@ -120,7 +120,7 @@ class Label:
 class Value:
     """What the analysis knows about a value at one point of the program."""
 
-    __slots__ = ("labels", "const", "qual", "items", "seq", "prefix", "text", "flags", "guards", "func")
+    __slots__ = ("const", "flags", "func", "guards", "items", "labels", "prefix", "qual", "seq", "text")
 
     def __init__(self, labels: frozenset[Label] = frozenset(), const: object = UNKNOWN, qual: str | None = None,
                  items: dict | None = None, seq: bool = False, prefix: str | None = None, text: str = "",
@@ -142,7 +142,7 @@ class Value:
     def known(self) -> bool:
         return self.const is not UNKNOWN
 
-    def replace(self, **changes) -> "Value":
+    def replace(self, **changes) -> Value:
         values = {k: getattr(self, k) for k in Value.__slots__}
         values.update(changes)
         return Value(**values)
@@ -322,7 +322,7 @@ class Project:
         self.models = models or model_files.load()
         self._loaders = dict(modules or {})
         self._contexts: OrderedDict[str, ModuleContext | None] = OrderedDict()
-        self._analyses: dict[str, "ModuleTaint"] = {}
+        self._analyses: dict[str, ModuleTaint] = {}
         self.summaries: dict[tuple, Summary] = {}
         self.in_progress: set[tuple] = set()
         self.depth = 0
@@ -363,7 +363,7 @@ class Project:
         self._trim()
         return ctx
 
-    def analysis(self, ctx: ModuleContext) -> "ModuleTaint":
+    def analysis(self, ctx: ModuleContext) -> ModuleTaint:
         key = ctx.module_name or ctx.path
         current = self._analyses.get(key)
         if current is None or current.ctx is not ctx:
@@ -371,7 +371,7 @@ class Project:
             self._analyses[key] = current
         return current
 
-    def module_analysis(self, name: str) -> "ModuleTaint | None":
+    def module_analysis(self, name: str) -> ModuleTaint | None:
         ctx = self.context(name)
         return None if ctx is None else self.analysis(ctx)
 
@@ -395,7 +395,7 @@ class Project:
         """A module the engine already parsed, so the review need not parse it again."""
         return self._contexts.get(name)
 
-    def resolve(self, qual: str) -> tuple["ModuleTaint", str] | None:
+    def resolve(self, qual: str) -> tuple[ModuleTaint, str] | None:
         """The project module and the dotted name inside it that ``qual`` names, if any."""
         parts = qual.split(".")
         for cut in range(len(parts) - 1, 0, -1):
@@ -446,7 +446,7 @@ def name_references(texts: Iterable[bytes]) -> tuple[dict[str, int], dict[str, i
 
 @dataclass
 class FunctionRef:
-    module: "ModuleTaint"
+    module: ModuleTaint
     node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
     cls: ast.ClassDef | None = None
 
@@ -461,7 +461,7 @@ class FunctionRef:
 
 @dataclass
 class ClassRef:
-    module: "ModuleTaint"
+    module: ModuleTaint
     node: ast.ClassDef
     qual: str
 
@@ -636,7 +636,7 @@ class ModuleTaint:
                 continue
         return None
 
-    def facts(self, node: ast.AST) -> "FunctionFacts":
+    def facts(self, node: ast.AST) -> FunctionFacts:
         cached = self._facts.get(node)
         if cached is None:
             cached = self._facts[node] = FunctionFacts.of(node, self)
@@ -670,7 +670,7 @@ class ModuleTaint:
         self._may_reach[node] = result
         return result
 
-    def _syntactic_targets(self, call: ast.Call, within: ast.AST) -> tuple[str, list["FunctionRef"]]:
+    def _syntactic_targets(self, call: ast.Call, within: ast.AST) -> tuple[str, list[FunctionRef]]:
         """What a call may run, from names alone: functions and methods of this module, or a
         marker for another module of the project (loaded only if the analysis follows it)."""
         func = call.func
@@ -699,7 +699,7 @@ class ModuleTaint:
             return "here", self.methods_named().get(func.attr, [])
         return "none", []
 
-    def methods_named(self) -> dict[str, list["FunctionRef"]]:
+    def methods_named(self) -> dict[str, list[FunctionRef]]:
         if self._methods_named is None:
             self._methods_named = {}
             for function, cls in self.class_of.items():
@@ -809,7 +809,7 @@ class FunctionFacts:
     nested: set[ast.AST]
 
     @classmethod
-    def of(cls, node: ast.AST, module: "ModuleTaint") -> "FunctionFacts":
+    def of(cls, node: ast.AST, module: ModuleTaint) -> FunctionFacts:
         models = module.models
         ctx = module.ctx
         prefixes = _source_prefixes(models)
@@ -1509,9 +1509,7 @@ class Interpreter:
             for index, element in enumerate(target.elts):
                 part = None
                 if ordered is not None:
-                    if not stars:
-                        part = ordered[index] if index < len(ordered) else None
-                    elif index < stars[0]:
+                    if not stars or index < stars[0]:
                         part = ordered[index] if index < len(ordered) else None
                     elif index == stars[0]:
                         middle = ordered[stars[0]: len(ordered) - after]
@@ -2061,7 +2059,7 @@ class Interpreter:
             result = result.replace(guards=guards)
         return result
 
-    def _project_target(self, call: "CallSite", callee: Value | None) -> FunctionRef | ClassRef | None:
+    def _project_target(self, call: CallSite, callee: Value | None) -> FunctionRef | ClassRef | None:
         if callee is not None and isinstance(callee.func, (FunctionRef, ClassRef)):
             return callee.func
         receiver = call.receiver
@@ -2083,7 +2081,7 @@ class Interpreter:
                 return resolved[0].lookup(resolved[1])
         return None
 
-    def _call_result(self, call: "CallSite", target, callee: Value | None) -> Value:
+    def _call_result(self, call: CallSite, target, callee: Value | None) -> Value:
         node = call.node
         qual = call.qual
         models = self.models
@@ -2155,7 +2153,7 @@ class Interpreter:
             self.state[call.receiver_key] = current.replace(flags=current.flags | {f"{name}={setting}"})
         return result
 
-    def _collaborator(self, call: "CallSite") -> bool:
+    def _collaborator(self, call: CallSite) -> bool:
         """A method call on an untainted object that is not a library's (its type is unknown or
         the project's): the common shape of service and database layers."""
         receiver = call.receiver
@@ -2173,7 +2171,7 @@ class Interpreter:
         return head in self.ctx.aliases.values() or "." in qual and qual.split(".")[0] in {
             a.split(".")[0] for a in self.ctx.aliases.values()}
 
-    def _call_flags(self, call: "CallSite") -> frozenset[str]:
+    def _call_flags(self, call: CallSite) -> frozenset[str]:
         flags = set()
         for name, value in call.kwargs.items():
             if name and value.known and isinstance(value.const, (bool, int, str, type(None))):
@@ -2193,11 +2191,11 @@ class Interpreter:
                 flags.add("parsed-url:" + key)
         return frozenset(flags)
 
-    def _normalizes(self, call: "CallSite") -> bool:
+    def _normalizes(self, call: CallSite) -> bool:
         name = call.qual or ""
         return name.rpartition(".")[2] in ("realpath", "abspath", "normpath", "resolve") or name.endswith(".resolve")
 
-    def _mutate(self, call: "CallSite") -> None:
+    def _mutate(self, call: CallSite) -> None:
         key = call.receiver_key
         current = self.state.get(key, call.receiver) if self.state is not None else call.receiver
         added = merge_labels(call.args) | merge_labels(call.kwargs.values())
@@ -2231,7 +2229,7 @@ class Interpreter:
         if added:
             self.state[key] = current.replace(labels=current.labels | added, items=None, const=UNKNOWN)
 
-    def _builtin_result(self, call: "CallSite") -> Value | None:
+    def _builtin_result(self, call: CallSite) -> Value | None:
         """Operations whose result the models cannot describe: element access and string building."""
         method = call.method
         receiver = call.receiver
@@ -2328,7 +2326,7 @@ class Interpreter:
                          const=UNKNOWN)
         return None
 
-    def _inline(self, call: "CallSite", target: FunctionRef) -> Value:
+    def _inline(self, call: CallSite, target: FunctionRef) -> Value:
         """Nested functions and lambdas: analysed with the caller's state as their closure."""
         if self.project.depth >= MAX_SUMMARY_DEPTH:
             return Value(labels=merge_labels(call.args))
@@ -2363,7 +2361,7 @@ class Interpreter:
         self.summary_hits.extend(interp.summary_hits)
         return interp.returns or EMPTY
 
-    def _apply_summary(self, call: "CallSite", target: FunctionRef, bound: bool, with_fields: bool = False):
+    def _apply_summary(self, call: CallSite, target: FunctionRef, bound: bool, with_fields: bool = False):
         summary = summarize(self.project, target)
         node = call.node
         where = self.ctx.location(node)
@@ -2469,14 +2467,14 @@ class Interpreter:
 
     # -- sinks
 
-    def check_sink(self, call: "CallSite", sink: SinkModel) -> bool:
+    def check_sink(self, call: CallSite, sink: SinkModel) -> bool:
         """Check the arguments ``sink`` names; False when the call is not this sink at all."""
         if not self._sink_receiver_matches(call, sink):
             return False
         self._check_sink_arguments(call, sink)
         return True
 
-    def _sink_receiver_matches(self, call: "CallSite", sink: SinkModel) -> bool:
+    def _sink_receiver_matches(self, call: CallSite, sink: SinkModel) -> bool:
         if call.receiver is not None and (sink.receiver is not None or sink.receiver_type is not None):
             # a receiver of known type is judged by its type; otherwise by how the code names it
             receiver_type = call.receiver.qual
@@ -2490,7 +2488,7 @@ class Interpreter:
             return False
         return True
 
-    def _check_sink_arguments(self, call: "CallSite", sink: SinkModel) -> None:
+    def _check_sink_arguments(self, call: CallSite, sink: SinkModel) -> None:
         if sink.when is not None:
             flag = call.kwargs.get(sink.when)
             if flag is None or not (flag.known and flag.const):
@@ -2709,7 +2707,7 @@ class Interpreter:
 
     # -- guards
 
-    def _guard_facts(self, call: "CallSite") -> tuple:
+    def _guard_facts(self, call: CallSite) -> tuple:
         """Facts a validation call establishes: ((key, kinds, holds_when_truthy), ...)."""
         models = self.models
         guards = []
@@ -2842,7 +2840,7 @@ class Interpreter:
                             if key:
                                 facts.append((key, guard.kinds, UNKNOWN))
                 other = self._quiet_eval(b)
-                if holds and other.known and not isinstance(other.const, type(None)):
+                if holds and other.known and not (other.const is None):
                     key = _key(a)
                     if key:
                         facts.append((key, frozenset({ALL_KINDS}), other.const))
@@ -2859,7 +2857,7 @@ class Interpreter:
 
 
 class CallSite:
-    __slots__ = ("node", "qual", "method", "receiver", "args", "kwargs", "interp", "location_node")
+    __slots__ = ("args", "interp", "kwargs", "location_node", "method", "node", "qual", "receiver")
 
     def __init__(self, node, qual, method, receiver, args, kwargs, interp):
         self.node = node
