@@ -2982,13 +2982,21 @@ def _is_dotted(key: str) -> bool:
     return all(part.isidentifier() for part in key.split("."))
 
 
-def _unwrap_conversion(node: ast.AST) -> ast.AST:
-    """``str(x)`` / ``x.lower()`` test ``x``."""
-    if isinstance(node, ast.Call) and not node.args and isinstance(node.func, ast.Attribute) and node.func.attr in (
-            "lower", "upper", "strip", "casefold"):
-        return node.func.value
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "str" and len(node.args) == 1:
-        return node.args[0]
+_SAME_VALUE_METHODS = ("lower", "upper", "strip", "casefold", "resolve", "absolute")
+_SAME_VALUE_CALLS = ("str", "realpath", "abspath", "normpath", "Path", "PurePath", "PosixPath")
+
+
+def _unwrap_conversion(node: ast.AST, depth: int = 0) -> ast.AST:
+    """What a test is about: ``str(x)``, ``x.lower()``, ``os.path.realpath(x)``,
+    ``Path(x).resolve()`` all test ``x``."""
+    if depth > 4 or not isinstance(node, ast.Call):
+        return node
+    func = node.func
+    if not node.args and isinstance(func, ast.Attribute) and func.attr in _SAME_VALUE_METHODS:
+        return _unwrap_conversion(func.value, depth + 1)
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if name in _SAME_VALUE_CALLS and len(node.args) == 1:
+        return _unwrap_conversion(node.args[0], depth + 1)
     return node
 
 
