@@ -509,7 +509,7 @@ def _cert_none_issue(node: ast.AST, what: str) -> Issue:
     )
 
 
-_ASSIGNED_SETTINGS = {"verify_mode", "verify", "_create_default_https_context", *_CERT_REQS_KEYS}
+_ASSIGNED_SETTINGS = {"verify_mode", "verify", "_create_default_https_context", *_CERT_REQS_KEYS, *_VERIFY_KEYWORDS}
 
 
 def _verification_assignments(ctx: ModuleContext) -> Iterator[Issue]:
@@ -539,6 +539,14 @@ def _verification_assignments(ctx: ModuleContext) -> Iterator[Issue]:
                         f"made through `{receiver}`.",
                         fix=f"Remove the assignment, or set `{target_text}` to the path of the CA bundle.",
                     )
+            elif isinstance(target, ast.Attribute) and target.attr in _VERIFY_KEYWORDS and _is_false(ctx, node.value):
+                yield Issue(
+                    node.value,
+                    message=f"`{target_text} = False` turns off certificate verification for the connections "
+                    f"configured through `{ast.unparse(target.value)}`.",
+                    fix="Remove the assignment (verification is on by default) or point the client at the CA bundle "
+                    "that signs the server's certificate.",
+                )
             elif ctx.qualname(target) == "ssl._create_default_https_context" \
                     and ctx.qualname(node.value) == "ssl._create_unverified_context":
                 yield Issue(
