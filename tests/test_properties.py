@@ -168,6 +168,30 @@ def test_a_long_assignment_chain_is_reviewed_in_linear_time() -> None:
     assert result.files[0].not_reviewed is None and result.files[0].incomplete == []
 
 
+def _grammar_programs():
+    """Programs from the Python grammar itself (hypothesmith): odd syntax no hand generator thinks of."""
+    try:
+        import hypothesmith
+    except ImportError:
+        return None
+    return hypothesmith.from_grammar()
+
+
+GRAMMAR_PROGRAMS = _grammar_programs()
+
+
+@pytest.mark.skipif(GRAMMAR_PROGRAMS is None, reason="hypothesmith is not installed (pip install -e '.[test]')")
+@property_settings
+@given(source=GRAMMAR_PROGRAMS if GRAMMAR_PROGRAMS is not None else st.nothing())
+def test_a_program_from_the_grammar_is_reviewed_the_same_way_twice(source: str) -> None:
+    note(source)
+    first = review_bytes(source.encode("utf-8", "surrogatepass"))
+    file_review = the_review(first[0], "app/views.py")
+    assert_reviewed_or_explained(file_review)
+    assert file_review.incomplete == [], "a rule failed"
+    assert_same_review(first, review_bytes(source.encode("utf-8", "surrogatepass")))
+
+
 # --- adversarial text --------------------------------------------------------------------
 
 
