@@ -18,6 +18,7 @@ that runs past it fails the example as a hang instead of stalling the suite.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
@@ -341,3 +342,19 @@ def test_the_report_is_identical_across_processes_with_different_hash_seeds(tmp_
         assert b"Traceback" not in done.stderr
         outputs.append(done.stdout)
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes and device files")
+def test_special_files_named_like_python_do_not_block_the_review(tmp_path: Path) -> None:
+    """Reading a pipe or /dev/zero never ends; such a file is listed with a reason, never read."""
+    (tmp_path / "t").mkdir()
+    os.mkfifo(tmp_path / "t/pipe.py")
+    (tmp_path / "t/zero.py").symlink_to("/dev/zero")
+    (tmp_path / "t/views.py").write_text("import pickle\npickle.loads(data)\n")
+    for paths in (["t"], ["t/pipe.py", "t/zero.py", "t/views.py"]):
+        done = subprocess.run([sys.executable, "-m", "secreview", "scan", *paths, "--format", "json"],
+                              cwd=tmp_path, capture_output=True, timeout=60, check=False)
+        assert done.returncode in (0, 1), done.stderr.decode(errors="replace")
+        files = {f["path"]: f for f in json.loads(done.stdout)["files"]}
+        assert files["t/views.py"]["reviewed"]
+        assert not files["t/zero.py"]["reviewed"] and files["t/zero.py"]["not_reviewed_reason"]
