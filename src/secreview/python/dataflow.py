@@ -2361,6 +2361,20 @@ class Interpreter:
         self.summary_hits.extend(interp.summary_hits)
         return interp.returns or EMPTY
 
+    def _with_stored_fields(self, receiver: Value, key: str | None) -> Value:
+        """The receiver with the fields this function stored on it (``self.name = ...`` earlier in
+        the method that now calls ``self.helper()``)."""
+        if not key or not self._dotted or self.state is None:
+            return receiver
+        prefix = key + "."
+        stored = {"." + k[len(prefix):]: self.state[k] for k in self._dotted
+                  if k.startswith(prefix) and "." not in k[len(prefix):] and k in self.state}
+        if not stored:
+            return receiver
+        items = dict(receiver.items) if receiver.items is not None and not receiver.seq else {}
+        items.update(stored)
+        return receiver.replace(items=items)
+
     def _apply_summary(self, call: CallSite, target: FunctionRef, bound: bool, with_fields: bool = False):
         summary = summarize(self.project, target)
         node = call.node
@@ -2369,7 +2383,7 @@ class Interpreter:
         mapping: dict[object, Value] = {}
         offset = 1 if bound else 0
         if bound and call.receiver is not None:
-            mapping[0] = call.receiver
+            mapping[0] = self._with_stored_fields(call.receiver, call.receiver_key)
         positional_count = len(_positional(target.node))
         for i, value in enumerate(call.args):
             index = i + offset
