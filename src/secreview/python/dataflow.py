@@ -494,6 +494,7 @@ class ModuleTaint:
         self._facts: dict[ast.AST, FunctionFacts] = {}
         self._methods_named: dict[str, list[FunctionRef]] | None = None
         self._registrations: dict[str, list[EntryModel]] | None = None
+        self._imported_quals: frozenset[str] | None = None
         self._imports_cache: dict[str, bool] = {}
 
     # -- globals
@@ -2161,8 +2162,19 @@ class Interpreter:
             return False
         if receiver.known or receiver.items is not None:
             return False  # a string, a container: its methods build from their arguments
+        if call.method in _STRING_METHODS or call.method in _TRANSFORMING_METHODS:
+            return False  # text built or transformed from the arguments (template.format(x), pattern.sub(r, x))
         qual = receiver.qual
-        return qual is None or self._is_project_name(qual) or qual.endswith("()") and not self._is_library(qual)
+        if qual is not None and qual in self._imported:
+            return False  # a function of an imported module or class (json.dumps, Path.home)
+        return True
+
+    @property
+    def _imported(self) -> frozenset[str]:
+        cached = self.module._imported_quals
+        if cached is None:
+            cached = self.module._imported_quals = frozenset(self.models.canonical(q) for q in self.ctx.aliases.values())
+        return cached
 
     def _is_library(self, qual: str) -> bool:
         head = qual.split(".")[0].removesuffix("()")
@@ -2900,6 +2912,13 @@ def _carries_input(args: list[Value], kwargs: dict, receiver: Value | None) -> b
 
 
 _BUILTINS = frozenset(dir(builtins))
+_TRANSFORMING_METHODS = {
+    "sub", "subn", "findall", "finditer", "search", "match", "fullmatch", "group", "groups", "groupdict",
+    "substitute", "safe_substitute", "getvalue", "read", "readline", "readlines", "decode", "encode",
+    "tobytes", "tolist", "to_dict", "dict", "copy", "items", "values", "keys", "joinpath", "with_name",
+    "with_suffix", "with_stem", "urljoin", "quote", "escape", "dumps", "loads", "b64encode", "b64decode",
+    "hexdigest", "digest", "update", "append", "extend", "add", "insert", "setdefault", "write",
+}
 _MUTATORS = {"append", "extend", "insert", "update", "add", "setdefault", "appendleft", "put"}
 _STRING_METHODS = {
     "strip", "lstrip", "rstrip", "lower", "upper", "title", "capitalize", "casefold", "swapcase", "replace",
