@@ -281,3 +281,22 @@ def view():
     default = xml.sax.make_parser()
     default.parse(request.stream)
 """) == {(15, "xml")}
+
+
+def test_anchored_regular_expression_checks_validate() -> None:
+    assert http(FLASK + """
+WORD = re.compile(r"^[a-z]+$")
+@app.route("/x")
+def view():
+    a = request.args["a"]
+    if not re.match(r"[a-z]+$", a):
+        return "no"
+    b = request.args["b"]
+    if not WORD.match(b):
+        return "no"
+    c = request.args["c"]
+    if not re.match(r"[a-z]+", c):
+        return "no"
+    os.system(a + b)
+    os.system(c)
+""") == {(23, "shell")}

@@ -65,7 +65,9 @@ Tables (all optional in a file):
 ``[[guard]]``
     ``calls`` / ``methods``: validations; where they are true, the value they test (argument
     ``arg``, or ``-1`` for the receiver) is clean for ``kinds``; ``negated = true``: clean where
-    they are false (``x.startswith("-")``), ``arg_equals`` narrows to constant arguments.
+    they are false (``x.startswith("-")``), ``arg_equals`` narrows to constant arguments,
+    ``anchored`` (a regular expression check counts only when its pattern is anchored at the
+    end: ``re.match(r"[a-z]+$", x)``; for methods, the receiver compiled such a pattern).
 
 Users extend the models with ``[tool.secreview] models = ["path/to/file.toml"]``; a file that is
 not valid is a :class:`ModelError` naming the file and the entry.
@@ -141,6 +143,7 @@ class GuardModel:
     negated: bool = False
     arg_equals: tuple[str, ...] = ()
     when: str = "truthy"  # or "equal": the check holds where the call's result equals the other operand
+    anchored: bool = False  # only with a pattern anchored at its end (argument 0, or the compiled receiver)
 
 
 @dataclass(frozen=True)
@@ -397,14 +400,15 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
         models.noreturn.update(_strings(where, "calls", entry.get("calls", [])))
     for i, entry in enumerate(_array(origin, data, "guard")):
         where = f"{origin}: guard #{i + 1}"
-        _check_keys(where, entry, {"calls", "methods", "kinds", "arg", "negated", "arg_equals", "when"})
+        _check_keys(where, entry, {"calls", "methods", "kinds", "arg", "negated", "arg_equals", "when", "anchored"})
         if entry.get("when", "truthy") not in ("truthy", "equal"):
             raise ModelError(f"{where}: when must be truthy or equal")
         arg = entry.get("arg", 0)
         if not isinstance(arg, int) or isinstance(arg, bool):
             raise ModelError(f"{where}: arg must be an argument position (-1: the receiver)")
         guard = GuardModel(_kinds(where, entry), arg, bool(entry.get("negated", False)),
-                           _strings(where, "arg_equals", entry.get("arg_equals", [])), entry.get("when", "truthy"))
+                           _strings(where, "arg_equals", entry.get("arg_equals", [])), entry.get("when", "truthy"),
+                           bool(entry.get("anchored", False)))
         calls, methods = _targets(where, entry)
         for name in calls:
             models.call_guards[name] = guard

@@ -2017,6 +2017,7 @@ class Interpreter:
 
     def _call(self, node, func, receiver, method, callee, qual, args, kwargs) -> Value:
         call = CallSite(node, qual, method, receiver, args, kwargs, self)
+        guards = self._guard_facts(call)  # before a sink consumes the arguments it inspects
 
         sinks = self.models.call_sinks.get(qual) if qual else None
         if sinks is None and method is not None:
@@ -2055,7 +2056,6 @@ class Interpreter:
                     if not isinstance(first, str) or not any(s in first for s in sanitizer.arg_contains):
                         continue
                 result = clean_value(result, sanitizer.kinds)
-        guards = self._guard_facts(call)
         if guards:
             result = result.replace(guards=guards)
         return result
@@ -2197,6 +2197,8 @@ class Interpreter:
             flags.add("normalized")
         if call.qual and call.qual in self.models.call_flags:
             flags.update(self.models.call_flags[call.qual])
+        if call.qual in ("re.compile", "regex.compile") and call.given and _anchored(call.given[0].const):
+            flags.add("anchored-pattern")
         if call.qual and call.qual.rpartition(".")[2] in ("urlparse", "urlsplit") and call.args:
             key = _key(call.node.args[0])
             if key:
@@ -2761,6 +2763,12 @@ class Interpreter:
                     continue
             if "normalized" in guard.kinds and tested_value is not None and "normalized" not in tested_value.flags:
                 continue
+            if guard.anchored:
+                if call.receiver is not None and call.qual not in models.call_guards:
+                    if "anchored-pattern" not in call.receiver.flags:
+                        continue
+                elif not (call.args and _anchored(call.args[0].const)):
+                    continue
             key = _key(_unwrap_conversion(tested))
             if not key:
                 continue
@@ -2883,7 +2891,7 @@ class Interpreter:
 
 
 class CallSite:
-    __slots__ = ("args", "interp", "kwargs", "location_node", "method", "node", "qual", "receiver")
+    __slots__ = ("args", "given", "interp", "kwargs", "location_node", "method", "node", "qual", "receiver")
 
     def __init__(self, node, qual, method, receiver, args, kwargs, interp):
         self.node = node
@@ -2894,6 +2902,7 @@ class CallSite:
         self.kwargs = kwargs
         self.interp = interp
         self.location_node = node
+        self.given = args  # the arguments as passed, before a sink consumed any
 
     @property
     def receiver_key(self) -> str | None:
@@ -2982,6 +2991,13 @@ _CLASS_INSTANCE = re.compile(r"(^|\.)_?[A-Z]\w*\(\)$")
 def _is_instance_of_class(qual: str | None) -> bool:
     """``flask.Response()``, ``app.models.Page()``: an object built by a class, not text."""
     return qual is not None and bool(_CLASS_INSTANCE.search(qual))
+
+
+def _anchored(pattern: object) -> bool:
+    """A constant regular expression that must match up to the end of the text."""
+    if isinstance(pattern, bytes):
+        pattern = pattern.decode("latin-1")
+    return isinstance(pattern, str) and (pattern.endswith("$") and not pattern.endswith("\\$") or pattern.endswith("\\Z"))
 
 
 def _sets_head(value: Value) -> bool:
