@@ -299,4 +299,4 @@ def view():
         return "no"
     os.system(a + b)
     os.system(c)
-""") == {(23, "shell")}
+""") == {(22, "shell")}
