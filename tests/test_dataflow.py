@@ -300,3 +300,20 @@ def view():
     os.system(a + b)
     os.system(c)
 """) == {(22, "shell")}
+
+
+def test_a_validation_helper_of_the_project_cleans_what_it_validates() -> None:
+    assert http(FLASK + """
+from urllib.parse import urlparse, urljoin
+def is_safe_url(target):
+    test_url = urlparse(urljoin(request.host_url, target))
+    return test_url.scheme in ("http", "https") and urlparse(request.host_url).netloc == test_url.netloc
+
+@app.route("/login")
+def login():
+    nxt = request.args["next"]
+    if not is_safe_url(nxt):
+        return "no"
+    other = request.args["other"]
+    return redirect(nxt) if other == "a" else redirect(other)
+""") == {(20, "redirect")}

@@ -308,6 +308,7 @@ class Summary:
     hits: list[ParamHit] = field(default_factory=list)
     complete: bool = True
     self_attrs: dict[str, Value] = field(default_factory=dict)  # what a method stores on its receiver
+    validates: dict[str, frozenset[str]] = field(default_factory=dict)  # parameter -> kinds clean when truthy
 
 
 # --- the project: modules, summaries, callers ------------------------------------------------
@@ -987,6 +988,7 @@ class Interpreter:
         self.local_names: set[str] = set()
         self._hit_keys: set[tuple] = set()
         self._steps = 0
+        self.return_facts: list[dict[str, frozenset[str]]] = []
         self.self_name: str | None = None
         self._dotted: set[str] = set()  # attribute paths ever stored in the state (self.x, obj.y)
         self._following = False  # the call being evaluated passes input on (worth loading its module)
@@ -1017,7 +1019,8 @@ class Interpreter:
         else:
             self.exec_block(node.body)
         returns = self.returns or EMPTY
-        return Summary(ref.name, params, returns, self.summary_hits, self_attrs=self.self_attrs)
+        return Summary(ref.name, params, returns, self.summary_hits, self_attrs=self.self_attrs,
+                       validates=_common_facts(self.return_facts))
 
     def _bind_params(self, node, ref: FunctionRef) -> None:
         args = node.args
@@ -1249,6 +1252,15 @@ class Interpreter:
 
     def stmt_Return(self, stmt: ast.Return) -> None:
         value = self.eval(stmt.value) if stmt.value is not None else constant(None)
+        if self.ref is not None and not (value.known and not value.const):
+            # what this return proves about the parameters when the function's result is truthy
+            facts: dict[str, frozenset[str]] = {}
+            if stmt.value is not None and self.state is not None:
+                params = set(_all_params(self.ref.node))
+                for key, kinds, _ in self._facts(stmt.value, True, 0):
+                    if key in params:
+                        facts[key] = facts.get(key, frozenset()) | kinds
+            self.return_facts.append(facts)
         if self.entry is not None and self.entry.return_sink and stmt.value is not None:
             self.check_response_body(self.entry.return_sink, stmt.value, value)
         if value.labels and self.ref is not None:
@@ -2200,7 +2212,7 @@ class Interpreter:
         if call.qual in ("re.compile", "regex.compile") and call.given and _anchored(call.given[0].const):
             flags.add("anchored-pattern")
         if call.qual and call.qual.rpartition(".")[2] in ("urlparse", "urlsplit") and call.args:
-            key = _key(call.node.args[0])
+            key = _key(_unwrap_conversion(call.node.args[0]))
             if key:
                 flags.add("parsed-url:" + key)
         return frozenset(flags)
@@ -2483,6 +2495,23 @@ class Interpreter:
         result = Value(labels=labels, const=returns.const if not has_params else UNKNOWN,
                        qual=returns.qual, items=items, seq=returns.seq,
                        prefix=returns.prefix, text=returns.text, flags=returns.flags)
+        if summary.validates:
+            # a validation helper: `if not is_safe(url): abort()` cleans the caller's `url`
+            facts = []
+            for name, kinds in summary.validates.items():
+                argument = None
+                if name in positional_names:
+                    position = positional_names.index(name) - offset
+                    if 0 <= position < len(node.args):
+                        argument = node.args[position]
+                for kw in node.keywords:
+                    if kw.arg == name:
+                        argument = kw.value
+                key = _key(_unwrap_conversion(argument)) if argument is not None else None
+                if key:
+                    facts.append((key, kinds, True))
+            if facts:
+                result = result.replace(guards=tuple(facts))
         if not with_fields:
             return result
         fields = {}
@@ -2879,9 +2908,10 @@ class Interpreter:
                     if key:
                         facts.append((key, frozenset({ALL_KINDS}), other.const))
                 tested = self._quiet_eval(a)
-                if holds and not other.labels:
+                if holds:
+                    # the host of the tested URL equals another host (a constant, the server's own)
                     for flag in tested.flags:
-                        if flag.startswith("host-of:"):
+                        if flag.startswith("host-of:") and flag not in other.flags:
                             facts.append((flag[len("host-of:"):], frozenset({"redirect", "url"}), UNKNOWN))
                 if holds and other.known and other.const in ("", None):
                     for flag in tested.flags:
@@ -2993,6 +3023,26 @@ def _is_instance_of_class(qual: str | None) -> bool:
     return qual is not None and bool(_CLASS_INSTANCE.search(qual))
 
 
+def _common_facts(returns: list[dict[str, frozenset[str]]]) -> dict[str, frozenset[str]]:
+    """What every truthy return of a function proves about its parameters."""
+    if not returns:
+        return {}
+    common = dict(returns[0])
+    for facts in returns[1:]:
+        for key in list(common):
+            if key not in facts:
+                del common[key]
+            elif ALL_KINDS in facts[key]:
+                continue
+            elif ALL_KINDS in common[key]:
+                common[key] = facts[key]
+            else:
+                common[key] = common[key] & facts[key]
+                if not common[key]:
+                    del common[key]
+    return common
+
+
 def _anchored(pattern: object) -> bool:
     """A constant regular expression that must match up to the end of the text."""
     if isinstance(pattern, bytes):
@@ -3033,6 +3083,7 @@ def _is_dotted(key: str) -> bool:
 
 _SAME_VALUE_METHODS = ("lower", "upper", "strip", "casefold", "resolve", "absolute")
 _SAME_VALUE_CALLS = ("str", "realpath", "abspath", "normpath", "Path", "PurePath", "PosixPath")
+_JOINED_ONTO = ("urljoin",)  # urljoin(base, x): where it goes is decided by x
 
 
 def _unwrap_conversion(node: ast.AST, depth: int = 0) -> ast.AST:
@@ -3046,6 +3097,8 @@ def _unwrap_conversion(node: ast.AST, depth: int = 0) -> ast.AST:
     name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
     if name in _SAME_VALUE_CALLS and len(node.args) == 1:
         return _unwrap_conversion(node.args[0], depth + 1)
+    if name in _JOINED_ONTO and len(node.args) == 2:
+        return _unwrap_conversion(node.args[1], depth + 1)
     return node
 
 
