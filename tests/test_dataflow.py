@@ -317,3 +317,23 @@ def login():
     other = request.args["other"]
     return redirect(nxt) if other == "a" else redirect(other)
 """) == {(20, "redirect")}
+
+
+def test_a_validator_that_raises_cleans_its_argument_in_the_caller() -> None:
+    assert http(FLASK + """
+def check_name(name):
+    if not re.fullmatch(r"[a-z]+", name):
+        raise ValueError(name)
+
+def note(name):
+    print(name)
+
+@app.route("/x")
+def view():
+    a = request.args["a"]
+    check_name(a)
+    os.system("echo " + a)
+    b = request.args["b"]
+    note(b)
+    os.system("echo " + b)
+""") == {(23, "shell")}

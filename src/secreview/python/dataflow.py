@@ -309,6 +309,7 @@ class Summary:
     complete: bool = True
     self_attrs: dict[str, Value] = field(default_factory=dict)  # what a method stores on its receiver
     validates: dict[str, frozenset[str]] = field(default_factory=dict)  # parameter -> kinds clean when truthy
+    ensures: dict[str, frozenset[str]] = field(default_factory=dict)  # parameter -> kinds clean after a return
 
 
 # --- the project: modules, summaries, callers ------------------------------------------------
@@ -809,6 +810,7 @@ class FunctionFacts:
     returns_value: bool
     assigned: set[str]
     nested: set[ast.AST]
+    stored: set[str] = field(default_factory=set)  # names assigned in the body (parameters rebound)
 
     @classmethod
     def of(cls, node: ast.AST, module: ModuleTaint) -> FunctionFacts:
@@ -852,9 +854,10 @@ class FunctionFacts:
                 assigned.add(child.name)
                 if not isinstance(child, ast.ClassDef):
                     nested.add(child)
+        stored = set(assigned)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             assigned.update(_all_params(node))
-        return cls(calls, direct, reads, unknown, returns, assigned, nested)
+        return cls(calls, direct, reads, unknown, returns, assigned, nested, stored)
 
 
 _SOURCE_PREFIX_CACHE: dict[int, frozenset[str]] = {}
@@ -989,6 +992,8 @@ class Interpreter:
         self._hit_keys: set[tuple] = set()
         self._steps = 0
         self.return_facts: list[dict[str, frozenset[str]]] = []
+        self.exit_facts: list[dict[str, frozenset[str]]] = []
+        self._placeholders: set[str] = set()  # parameters bound to a placeholder label
         self.self_name: str | None = None
         self._dotted: set[str] = set()  # attribute paths ever stored in the state (self.x, obj.y)
         self._following = False  # the call being evaluated passes input on (worth loading its module)
@@ -1018,9 +1023,36 @@ class Interpreter:
             self.returns = self.eval(node.body)
         else:
             self.exec_block(node.body)
+            if self.state is not None:
+                self._note_exit()
         returns = self.returns or EMPTY
         return Summary(ref.name, params, returns, self.summary_hits, self_attrs=self.self_attrs,
-                       validates=_common_facts(self.return_facts))
+                       validates=_common_facts(self.return_facts), ensures=_common_facts(self.exit_facts))
+
+    def _note_exit(self) -> None:
+        """What holds of the parameters when the function returns normally: a validator that
+        raises on bad input leaves its caller's argument clean after the call."""
+        if self.ref is None or self.state is None or isinstance(self.ref.node, ast.Lambda):
+            return
+        facts: dict[str, frozenset[str]] = {}
+        rebound = self.module.facts(self.ref.node).stored
+        for name in _positional(self.ref.node):
+            if name in rebound or name == self.self_name:
+                continue
+            value = self.state.get(name)
+            if value is None:
+                continue
+            own = [l for l in value.labels if l.kind == PARAM and l.owner == self.ref.name]
+            if not value.labels:
+                if name in self._placeholders:  # it had its placeholder, and a check removed it
+                    facts[name] = frozenset({ALL_KINDS})
+            elif own and all(l.cleaned for l in own):
+                kinds = own[0].cleaned
+                for label in own[1:]:
+                    kinds = kinds & label.cleaned
+                if kinds:
+                    facts[name] = kinds
+        self.exit_facts.append(facts)
 
     def _bind_params(self, node, ref: FunctionRef) -> None:
         args = node.args
@@ -1078,6 +1110,7 @@ class Interpreter:
                 label = Label(PARAM, f"parameter `{name}` of `{ref.name}`", where,
                               (TraceStep(where, f"`{name}` is a parameter of `{ref.name}`"),),
                               param=param_key, owner=ref.name, var=name)
+                self._placeholders.add(name)
                 value = Value(labels=frozenset({label}), qual=(typed + "()") if typed else None)
             if not is_self and arg in positional:
                 user_position += 1
@@ -1261,6 +1294,8 @@ class Interpreter:
                     if key in params:
                         facts[key] = facts.get(key, frozenset()) | kinds
             self.return_facts.append(facts)
+        if self.ref is not None:
+            self._note_exit()
         if self.entry is not None and self.entry.return_sink and stmt.value is not None:
             self.check_response_body(self.entry.return_sink, stmt.value, value)
         if value.labels and self.ref is not None:
@@ -2495,6 +2530,16 @@ class Interpreter:
         result = Value(labels=labels, const=returns.const if not has_params else UNKNOWN,
                        qual=returns.qual, items=items, seq=returns.seq,
                        prefix=returns.prefix, text=returns.text, flags=returns.flags)
+        if summary.ensures and self.state is not None:
+            # a validator that raises: after `check_name(name)` returns, the caller's `name` is clean
+            for name, kinds in summary.ensures.items():
+                if name not in positional_names:
+                    continue
+                position = positional_names.index(name) - offset
+                argument = node.args[position] if 0 <= position < len(node.args) else None
+                key = _key(argument) if argument is not None else None
+                if key and key in self.state:
+                    self.state[key] = clean_value(self.state[key], kinds)
         if summary.validates:
             # a validation helper: `if not is_safe(url): abort()` cleans the caller's `url`
             facts = []
