@@ -128,3 +128,13 @@ def test_honoured_nosec_is_not_called_a_bare_suppression(tmp_path: Path) -> None
 def test_suppressed_findings_do_not_fail_the_build(tmp_path: Path) -> None:
     write(tmp_path, {"mod.py": "import pickle\npickle.loads(b'')  # secreview: ignore[CWE-502] signed\n"})
     assert scan("mod.py").code == 0
+
+
+def test_json_lists_bare_and_unused_suppressions_by_line(tmp_path: Path) -> None:
+    entry = review(tmp_path, (
+        "import pickle\n"
+        "pickle.loads(b'')  # secreview: ignore\n"
+        "x = 1  # secreview: ignore[CWE-502] nothing here\n"
+    ))
+    assert entry["bare_suppressions"] == [2]
+    assert entry["unused_suppressions"] == [{"line": 3, "text": "# secreview: ignore[CWE-502] nothing here"}]

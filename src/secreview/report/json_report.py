@@ -58,6 +58,7 @@ def document(result: ReviewResult) -> dict[str, Any]:
             "incomplete": list(review.incomplete),
             "findings": [finding_dict(f) for f in review.findings],
             "unused_suppressions": [{"line": line, "text": text} for line, text in review.unused_suppressions],
+            "bare_suppressions": list(review.bare_suppressions),
         })
     counts = {s: 0 for s in ("critical", "high", "medium", "low")}
     for finding in result.findings:
