@@ -16,12 +16,18 @@ after the ``if``, because the branch where it is tainted does not continue).
 function being summarised, or ``opaque``: a value of unknown origin) and carry the trace so far
 and the sink kinds they have been sanitised for.  Sanitisers are per kind, never global.
 
-*Summaries.*  Each function is analysed once with placeholder labels on its parameters; the
-result records which parameters reach which sinks (with the path inside the function) and
-what the return value carries.  A call site instantiates the summary with its arguments, so a
-flow through ``run_query(sql)`` into another module is found, and reported at the sink with the
-whole path.  Summaries are computed lazily, memoised per project, guarded against recursion
-and bounded in depth; anything unresolved falls back to "arguments flow to the result".
+*Summaries.*  Each function is analysed once with placeholder labels on its parameters (and
+on fields of its parameters: ``self.target``); the result records which parameters reach which
+sinks (with the path inside the function), what the return value carries, what the function
+stores on ``self`` (constructors and setters), what its truthy result proves about its
+parameters (``is_safe_url(url)``) and what holds of them when it returns normally (a validator
+that raises).  A call site instantiates the summary with its arguments, so a flow through
+``run_query(sql)`` into another module is found, and reported at the sink with the whole path.
+Summaries are computed lazily, memoised per project, guarded against recursion and bounded in
+depth.  Unresolved calls: library functions pass their arguments to the result (models refine
+this); methods of untainted objects that are not imported modules (ORM queries, caches,
+service objects) do not; a sink's result does not carry what the sink consumed (a command's
+output is not the command), unless the model says it keeps it (parsers, deserialisers).
 
 *Models* (:mod:`secreview.models`) say what library code does; the engine knows no rule and
 no library by name.  Rules select flows by sink kind (:func:`ModuleTaint.flows`).
@@ -29,7 +35,17 @@ no library by name.  Rules select flows by sink kind (:func:`ModuleTaint.flows`)
 *Budget.*  Only functions that can reach a sink (syntactically, through calls to the project)
 and that either handle input (entry points, source reads) or hold a sink that is dangerous by
 construction are analysed as roots; others are analysed only when a caller needs their
-summary.  Deeply nested code degrades to "unknown" instead of failing.
+summary.  In a large project another module is parsed only for a call that passes request
+data on.  A value tracks at most MAX_LABELS origins, a trace MAX_TRACE steps, a loop
+MAX_LOOP_ROUNDS rounds (one when nested three deep); a module that exceeds MODULE_BUDGET_S
+keeps its findings so far and is reported as not fully reviewed.  Deeply nested code degrades
+to "unknown" instead of failing.  Everything iterates in source or sorted order, so reports do
+not depend on the hash seed.
+
+*Values of unknown origin* carry an ``opaque`` label (a parameter with no visible caller is
+one too): rules whose sinks are dangerous by construction (shell, eval, SQL text built by
+formatting) report them at low confidence; constants, choices between constants and
+sanitised values never are.
 """
 
 from __future__ import annotations
