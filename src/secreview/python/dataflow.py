@@ -2202,6 +2202,11 @@ class Interpreter:
                     # it looks things up by its arguments; what it returns is not those arguments
                     labels = frozenset()
                 labels |= call.receiver.labels
+            elif (callee is not None and callee.qual is None and callee.func is None and isinstance(node.func, ast.Name)
+                  and self.state is not None and node.func.id in self.state
+                  and all(label.kind in (OPAQUE, PARAM) for label in callee.labels)):
+                # a callable passed in (a handler, a callback): what it returns is not known to be its arguments
+                labels = callee.labels
             if not labels and qual is None and call.receiver is None:
                 return self.opaque(f"the result of `{_short(node.func)}()`", node)
             result = Value(labels=labels, qual=models.canonical(f"{qual}()") if qual else None, flags=self._call_flags(call))
