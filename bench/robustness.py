@@ -5,7 +5,9 @@ For each project the latest source distribution is fetched from the package regi
 reviewed in a separate process with ``secreview scan <tree> --format json --test-code all``.
 Per project it prints: files reviewed, files not reviewed (reasons grouped), files not fully
 reviewed (a rule failed: each one is a bug), crashes (an exit status other than 0/1, a
-traceback, or a timeout: must be 0), findings and wall time; then the totals.
+traceback, or a timeout: must be 0), findings, wall and CPU time and peak memory; then the
+totals.  With ``--twice`` each project is reviewed again under another ``PYTHONHASHSEED`` and
+the two reports must be identical byte for byte.
 
     .venv/bin/python bench/robustness.py                 # the default project list
     .venv/bin/python bench/robustness.py flask requests  # a subset
@@ -63,6 +65,7 @@ class ProjectRun:
     cpu_seconds: float = 0.0
     peak_mib: float = 0.0
     lines: int = 0
+    deterministic: bool | None = None  # None: not checked (no --twice)
 
     @property
     def not_reviewed_total(self) -> int:
@@ -162,11 +165,12 @@ class _Finished:
     timed_out: bool
 
 
-def _run_measured(command: list[str], cwd: Path, timeout: float) -> _Finished:
+def _run_measured(command: list[str], cwd: Path, timeout: float, hash_seed: str = "0") -> _Finished:
     """Run ``command``, with its own CPU time and peak memory (``wait4``), killed after ``timeout``."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
+        environment = dict(os.environ, PYTHONHASHSEED=hash_seed)
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, env=environment)
         timer = threading.Timer(timeout, process.kill)
         timer.start()
         try:
@@ -188,7 +192,7 @@ def _run_measured(command: list[str], cwd: Path, timeout: float) -> _Finished:
         )
 
 
-def scan(name: str, tree: Path, timeout: float) -> ProjectRun:
+def scan(name: str, tree: Path, timeout: float, twice: bool = False) -> ProjectRun:
     run = ProjectRun(name=name, archive=tree.name)
     # The tree's own directory is the working directory, so paths in the report are relative
     # to the project, as a user running the tool there would see them.
@@ -204,6 +208,10 @@ def scan(name: str, tree: Path, timeout: float) -> ProjectRun:
         tail = finished.stderr.strip().splitlines()[-1:] or ["(no message)"]
         run.crash = f"exit {finished.returncode}: {tail[0][:300]}"
         return run
+    if twice:
+        # string hashing, and with it set order, changes with the seed; the report must not
+        again = _run_measured(command, tree, timeout, hash_seed="12345")
+        run.deterministic = again.stdout == finished.stdout
     try:
         report = json.loads(finished.stdout)
     except json.JSONDecodeError as exc:
@@ -253,6 +261,12 @@ def print_table(runs: list[ProjectRun], skipped: list[tuple[str, str]]) -> None:
     for r in runs:
         if r.crash:
             print(f"\nCRASH {r.name}: {r.crash}")
+        if r.deterministic is False:
+            print(f"\nNOT DETERMINISTIC {r.name}: the reports under two hash seeds differ")
+    checked = [r for r in runs if r.deterministic is not None]
+    if checked:
+        same = sum(1 for r in checked if r.deterministic)
+        print(f"\nidentical reports under two hash seeds: {same} of {len(checked)} projects")
     incomplete = [(r.name, path, note) for r in runs for path, note in r.incomplete]
     if incomplete:
         print("\nnot fully reviewed (each is a bug in a rule or the engine):")
@@ -268,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600, help="seconds per project before it counts as a hang")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--fetch-only", action="store_true", help="download and unpack, do not review")
+    parser.add_argument("--twice", action="store_true",
+                        help="review each project a second time under another PYTHONHASHSEED and compare the reports")
     args = parser.parse_args(argv)
 
     runs: list[ProjectRun] = []
@@ -282,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.fetch_only:
             print(f"fetched {archive.name}", file=sys.stderr)
             continue
-        run = scan(name, tree, args.timeout)
+        run = scan(name, tree, args.timeout, args.twice)
         runs.append(run)
         print(f"{run.archive}: {run.files_reviewed} reviewed, {run.not_reviewed_total} not, "
               f"{len(run.incomplete)} incomplete, crash={run.crash or 'none'}, {run.seconds:.1f} s, "
@@ -296,10 +312,10 @@ def main(argv: list[str] | None = None) -> int:
             {"project": r.archive or r.name, "files_reviewed": r.files_reviewed, "lines": r.lines,
              "not_reviewed": dict(r.not_reviewed), "incomplete": r.incomplete, "crash": r.crash,
              "findings": r.findings, "seconds": round(r.seconds, 2), "cpu_seconds": round(r.cpu_seconds, 2),
-             "peak_mib": round(r.peak_mib)}
+             "peak_mib": round(r.peak_mib), "deterministic": r.deterministic}
             for r in runs
         ], indent=2) + "\n")
-    failed = any(r.crash or r.incomplete for r in runs)
+    failed = any(r.crash or r.incomplete or r.deterministic is False for r in runs)
     return 1 if failed else 0
 
 
