@@ -48,6 +48,16 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 # against deep nesting and long analyses.  Anything else in ``incomplete`` is a rule failure.
 GUARD_WORDS = ("nested too deeply", "time budget", "too deep", "too large", "expression size", "memory")
 
+# Policies change what happens after the rules run (suppressions, Bandit's nosec, strict notes).
+POLICIES = {
+    "default": CONFIG,
+    "nosec and strict": CONFIG.with_overrides(nosec=True, strict=True),
+    "relevant in tests": Config(),
+}
+SUPPRESSIONS = ("# secreview: ignore", "# secreview: ignore[os-command-injection] reviewed", "# nosec",
+                "# nosec B602", "# secreview: ignore[CWE-78, CWE-502]", "# secreview: ignore[no-such-rule]",
+                "# secreview:ignore[", "# noqa: S603", "# type: ignore")
+
 property_settings = settings(
     max_examples=EXAMPLES,
     deadline=None,  # the hard bound below is the hang check; timing noise must not fail CI
@@ -83,14 +93,14 @@ def hard_time_limit(seconds: float):
 _WORKDIR = Path(tempfile.mkdtemp(prefix="secreview-properties-"))
 
 
-def review_bytes(data: bytes, name: str = "app/views.py") -> tuple[ReviewResult, str]:
+def review_bytes(data: bytes, name: str = "app/views.py", config: Config = CONFIG) -> tuple[ReviewResult, str]:
     """Review ``data`` as the file ``name``; returns the result and its text report."""
     path = _WORKDIR / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     source_file = SourceFile(name, path, is_test=name.startswith("tests/"), module=name[:-3].replace("/", "."))
     with hard_time_limit(SECONDS_PER_REVIEW):
-        result = review_files([source_file], CONFIG)
+        result = review_files([source_file], config)
         rendered = {fmt: render(result) for fmt, render in FORMATS.items()}
     return result, rendered["text"]
 
@@ -121,24 +131,38 @@ def assert_same_review(first: tuple[ReviewResult, str], second: tuple[ReviewResu
 # --- generated programs ------------------------------------------------------------------
 
 
+def with_suppression_comments(source: str, rnd: random.Random) -> str:
+    """Suppression comments, well and badly formed, on some lines (ast.unparse drops comments)."""
+    lines = source.splitlines()
+    for _ in range(rnd.randint(0, 4)):
+        if lines:
+            index = rnd.randrange(len(lines))
+            lines[index] += "  " + rnd.choice(SUPPRESSIONS)
+    return "\n".join(lines) + "\n"
+
+
+
 @property_settings
-@given(seed=st.integers(min_value=0, max_value=2**63), test_code=st.booleans())
-@example(seed=0, test_code=False)
-def test_a_generated_program_is_fully_reviewed_the_same_way_twice(seed: int, test_code: bool) -> None:
-    source = generate(seed)
+@given(seed=st.integers(min_value=0, max_value=2**63), test_code=st.booleans(),
+       comments=st.randoms(use_true_random=False), policy=st.sampled_from(sorted(POLICIES)))
+@example(seed=0, test_code=False, comments=random.Random(0), policy="default")
+def test_a_generated_program_is_fully_reviewed_the_same_way_twice(
+    seed: int, test_code: bool, comments: random.Random, policy: str
+) -> None:
+    source = with_suppression_comments(generate(seed), comments)
     note(source)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)  # "'str' object is not callable" and kin: still valid
         compile(source, "generated.py", "exec", dont_inherit=True)  # the generator's promise: valid Python
     name = "tests/test_generated.py" if test_code else "app/views.py"
     started = time.perf_counter()
-    first = review_bytes(source.encode(), name)
+    first = review_bytes(source.encode(), name, POLICIES[policy])
     elapsed = time.perf_counter() - started
     file_review = the_review(first[0], name)
     assert file_review.not_reviewed is None, f"valid Python was not reviewed: {file_review.not_reviewed}"
     assert file_review.incomplete == [], "a rule failed on valid Python"
     assert elapsed < SECONDS_PER_REVIEW
-    assert_same_review(first, review_bytes(source.encode(), name))
+    assert_same_review(first, review_bytes(source.encode(), name, POLICIES[policy]))
 
 
 @property_settings
