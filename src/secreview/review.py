@@ -89,6 +89,7 @@ def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: 
     if project is None:
         project = _project([source_file], config, {source_file.path: data})
     ctx.project = project
+    project.start_file(source_file.module or source_file.path)
     project.register(ctx)
     found: list[Finding] = []
     for rule in active:

@@ -349,6 +349,24 @@ class Project:
         self.collector: list[Flow] = []  # flows found by the module run in progress
         self.deadline: float | None = None  # time.monotonic() past which the module run stops
         self.over_budget = False
+        # Modules the analysis of the current file consulted: what its result depends on (the
+        # cache keys on their contents); see start_file.
+        self.consulted: set[str] = set()
+
+    def start_file(self, name: str | None) -> None:
+        """Begin the analysis of one reviewed file with nothing memoised from earlier files.
+
+        Summaries computed under another file's call stack were cut at a different depth or
+        cycle, so reusing them made a file's findings depend on the order of review.  Starting
+        afresh makes them a function of the project's code alone, which the parallel review
+        (output identical to ``--jobs 1``) and the cache rely on.  Parsed modules are kept:
+        parsing is pure.
+        """
+        self.summaries.clear()
+        self._analyses.clear()
+        self.in_progress.clear()
+        self.depth = 0
+        self.consulted = {name} if name else set()
 
     def register(self, ctx: ModuleContext) -> None:
         key = ctx.module_name or ctx.path
@@ -365,6 +383,7 @@ class Project:
         return name in self._loaders or name in self._contexts
 
     def context(self, name: str) -> ModuleContext | None:
+        self.consulted.add(name)
         if name in self._contexts:
             self._contexts.move_to_end(name)
             return self._contexts[name]
@@ -407,7 +426,9 @@ class Project:
 
     def may_load(self, name: str, carries_input: bool) -> bool:
         """Budget: in a large project, parse another module only for calls that pass input on."""
-        return carries_input or name in self._contexts or len(self._loaders) <= SMALL_PROJECT
+        # "already consulted by this file", not "already parsed": which modules happen to be parsed
+        # depends on the files reviewed before, and the result must not
+        return carries_input or name in self.consulted or len(self._loaders) <= SMALL_PROJECT
 
     def cached_context(self, name: str) -> ModuleContext | None:
         """A module the engine already parsed, so the review need not parse it again."""
