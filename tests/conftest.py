@@ -25,3 +25,10 @@ def _every_sarif_and_json_rendered_in_a_test_is_valid(monkeypatch: pytest.Monkey
 
         monkeypatch.setattr(module, "render", checked)
         monkeypatch.setitem(FORMATS, name, checked)
+
+
+@pytest.fixture(autouse=True)
+def _each_test_has_its_own_review_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The CLI caches analyses under $XDG_CACHE_HOME: a test must neither read what another test
+    (or the developer's own runs) left there nor fill the developer's cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))

@@ -9,9 +9,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__, baseline, changes, cwe, rules
+from . import __version__, baseline, changes, cwe, parallel, rules
+from .cache import Cache
 from . import config as configuration
 from .findings import Severity
+from .progress import Progress
 from .report import FORMATS
 from .review import ReviewResult, review
 
@@ -52,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--no-gitignore", action="store_true", help="review files that .gitignore ignores")
     scan.add_argument("--write-baseline", metavar="FILE",
                       help="record the findings in FILE (they are accepted: the exit code is 0); see --baseline")
+    scan.add_argument("--jobs", "-j", type=int, metavar="N",
+                      help="analyse in N processes (default: one per core; the report is the same for any N)")
+    scan.add_argument("--cache-dir", metavar="DIR",
+                      help="keep the analyses of unchanged files here (default: $XDG_CACHE_HOME/secreview or ~/.cache/secreview)")
+    scan.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    scan.add_argument("--quiet", "-q", action="store_true", help="no progress display on the terminal")
 
     diff = commands.add_parser("diff", help="review a change: the working tree, a commit or a patch (only touched lines are reported)")
     diff.add_argument("base", nargs="?", metavar="BASE",
@@ -129,8 +137,13 @@ def _scan(args: argparse.Namespace) -> int:
     if missing:
         print(f"secreview: no such file or directory: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    if args.jobs is not None and args.jobs < 1:
+        raise configuration.ConfigError("--jobs must be a positive number of processes")
     config = _config_for(args)
-    result = review(args.paths, config)
+    jobs = args.jobs if args.jobs is not None else parallel.default_jobs()
+    store = None if args.no_cache else Cache(Path(args.cache_dir) if args.cache_dir else None)
+    progress = Progress.for_terminal(sys.stderr, args.quiet)
+    result = review(args.paths, config, jobs=jobs, cache=store, progress=progress)
     if not args.write_baseline:
         return _report(args, result)
     _report(args, result)  # compared with --baseline before that file may be replaced

@@ -23,6 +23,8 @@ from .python.source import NotReviewable, ParsedSource, parse
 
 if TYPE_CHECKING:
     from .baseline import BaselineEntry
+    from .cache import Cache
+    from .progress import Progress
     from .changes import Change, Provenance
 
 
@@ -59,6 +61,11 @@ def review_file(source_file: SourceFile, data: bytes, config: Config, active: li
     return result
 
 
+_TOO_DEEP = "code nested too deeply to analyse"
+_INTERNAL_ERROR = "internal error"
+_GUARD_REASONS = (_TOO_DEEP,)
+
+
 def _analyse_guarded(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
                      project: dataflow.Project | None) -> tuple[FileReview, list[Finding], ParsedSource | None]:
     """:func:`_analyse_file`, with a failure outside any one rule (building the module's index,
@@ -66,9 +73,9 @@ def _analyse_guarded(source_file: SourceFile, data: bytes, config: Config, activ
     try:
         return _analyse_file(source_file, data, config, active, project)
     except RecursionError:
-        reason = "code nested too deeply to analyse"
+        reason = _TOO_DEEP
     except Exception as exc:  # a bug of ours: say so in the report rather than end with a traceback
-        reason = f"internal error ({type(exc).__name__}: {exc}); please report it"
+        reason = f"{_INTERNAL_ERROR} ({type(exc).__name__}: {exc}); please report it"
     return FileReview(path=source_file.path, is_test=source_file.is_test, not_reviewed=reason), [], None
 
 
@@ -170,37 +177,73 @@ def _model_paths(config: Config) -> tuple[str, ...]:
     return tuple(str((base / p) if not Path(p).is_absolute() else Path(p)) for p in config.models)
 
 
-def review_files(files: list[SourceFile], config: Config, reviews: list[FileReview] | None = None) -> ReviewResult:
+@dataclass
+class FileAnalysis:
+    """One file's analysis before its findings are regrouped to the files they lie in.
+
+    What a worker process returns and what the cache stores: ``review`` has the policy of this
+    file applied to ``own`` (the findings located in this file, kept raw so that flows arriving
+    from other files can be merged in and the policy applied again); ``elsewhere`` holds raw
+    findings located in other files of the project.  ``consulted``, ``asked`` and
+    ``caller_answers`` record what of the rest of the project the analysis depended on.
+    """
+
+    review: FileReview
+    own: list[Finding] = field(default_factory=list)
+    elsewhere: list[Finding] = field(default_factory=list)
+    consulted: tuple[str, ...] = ()  # modules whose code the analysis read
+    asked: tuple[str, ...] = ()  # module names whose existence the analysis asked about
+    caller_answers: tuple[tuple[str, bool], ...] = ()  # Project.has_callers questions and answers
+
+    @property
+    def deterministic(self) -> bool:
+        """False when a time budget, the interpreter's recursion limit or an internal error shaped
+        the result: another run may do better, so it is not kept."""
+        return not self.review.incomplete and self.review.not_reviewed not in _GUARD_REASONS and not (
+            self.review.not_reviewed or "").startswith(_INTERNAL_ERROR)
+
+
+def analyse(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
+            project: dataflow.Project) -> FileAnalysis:
+    """Analyse one file of ``project`` (in this process or a worker): see :class:`FileAnalysis`."""
+    result, found, parsed = _analyse_guarded(source_file, data, config, active, project)
+    own = [f for f in found if f.location.path == result.path]
+    elsewhere = [f for f in found if f.location.path != result.path]
+    if parsed is not None:
+        _apply_policy(result, own, parsed, config)
+    return FileAnalysis(
+        review=result, own=own, elsewhere=elsewhere,
+        consulted=tuple(sorted(project.consulted)), asked=tuple(sorted(project.asked)),
+        caller_answers=tuple(sorted(project.caller_answers.items())),
+    )
+
+
+def review_files(files: list[SourceFile], config: Config, reviews: list[FileReview] | None = None, *,
+                 jobs: int = 1, cache: Cache | None = None, progress: Progress | None = None) -> ReviewResult:
     """Review already discovered files; ``reviews`` holds entries for paths that could not be read.
 
     The files form one project for the data-flow engine: a flow from a request handler in one
     file into a sink in another is reported at the sink, in the sink's file, and that file's
-    policy (suppressions, test code) applies to it.
+    policy (suppressions, test code) applies to it.  ``jobs`` > 1 analyses the files in that
+    many worker processes; ``cache`` reuses analyses of unchanged files.  Neither changes the
+    report: each file's analysis depends only on the project's code (Project.start_file), and
+    the regrouping below runs in the order of ``files`` whoever analysed them.
     """
+    from .parallel import analyse_all
+
     active = active_rules(config)
     reviews = list(reviews or [])
-    project = _project(files, config, {})
+    readable, analyses = analyse_all(files, config, active, reviews, jobs=jobs, cache=cache, progress=progress)
     own: dict[str, tuple[FileReview, list[Finding]]] = {}
     moved: dict[str, list[Finding]] = {}
     sources: dict[str, SourceFile] = {}
-    for source_file in files:
-        try:
-            data = _read(source_file)
-        except OSError as exc:
-            reviews.append(FileReview(source_file.path, source_file.is_test, not_reviewed=f"cannot be read: {exc.strerror}"))
-            continue
-        if source_file.absolute is None:
-            project = _project(files, config, {source_file.path: data})
-        result, found, parsed = _analyse_guarded(source_file, data, config, active, project)
+    for source_file, analysis in zip(readable, analyses):
+        result = analysis.review
         reviews.append(result)
         sources[result.path] = source_file
-        mine = [f for f in found if f.location.path == result.path]
-        for finding in found:
-            if finding.location.path != result.path:
-                moved.setdefault(finding.location.path, []).append(finding)
-        own[result.path] = (result, mine)
-        if parsed is not None:
-            _apply_policy(result, mine, parsed, config)
+        own[result.path] = (result, analysis.own)
+        for finding in analysis.elsewhere:
+            moved.setdefault(finding.location.path, []).append(finding)
     for path, findings in moved.items():
         target = own.get(path)
         if target is None or target[0].not_reviewed is not None:
@@ -215,6 +258,8 @@ def review_files(files: list[SourceFile], config: Config, reviews: list[FileRevi
     return ReviewResult(files=reviews, config=config, rules=active, root=Path.cwd())
 
 
-def review(paths: list[str], config: Config) -> ReviewResult:
+def review(paths: list[str], config: Config, *, jobs: int = 1, cache: Cache | None = None,
+           progress: Progress | None = None) -> ReviewResult:
     files, problems = discover(paths, config)
-    return review_files(files, config, [FileReview(path=p.path, not_reviewed=p.reason) for p in problems])
+    return review_files(files, config, [FileReview(path=p.path, not_reviewed=p.reason) for p in problems],
+                        jobs=jobs, cache=cache, progress=progress)

@@ -352,6 +352,8 @@ class Project:
         # Modules the analysis of the current file consulted: what its result depends on (the
         # cache keys on their contents); see start_file.
         self.consulted: set[str] = set()
+        self.asked: set[str] = set()  # names asked about with has_module: whether they exist matters too
+        self.caller_answers: dict[str, bool] = {}  # has_callers' answers: they depend on every file's text
 
     def start_file(self, name: str | None) -> None:
         """Begin the analysis of one reviewed file with nothing memoised from earlier files.
@@ -367,6 +369,8 @@ class Project:
         self.in_progress.clear()
         self.depth = 0
         self.consulted = {name} if name else set()
+        self.asked = set()
+        self.caller_answers = {}
 
     def register(self, ctx: ModuleContext) -> None:
         key = ctx.module_name or ctx.path
@@ -380,6 +384,7 @@ class Project:
             self._analyses.pop(old, None)
 
     def has_module(self, name: str) -> bool:
+        self.asked.add(name)
         return name in self._loaders or name in self._contexts
 
     def context(self, name: str) -> ModuleContext | None:
@@ -455,7 +460,8 @@ class Project:
                 texts = [ctx.source.text.encode("utf-8", "replace") for ctx in self._contexts.values() if ctx is not None]
                 self._references = name_references(texts)
         mentions, definitions = self._references
-        return mentions.get(name, 0) > definitions.get(name, 0)
+        answer = self.caller_answers[name] = mentions.get(name, 0) > definitions.get(name, 0)
+        return answer
 
 
 _IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")

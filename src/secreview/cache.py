@@ -1,0 +1,357 @@
+"""The review cache: one file's analysis, reused while nothing it depended on has changed.
+
+An entry holds a :class:`~secreview.review.FileAnalysis`: the file's own findings raw (before
+suppressions and test-code policy) and with this file's policy applied, and the raw findings
+its flows reach in other files.  Policy depends only on the file's own text (its suppression
+comments) and the configuration, both in the key; flows arriving from other files are merged
+in and the policy applied again after every run, cached or not.  So a suppression added to a
+sink file, or a flow newly arriving, is always honoured.
+
+The entry's name is a hash of: the cache format, the secreview code and built-in models (a
+hash of the installed package, so a development checkout is covered too, not only the version
+number), the effective configuration with the contents of extra model files, and the file's
+path, module name, test-code status and content.  Inside, the entry records what of the rest
+of the project the analysis depended on, checked on every use:
+
+- the content hash of each module the data-flow engine loaded while analysing the file (a
+  change to a helper re-reviews its callers);
+- whether each module name it asked about exists (a module added or removed);
+- the answers to "is this function referred to elsewhere", which count names over all files:
+  checked against the current counts when any file of the project changed.
+
+Entries are JSON (never pickle: a cache directory must not be a way to run code), written to
+a temporary file and moved into place with ``os.replace``, so a run killed at any moment or
+two runs at once leave whole entries or none.  An entry that does not parse, or was written
+for another key or format, is ignored and rewritten.  The directory is bounded: beyond
+``max_bytes`` the entries used least recently are deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .findings import Confidence, FileReview, Finding, Location, Severity, TraceStep
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .discover import SourceFile
+    from .review import FileAnalysis
+
+FORMAT = "secreview-cache-1"
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+STALE_TEMPORARY_S = 3600  # a temporary file this old belongs to a run that was killed
+
+
+def default_directory() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "secreview"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+_ENGINE_DIGEST: str | None = None
+
+
+def engine_digest() -> str:
+    """A hash of secreview's own code and built-in models: a new release or a local edit of
+    either changes what an analysis finds."""
+    global _ENGINE_DIGEST
+    if _ENGINE_DIGEST is None:
+        package = Path(__file__).resolve().parent
+        digest = hashlib.sha256(__version__.encode())
+        for path in sorted(package.rglob("*")):
+            if "__pycache__" in path.parts or not path.is_file() or path.suffix in (".pyc", ".pyo"):
+                continue
+            digest.update(str(path.relative_to(package)).encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+        _ENGINE_DIGEST = digest.hexdigest()
+    return _ENGINE_DIGEST
+
+
+def config_digest(config: Config) -> str:
+    """A hash of every setting that can change an analysis or its policy, and of the extra
+    model files' contents (not only their names)."""
+    from .review import _model_paths
+
+    settings = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in ("root", "source")}
+    digest = hashlib.sha256(repr(sorted(settings.items())).encode("utf-8", "surrogateescape"))
+    for model in _model_paths(config):
+        digest.update(model.encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            digest.update(Path(model).read_bytes())
+        except OSError:
+            digest.update(b"\0missing")
+    return digest.hexdigest()
+
+
+class Cache:
+    def __init__(self, directory: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES):
+        self.directory = Path(directory) if directory is not None else default_directory()
+        self.max_bytes = max_bytes
+        self.hits = 0
+        self.misses = 0
+        self._run: _Run | None = None
+
+    def begin(self, files: list[SourceFile], contents: dict[str, bytes], config: Config) -> _Run:
+        """Start a run over these files (all readable, with their contents): cached analyses by file."""
+        self._run = _Run(self, files, contents, config)
+        return self._run
+
+    def store(self, files: list[SourceFile], analyses: list[FileAnalysis], fresh: set[int]) -> None:
+        """Record the analyses computed afresh (indices ``fresh``), then keep the cache bounded."""
+        run = self._run
+        if run is None:
+            return
+        wrote = False
+        for index in sorted(fresh):
+            analysis = analyses[index]
+            if analysis.deterministic:
+                wrote |= run.write(files[index], analysis)
+        if wrote:
+            self.prune()
+
+    def prune(self) -> None:
+        """Delete the least recently used entries beyond ``max_bytes`` (to 80% of it), and
+        temporary files left by killed runs."""
+        entries: list[tuple[float, int, str]] = []
+        total = 0
+        now = time.time()
+        try:
+            shards = list(os.scandir(self.directory / "entries"))
+        except OSError:
+            return
+        for shard in shards:
+            try:
+                items = list(os.scandir(shard.path)) if shard.is_dir() else []
+            except OSError:
+                continue
+            for item in items:
+                try:
+                    stat = item.stat()
+                except OSError:
+                    continue  # removed by another run meanwhile
+                if item.name.startswith(".tmp-"):
+                    if now - stat.st_mtime > STALE_TEMPORARY_S:
+                        _remove(item.path)
+                    continue
+                entries.append((stat.st_mtime, stat.st_size, item.path))
+                total += stat.st_size
+        if total <= self.max_bytes:
+            return
+        entries.sort()
+        for _, size, path in entries:
+            if total <= self.max_bytes * 0.8:
+                break
+            _remove(path)
+            total -= size
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+class _Run:
+    """The keys and project facts of one review, computed once and used for every file."""
+
+    def __init__(self, cache: Cache, files: list[SourceFile], contents: dict[str, bytes], config: Config):
+        self.cache = cache
+        self.contents = contents
+        self.hashes = {path: _sha256(data) for path, data in contents.items()}
+        self.prefix = "\0".join((FORMAT, engine_digest(), config_digest(config)))
+        # the modules of the project, as review._project declares them (a later file of the same
+        # module name wins there too)
+        self.modules: dict[str, str] = {}
+        for source_file in files:
+            if source_file.module and (source_file.absolute is not None or source_file.path in contents):
+                self.modules[source_file.module] = self.hashes[source_file.path]
+        listing = sorted((f.path, f.module, self.hashes[f.path]) for f in files)
+        self.project = _sha256(repr(listing).encode("utf-8", "surrogateescape"))
+        self._references: tuple[dict[str, int], dict[str, int]] | None = None
+
+    def key(self, source_file: SourceFile) -> str:
+        text = "\0".join((self.prefix, source_file.path, source_file.module, str(source_file.is_test),
+                          self.hashes[source_file.path]))
+        return _sha256(text.encode("utf-8", "surrogateescape"))
+
+    def _path(self, key: str) -> Path:
+        return self.cache.directory / "entries" / key[:2] / f"{key}.json"
+
+    def get(self, source_file: SourceFile) -> FileAnalysis | None:
+        if source_file.absolute is None:
+            return None  # standard input: nothing to gain, and no name to key on
+        key = self.key(source_file)
+        path = self._path(key)
+        try:
+            entry = json.loads(path.read_bytes())
+            analysis = self._valid(entry, key)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            analysis = None  # missing, torn, foreign or from another version: analysed afresh
+        if analysis is None:
+            self.cache.misses += 1
+            return None
+        self.cache.hits += 1
+        try:
+            os.utime(path)  # recently used: pruned last
+        except OSError:
+            pass
+        return analysis
+
+    def _valid(self, entry: Any, key: str) -> FileAnalysis | None:
+        if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != key:
+            return None
+        for module, digest in entry["consulted"].items():
+            if self.modules.get(module) != digest:
+                return None
+        for name, existed in entry["asked"].items():
+            if (name in self.modules) != existed:
+                return None
+        callers = entry["callers"]
+        if callers and entry["project"] != self.project:
+            mentions, definitions = self.references()
+            for name, answer in callers:
+                if (mentions.get(name, 0) > definitions.get(name, 0)) != answer:
+                    return None
+        return _analysis_from_json(entry["analysis"])
+
+    def references(self) -> tuple[dict[str, int], dict[str, int]]:
+        """The name counts of the whole project (dataflow.name_references), kept in the cache by
+        the project's contents: computing them is the dearest part of checking entries."""
+        if self._references is None:
+            path = self.cache.directory / "references" / f"{self.project}.json"
+            try:
+                stored = json.loads(path.read_bytes())
+                if stored.get("format") != FORMAT:
+                    raise ValueError("another format")
+                self._references = (dict(stored["mentions"]), dict(stored["definitions"]))
+            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                from .python.dataflow import name_references
+
+                mentions, definitions = name_references(self.contents.values())
+                self._references = (dict(mentions), dict(definitions))
+                _write_atomically(path, {"format": FORMAT, "mentions": self._references[0],
+                                         "definitions": self._references[1]})
+                self._keep_latest_references(path)
+        return self._references
+
+    def _keep_latest_references(self, latest: Path) -> None:
+        """A few projects' counts are kept (several checkouts may share the cache), not every
+        past state of each."""
+        try:
+            others = sorted((p.stat().st_mtime, p) for p in latest.parent.glob("*.json") if p != latest)
+        except OSError:
+            return
+        for _, old in others[:-7]:
+            _remove(str(old))
+
+    def write(self, source_file: SourceFile, analysis: FileAnalysis) -> bool:
+        if source_file.absolute is None:
+            return False
+        key = self.key(source_file)
+        consulted = {m: self.modules.get(m) for m in analysis.consulted}
+        entry = {
+            "format": FORMAT,
+            "key": key,
+            "path": source_file.path,
+            "project": self.project,
+            "consulted": consulted,
+            "asked": {name: name in self.modules for name in analysis.asked},
+            "callers": [list(pair) for pair in analysis.caller_answers],
+            "analysis": _analysis_to_json(analysis),
+        }
+        return _write_atomically(self._path(key), entry)
+
+
+def _write_atomically(path: Path, entry: dict) -> bool:
+    """Write ``entry`` so that readers see the old file or the new one, never a part."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(json.dumps(entry, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+            os.replace(temporary, path)
+        except BaseException:
+            _remove(temporary)
+            raise
+    except OSError:
+        return False  # a read-only or full disk costs the cache, not the review
+    return True
+
+
+# --- JSON form of an analysis -------------------------------------------------------------------
+
+
+def _location_to_json(location: Location) -> list:
+    return [location.path, location.line, location.column, location.end_line, location.end_column, location.snippet]
+
+
+def _location_from_json(data: list) -> Location:
+    path, line, column, end_line, end_column, snippet = data
+    return Location(str(path), int(line), int(column), int(end_line), int(end_column), str(snippet))
+
+
+def _finding_to_json(finding: Finding) -> dict:
+    return {
+        "rule": finding.rule, "cwe": finding.cwe, "severity": int(finding.severity),
+        "confidence": int(finding.confidence), "location": _location_to_json(finding.location),
+        "message": finding.message, "fix": finding.fix, "scope": finding.scope,
+        "trace": [[_location_to_json(step.location), step.label] for step in finding.trace],
+        "fingerprint": finding.fingerprint,
+    }
+
+
+def _finding_from_json(data: dict) -> Finding:
+    return Finding(
+        rule=str(data["rule"]), cwe=int(data["cwe"]), severity=Severity(data["severity"]),
+        confidence=Confidence(data["confidence"]), location=_location_from_json(data["location"]),
+        message=str(data["message"]), fix=str(data["fix"]), scope=str(data["scope"]),
+        trace=tuple(TraceStep(_location_from_json(loc), str(label)) for loc, label in data["trace"]),
+        fingerprint=str(data["fingerprint"]),
+    )
+
+
+def _analysis_to_json(analysis: FileAnalysis) -> dict:
+    review = analysis.review
+    return {
+        "review": {
+            "path": review.path, "is_test": review.is_test,
+            "findings": [_finding_to_json(f) for f in review.findings],
+            "not_reviewed": review.not_reviewed, "incomplete": list(review.incomplete),
+            "unused_suppressions": [[line, text] for line, text in review.unused_suppressions],
+            "bare_suppressions": list(review.bare_suppressions),
+        },
+        "own": [_finding_to_json(f) for f in analysis.own],
+        "elsewhere": [_finding_to_json(f) for f in analysis.elsewhere],
+    }
+
+
+def _analysis_from_json(data: dict) -> FileAnalysis:
+    from .review import FileAnalysis
+
+    review = data["review"]
+    not_reviewed = review["not_reviewed"]
+    return FileAnalysis(
+        review=FileReview(
+            path=str(review["path"]), is_test=bool(review["is_test"]),
+            findings=[_finding_from_json(f) for f in review["findings"]],
+            not_reviewed=None if not_reviewed is None else str(not_reviewed),
+            incomplete=[str(i) for i in review["incomplete"]],
+            unused_suppressions=[(int(line), str(text)) for line, text in review["unused_suppressions"]],
+            bare_suppressions=[int(line) for line in review["bare_suppressions"]],
+        ),
+        own=[_finding_from_json(f) for f in data["own"]],
+        elsewhere=[_finding_from_json(f) for f in data["elsewhere"]],
+    )

@@ -1,0 +1,169 @@
+"""Analysing the files of one review in this process or in worker processes.
+
+Every worker builds its own :class:`~secreview.python.dataflow.Project` over the whole file list
+(modules are parsed lazily, so a worker parses only what its share of files leads it to) and
+returns one :class:`~secreview.review.FileAnalysis` per file.  The parent puts them back in the
+order of the file list, so what follows (regrouping findings to the sink's file, policy,
+reports) cannot tell how many processes there were: ``--jobs N`` and ``--jobs 1`` give the same
+bytes.  That holds because each file's analysis starts with nothing memoised from the files
+analysed before it in the same process (``Project.start_file``).
+
+Small reviews stay in this process: starting workers costs more than it saves there.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
+
+from .findings import FileReview
+
+if TYPE_CHECKING:
+    from . import rules
+    from .cache import Cache
+    from .config import Config
+    from .discover import SourceFile
+    from .progress import Progress
+    from .review import FileAnalysis
+
+PARALLEL_MIN_FILES = 24  # below this many files to analyse, workers cost more than they save
+CHUNKS_PER_WORKER = 12  # enough small chunks that a worker with big files does not finish last alone
+
+
+def default_jobs() -> int:
+    """Every core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def analyse_all(files: list[SourceFile], config: Config, active: list[rules.Rule], unreadable: list[FileReview], *,
+                jobs: int = 1, cache: Cache | None = None,
+                progress: Progress | None = None) -> tuple[list[SourceFile], list[FileAnalysis]]:
+    """The analyses of the readable ``files``, in their order; unreadable ones go to ``unreadable``."""
+    from .review import _read
+
+    readable: list[SourceFile] = []
+    contents: dict[str, bytes] = {}
+    for source_file in files:
+        try:
+            contents[source_file.path] = _read(source_file)
+        except OSError as exc:
+            unreadable.append(FileReview(source_file.path, source_file.is_test, not_reviewed=f"cannot be read: {exc.strerror}"))
+            continue
+        readable.append(source_file)
+    analyses: list[FileAnalysis | None] = [None] * len(readable)
+    lookup = cache.begin(readable, contents, config) if cache is not None else None
+    if lookup is not None:
+        for index, source_file in enumerate(readable):
+            analyses[index] = lookup.get(source_file)
+    pending = [i for i, a in enumerate(analyses) if a is None]
+    if progress is not None:
+        progress.start(len(readable))
+        progress.advance(len(readable) - len(pending), sum(_count(a) for a in analyses if a is not None))
+    if pending:
+        if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES and "-" not in contents:
+            _in_workers(readable, contents, config, active, pending, analyses, jobs, progress)
+        else:
+            _in_process(readable, contents, config, active, pending, analyses, progress)
+    if progress is not None:
+        progress.finish()
+    done = [a for a in analyses if a is not None]
+    assert len(done) == len(readable)
+    if cache is not None:
+        cache.store(readable, done, fresh=set(pending))
+    return readable, done
+
+
+def _count(analysis: FileAnalysis) -> int:
+    return len(analysis.review.findings) + len(analysis.elsewhere)
+
+
+def _in_process(readable: list[SourceFile], contents: dict[str, bytes], config: Config, active: list[rules.Rule],
+                pending: list[int], analyses: list, progress: Progress | None) -> None:
+    from .review import _project, analyse
+
+    project = _project(readable, config, contents)
+    for index in pending:
+        source_file = readable[index]
+        analyses[index] = analyse(source_file, contents[source_file.path], config, active, project)
+        if progress is not None:
+            progress.advance(1, _count(analyses[index]))
+
+
+# --- worker processes ---------------------------------------------------------------------------
+
+# What the workers need, set in the parent before they start: with the fork start method they
+# inherit it (the file contents are not copied through a pipe); otherwise it is passed to them.
+_SHARED: tuple | None = None
+_WORKER: tuple | None = None
+
+
+def _start_worker(shared: tuple | None) -> None:
+    global _WORKER
+    from .review import _project
+
+    readable, contents, config, active = shared if shared is not None else _SHARED
+    _WORKER = (readable, contents, config, active, _project(readable, config, contents))
+
+
+def _analyse_chunk(indices: list[int]) -> list[tuple[int, FileAnalysis]]:
+    from .review import analyse
+
+    readable, contents, config, active, project = _WORKER
+    out = []
+    for index in indices:
+        source_file = readable[index]
+        out.append((index, analyse(source_file, contents[source_file.path], config, active, project)))
+    return out
+
+
+def _chunks(pending: list[int], readable: list[SourceFile], contents: dict[str, bytes], jobs: int) -> list[list[int]]:
+    """Runs of neighbouring files (one package's files consult the same helpers, which a worker
+    then parses once), many more runs than workers, the heaviest handed out first, so that no
+    worker is left alone with a big run at the end.  Not all the largest files in one worker:
+    the engine keeps the last few dozen parsed modules, and the largest dozens at once cost
+    twice the memory."""
+    count = max(1, min(len(pending), jobs * CHUNKS_PER_WORKER))
+    size = -(-len(pending) // count)
+    runs = [pending[start:start + size] for start in range(0, len(pending), size)]
+    runs.sort(key=lambda run: (-sum(len(contents[readable[i].path]) for i in run), run[0]))
+    return runs
+
+
+def _in_workers(readable: list[SourceFile], contents: dict[str, bytes], config: Config, active: list[rules.Rule],
+                pending: list[int], analyses: list, jobs: int, progress: Progress | None) -> None:
+    global _SHARED
+    shared = (readable, contents, config, active)
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and sys.platform != "darwin":  # fork is unsafe with macOS system libraries
+        context, initargs = multiprocessing.get_context("fork"), (None,)
+        _SHARED = shared
+    else:
+        context, initargs = multiprocessing.get_context("spawn"), (shared,)
+    chunks = _chunks(pending, readable, contents, jobs)
+    try:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context,
+                                 initializer=_start_worker, initargs=initargs) as pool:
+            futures = [pool.submit(_analyse_chunk, chunk) for chunk in chunks]
+            for future in as_completed(futures):
+                try:
+                    results = future.result()
+                except BrokenProcessPool:
+                    break  # a worker died (killed, out of memory): what is left is done here below
+                for index, analysis in results:
+                    analyses[index] = analysis
+                    if progress is not None:
+                        progress.advance(1, _count(analysis))
+    except (BrokenProcessPool, OSError):
+        pass  # could not start or keep workers: the review still finishes, in this process
+    finally:
+        _SHARED = None
+    left = [i for i in pending if analyses[i] is None]
+    if left:
+        _in_process(readable, contents, config, active, left, analyses, progress)

@@ -1,0 +1,81 @@
+"""A one-line progress display on a terminal: files done, findings so far, time left.
+
+Shown only when the stream is a terminal, and only once the review has run for a second, so
+quick reviews, pipes, CI logs and ``--quiet`` see nothing.  The line is erased at the end, so the
+report that follows on the terminal is not interleaved with it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+SHOW_AFTER_S = 1.0
+REDRAW_EVERY_S = 0.1
+
+
+class Progress:
+    def __init__(self, stream: TextIO, *, clock=time.monotonic):
+        self._stream = stream
+        self._clock = clock
+        self._total = 0
+        self._done = 0
+        self._findings = 0
+        self._started = 0.0
+        self._drawn_at: float | None = None
+        self._width = 0
+
+    @classmethod
+    def for_terminal(cls, stream: TextIO, quiet: bool) -> Progress | None:
+        try:
+            interactive = stream.isatty()
+        except (AttributeError, ValueError):
+            interactive = False
+        return cls(stream) if interactive and not quiet else None
+
+    def start(self, total: int) -> None:
+        self._total, self._done, self._findings = total, 0, 0
+        self._started = self._clock()
+
+    def advance(self, files: int, findings: int) -> None:
+        self._done += files
+        self._findings += findings
+        now = self._clock()
+        if now - self._started < SHOW_AFTER_S:
+            return
+        if self._drawn_at is not None and now - self._drawn_at < REDRAW_EVERY_S and self._done < self._total:
+            return
+        self._draw(self.line(now))
+        self._drawn_at = now
+
+    def line(self, now: float) -> str:
+        elapsed = now - self._started
+        total = max(self._total, 1)
+        width = 24
+        filled = width * self._done // total
+        bar = "#" * filled + "-" * (width - filled)
+        if 0 < self._done < self._total:
+            left = elapsed * (self._total - self._done) / self._done
+            eta = f"ETA {_duration(left)}"
+        else:
+            eta = f"{_duration(elapsed)}"
+        plural = "" if self._findings == 1 else "s"
+        return f"secreview [{bar}] {self._done}/{self._total} files, {self._findings} finding{plural}, {eta}"
+
+    def _draw(self, text: str) -> None:
+        padding = " " * max(0, self._width - len(text))
+        self._stream.write("\r" + text + padding)
+        self._stream.flush()
+        self._width = len(text)
+
+    def finish(self) -> None:
+        if self._drawn_at is not None:
+            self._stream.write("\r" + " " * self._width + "\r")
+            self._stream.flush()
+            self._drawn_at = None
+            self._width = 0
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds + 0.5))
+    return f"{seconds // 60}:{seconds % 60:02d}"
