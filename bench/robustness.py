@@ -6,8 +6,8 @@ reviewed in a separate process with ``secreview scan <tree> --format json --test
 Per project it prints: files reviewed, files not reviewed (reasons grouped), files not fully
 reviewed (a rule failed: each one is a bug), crashes (an exit status other than 0/1, a
 traceback, or a timeout: must be 0), findings, wall and CPU time and peak memory; then the
-totals.  With ``--twice`` each project is reviewed again under another ``PYTHONHASHSEED`` and
-the two reports must be identical byte for byte.
+totals.  With ``--twice`` each project is reviewed again in one process (``--jobs 1``) under
+another ``PYTHONHASHSEED``, and the two reports must be identical byte for byte.
 
     .venv/bin/python bench/robustness.py                 # the default project list
     .venv/bin/python bench/robustness.py flask requests  # a subset
@@ -198,7 +198,9 @@ def scan(name: str, tree: Path, timeout: float, twice: bool = False) -> ProjectR
     # to the project, as a user running the tool there would see them.
     # --no-gitignore: the trees live under bench/.work/, which this repository's .gitignore
     # ignores, and secreview honours the .gitignore files of every directory above the scan.
-    command = [sys.executable, "-m", "secreview", "scan", ".", "--format", "json", "--test-code", "all", "--no-gitignore"]
+    # --no-cache: every run analyses every file (a warm cache would replay an earlier run).
+    command = [sys.executable, "-m", "secreview", "scan", ".", "--format", "json", "--test-code", "all", "--no-gitignore",
+               "--no-cache", "--quiet"]
     finished = _run_measured(command, tree, timeout)
     run.seconds, run.cpu_seconds, run.peak_mib = finished.seconds, finished.cpu_seconds, finished.peak_mib
     if finished.timed_out:
@@ -209,8 +211,9 @@ def scan(name: str, tree: Path, timeout: float, twice: bool = False) -> ProjectR
         run.crash = f"exit {finished.returncode}: {tail[0][:300]}"
         return run
     if twice:
-        # string hashing, and with it set order, changes with the seed; the report must not
-        again = _run_measured(command, tree, timeout, hash_seed="12345")
+        # string hashing, and with it set order, changes with the seed, and worker processes
+        # finish in any order; the report must not change with either
+        again = _run_measured([*command, "--jobs", "1"], tree, timeout, hash_seed="12345")
         run.deterministic = again.stdout == finished.stdout
     try:
         report = json.loads(finished.stdout)

@@ -352,20 +352,31 @@ def test_every_file_of_a_tree_is_reviewed_or_listed_with_a_reason(tmp_path: Path
 
 
 @pytest.mark.parametrize("output_format", sorted(FORMATS))
-def test_the_report_is_identical_across_processes_with_different_hash_seeds(tmp_path: Path, output_format: str) -> None:
-    """Set and dict order of strings changes with PYTHONHASHSEED; the report must not."""
-    _write_tree(tmp_path, 30)
-    outputs = []
-    for hash_seed in ("0", "12345"):
+def test_the_report_is_the_same_for_any_hash_seed_job_count_and_cache_state(tmp_path: Path, output_format: str) -> None:
+    """Set and dict order of strings changes with PYTHONHASHSEED, results of worker processes
+    arrive in any order, and a warm cache replays stored analyses; the report must not change."""
+    project = tmp_path / "project"
+    project.mkdir()
+    _write_tree(project, 30)
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    runs = {
+        "cold cache, 2 processes": ("0", ["--jobs", "2", *cache]),
+        "no cache, 1 process": ("12345", ["--jobs", "1", "--no-cache"]),
+        "warm cache, 2 processes": ("1", ["--jobs", "2", *cache]),
+    }
+    outputs = {}
+    for label, (hash_seed, options) in runs.items():
         environment = dict(os.environ, PYTHONHASHSEED=hash_seed)
         done = subprocess.run(
-            [sys.executable, "-m", "secreview", "scan", ".", "--format", output_format, "--test-code", "all"],
-            cwd=tmp_path, env=environment, capture_output=True, timeout=300, check=False,
+            [sys.executable, "-m", "secreview", "scan", ".", "--format", output_format, "--test-code", "all",
+             "--quiet", *options],
+            cwd=project, env=environment, capture_output=True, timeout=300, check=False,
         )
         assert done.returncode in (0, 1), done.stderr.decode(errors="replace")[-2000:]
         assert b"Traceback" not in done.stderr
-        outputs.append(done.stdout)
-    assert outputs[0] == outputs[1]
+        outputs[label] = done.stdout
+    assert outputs["no cache, 1 process"] == outputs["cold cache, 2 processes"]
+    assert outputs["warm cache, 2 processes"] == outputs["cold cache, 2 processes"]
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes and device files")
@@ -376,7 +387,7 @@ def test_special_files_named_like_python_do_not_block_the_review(tmp_path: Path)
     (tmp_path / "t/zero.py").symlink_to("/dev/zero")
     (tmp_path / "t/views.py").write_text("import pickle\npickle.loads(data)\n")
     for paths in (["t"], ["t/pipe.py", "t/zero.py", "t/views.py"]):
-        done = subprocess.run([sys.executable, "-m", "secreview", "scan", *paths, "--format", "json"],
+        done = subprocess.run([sys.executable, "-m", "secreview", "scan", *paths, "--format", "json", "--no-cache"],
                               cwd=tmp_path, capture_output=True, timeout=60, check=False)
         assert done.returncode in (0, 1), done.stderr.decode(errors="replace")
         files = {f["path"]: f for f in json.loads(done.stdout)["files"]}
