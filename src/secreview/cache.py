@@ -100,25 +100,10 @@ class Cache:
         self.max_bytes = max_bytes
         self.hits = 0
         self.misses = 0
-        self._run: _Run | None = None
 
     def begin(self, files: list[SourceFile], contents: dict[str, bytes], config: Config) -> _Run:
         """Start a run over these files (all readable, with their contents): cached analyses by file."""
-        self._run = _Run(self, files, contents, config)
-        return self._run
-
-    def store(self, files: list[SourceFile], analyses: list[FileAnalysis], fresh: set[int]) -> None:
-        """Record the analyses computed afresh (indices ``fresh``), then keep the cache bounded."""
-        run = self._run
-        if run is None:
-            return
-        wrote = False
-        for index in sorted(fresh):
-            analysis = analyses[index]
-            if analysis.deterministic:
-                wrote |= run.write(files[index], analysis)
-        if wrote:
-            self.prune()
+        return _Run(self, files, contents, config)
 
     def prune(self) -> None:
         """Delete the least recently used entries beyond ``max_bytes`` (to 80% of it), and
@@ -256,9 +241,13 @@ class _Run:
         for _, old in others[:-7]:
             _remove(str(old))
 
-    def write(self, source_file: SourceFile, analysis: FileAnalysis) -> bool:
-        if source_file.absolute is None:
-            return False
+    def store(self, source_file: SourceFile, analysis: FileAnalysis) -> None:
+        """Keep a fresh analysis, unless a time budget, the recursion limit or an error shaped it."""
+        if source_file.absolute is None or not analysis.deterministic:
+            return
+        self._write(source_file, analysis)
+
+    def _write(self, source_file: SourceFile, analysis: FileAnalysis) -> bool:
         key = self.key(source_file)
         consulted = {m: self.modules.get(m) for m in analysis.consulted}
         entry = {

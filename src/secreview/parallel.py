@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
@@ -66,17 +67,27 @@ def analyse_all(files: list[SourceFile], config: Config, active: list[rules.Rule
     if progress is not None:
         progress.start(len(readable))
         progress.advance(len(readable) - len(pending), sum(_count(a) for a in analyses if a is not None))
-    if pending:
-        if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES and "-" not in contents:
-            _in_workers(readable, contents, config, active, pending, analyses, jobs, progress)
-        else:
-            _in_process(readable, contents, config, active, pending, analyses, progress)
-    if progress is not None:
-        progress.finish()
+
+    def finished(index: int, analysis: FileAnalysis) -> None:
+        analyses[index] = analysis
+        if lookup is not None:
+            lookup.store(readable[index], analysis)  # now, not at the end: a killed run keeps its work
+        if progress is not None:
+            progress.advance(1, _count(analysis))
+
+    try:
+        if pending:
+            if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES and "-" not in contents:
+                _in_workers(readable, contents, config, active, pending, jobs, finished)
+            else:
+                _in_process(readable, contents, config, active, pending, finished)
+    finally:
+        if progress is not None:
+            progress.finish()
     done = [a for a in analyses if a is not None]
     assert len(done) == len(readable)
-    if cache is not None:
-        cache.store(readable, done, fresh=set(pending))
+    if cache is not None and pending:
+        cache.prune()
     return readable, done
 
 
@@ -85,15 +96,13 @@ def _count(analysis: FileAnalysis) -> int:
 
 
 def _in_process(readable: list[SourceFile], contents: dict[str, bytes], config: Config, active: list[rules.Rule],
-                pending: list[int], analyses: list, progress: Progress | None) -> None:
+                pending: list[int], finished: Callable[[int, FileAnalysis], None]) -> None:
     from .review import _project, analyse
 
     project = _project(readable, config, contents)
     for index in pending:
         source_file = readable[index]
-        analyses[index] = analyse(source_file, contents[source_file.path], config, active, project)
-        if progress is not None:
-            progress.advance(1, _count(analyses[index]))
+        finished(index, analyse(source_file, contents[source_file.path], config, active, project))
 
 
 # --- worker processes ---------------------------------------------------------------------------
@@ -137,7 +146,7 @@ def _chunks(pending: list[int], readable: list[SourceFile], contents: dict[str, 
 
 
 def _in_workers(readable: list[SourceFile], contents: dict[str, bytes], config: Config, active: list[rules.Rule],
-                pending: list[int], analyses: list, jobs: int, progress: Progress | None) -> None:
+                pending: list[int], jobs: int, finished: Callable[[int, FileAnalysis], None]) -> None:
     global _SHARED
     shared = (readable, contents, config, active)
     methods = multiprocessing.get_all_start_methods()
@@ -147,6 +156,7 @@ def _in_workers(readable: list[SourceFile], contents: dict[str, bytes], config: 
     else:
         context, initargs = multiprocessing.get_context("spawn"), (shared,)
     chunks = _chunks(pending, readable, contents, jobs)
+    done: set[int] = set()
     try:
         with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context,
                                  initializer=_start_worker, initargs=initargs) as pool:
@@ -157,13 +167,12 @@ def _in_workers(readable: list[SourceFile], contents: dict[str, bytes], config: 
                 except BrokenProcessPool:
                     break  # a worker died (killed, out of memory): what is left is done here below
                 for index, analysis in results:
-                    analyses[index] = analysis
-                    if progress is not None:
-                        progress.advance(1, _count(analysis))
+                    done.add(index)
+                    finished(index, analysis)
     except (BrokenProcessPool, OSError):
         pass  # could not start or keep workers: the review still finishes, in this process
     finally:
         _SHARED = None
-    left = [i for i in pending if analyses[i] is None]
+    left = [i for i in pending if i not in done]
     if left:
-        _in_process(readable, contents, config, active, left, analyses, progress)
+        _in_process(readable, contents, config, active, left, finished)

@@ -1,0 +1,236 @@
+"""The review cache: a warm run reports exactly what a cold one does, whatever happened between."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from e2e import scan, write
+
+from secreview import cache as cache_module
+from secreview import parallel
+from secreview import review as review_module
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+HANDLER = '''import os
+
+from flask import Flask, request
+
+import helpers
+
+app = Flask(__name__)
+
+
+@app.route("/run")
+def run():
+    os.system(helpers.passthrough(request.args["cmd"]))
+    return "ok"
+'''
+PASSING_HELPER = "def passthrough(value):\n    return value\n"
+BLOCKING_HELPER = 'def passthrough(value):\n    return "true"\n'
+
+
+def _entries(directory: Path) -> list[Path]:
+    return sorted(p for p in (directory / "entries").glob("*/*.json") if not p.name.startswith(".tmp-"))
+
+
+def _count_analyses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    analysed: list[str] = []
+    real = review_module.analyse
+
+    def counted(source_file, *args, **kwargs):
+        analysed.append(source_file.path)
+        return real(source_file, *args, **kwargs)
+
+    monkeypatch.setattr(review_module, "analyse", counted)
+    return analysed
+
+
+def _rules(run) -> list[tuple[str, int, str]]:
+    return sorted((f["location"]["path"], f["location"]["line"], f["rule"])
+                  for entry in run.json()["files"] for f in entry["findings"])
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    tree = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "taint_projects", tree / "projects")
+    shutil.copytree(FIXTURES / "taint", tree / "corpus")
+    monkeypatch.chdir(tree)
+    return tree
+
+
+@pytest.mark.parametrize("output_format", ["json", "text", "sarif"])
+def test_a_warm_run_reports_what_a_cold_run_does(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 output_format: str) -> None:
+    store = tmp_path / "cache"
+    cold = scan(".", "--format", output_format, "--no-cache", "--jobs", "1")
+    filling = scan(".", "--format", output_format, "--cache-dir", str(store), "--jobs", "1")
+    assert _entries(store), "nothing was cached"
+    analysed = _count_analyses(monkeypatch)
+    warm = scan(".", "--format", output_format, "--cache-dir", str(store), "--jobs", "1")
+    assert analysed == [], "a warm run analysed files again"
+    assert cold.stdout == filling.stdout == warm.stdout
+    assert cold.code == filling.code == warm.code == 1
+
+
+def test_no_cache_neither_reads_nor_writes(corpus: Path, tmp_path: Path) -> None:
+    scan(".", "--format", "json", "--no-cache")
+    assert not any(Path(os.environ["XDG_CACHE_HOME"]).rglob("*.json"))
+
+
+def test_the_default_directory_follows_xdg_cache_home(corpus: Path) -> None:
+    scan(".", "--format", "json", "--jobs", "1")
+    assert _entries(Path(os.environ["XDG_CACHE_HOME"]) / "secreview")
+
+
+def test_changing_a_helper_re_reviews_its_callers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = write(tmp_path / "app", {"views.py": HANDLER, "helpers.py": PASSING_HELPER})
+    monkeypatch.chdir(project)
+    store = str(tmp_path / "cache")
+    first = scan(".", "--format", "json", "--cache-dir", store)
+    assert ("views.py", 12, "os-command-injection") in _rules(first)
+
+    (project / "helpers.py").write_text(BLOCKING_HELPER, encoding="utf-8")
+    analysed = _count_analyses(monkeypatch)
+    second = scan(".", "--format", "json", "--cache-dir", store)
+    assert sorted(analysed) == ["helpers.py", "views.py"], "the caller of the changed helper was not analysed again"
+    assert _rules(second) == []
+
+    (project / "helpers.py").write_text(PASSING_HELPER, encoding="utf-8")
+    third = scan(".", "--format", "json", "--cache-dir", store)
+    assert third.stdout == first.stdout
+
+
+def test_a_new_caller_elsewhere_changes_a_cached_file_s_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether a function is referred to anywhere in the project decides how its parameters are
+    judged: a file's cached analysis depends on the text of every other file."""
+    project = write(tmp_path / "app", {
+        "tool.py": "import subprocess\n\n\ndef launch(command):\n    subprocess.run(command, shell=True)\n",
+        "other.py": "x = 1\n",
+    })
+    monkeypatch.chdir(project)
+    store = str(tmp_path / "cache")
+    for other in ("x = 1\n", "import tool\n\ntool.launch(input())\n", "x = 1\n"):
+        (project / "other.py").write_text(other, encoding="utf-8")
+        cold = scan(".", "--format", "json", "--no-cache")
+        warm = scan(".", "--format", "json", "--cache-dir", store)
+        assert warm.stdout == cold.stdout, f"stale cache with other.py = {other!r}"
+
+
+def test_a_changed_setting_is_not_served_from_the_cache(corpus: Path, tmp_path: Path) -> None:
+    store = str(tmp_path / "cache")
+    scan(".", "--format", "json", "--cache-dir", store)
+    narrowed = scan(".", "--format", "json", "--cache-dir", store, "--test-code", "off", "--disable", "log-injection")
+    expected = scan(".", "--format", "json", "--no-cache", "--test-code", "off", "--disable", "log-injection")
+    assert narrowed.stdout == expected.stdout
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not json", "another key", "another format", "wrong types", "empty"])
+def test_a_damaged_or_foreign_entry_is_ignored_and_rewritten(corpus: Path, tmp_path: Path, damage: str) -> None:
+    store = tmp_path / "cache"
+    cold = scan(".", "--format", "json", "--cache-dir", str(store), "--jobs", "1")
+    entries = _entries(store)
+    for path in entries:
+        text = path.read_text(encoding="utf-8")
+        entry = json.loads(text)
+        if damage == "truncated":
+            path.write_text(text[: len(text) // 2], encoding="utf-8")
+        elif damage == "not json":
+            path.write_bytes(b"\x80\x81 garbage")
+        elif damage == "another key":
+            other = json.loads(entries[0].read_text(encoding="utf-8")) if path != entries[0] else entry
+            path.write_text(json.dumps({**other, "key": "0" * 64}), encoding="utf-8")
+        elif damage == "another format":
+            path.write_text(json.dumps({**entry, "format": "secreview-cache-0"}), encoding="utf-8")
+        elif damage == "wrong types":
+            path.write_text(json.dumps({**entry, "analysis": {"review": [1, 2]}, "consulted": {}}), encoding="utf-8")
+        else:
+            path.write_bytes(b"")
+    again = scan(".", "--format", "json", "--cache-dir", str(store), "--jobs", "1")
+    assert again.stdout == cold.stdout
+    rewritten = scan(".", "--format", "json", "--cache-dir", str(store), "--jobs", "1")
+    assert rewritten.stdout == cold.stdout
+    assert all(json.loads(p.read_text(encoding="utf-8"))["format"] == cache_module.FORMAT for p in _entries(store))
+
+
+def test_the_cache_is_bounded(corpus: Path, tmp_path: Path) -> None:
+    store = cache_module.Cache(tmp_path / "cache", max_bytes=20_000)
+    from secreview.config import Config
+
+    review_module.review(["."], Config(), cache=store)
+    size = sum(p.stat().st_size for p in (tmp_path / "cache").rglob("*") if p.is_file() and "entries" in p.parts)
+    assert 0 < size <= 20_000
+
+
+def _big_tree(root: Path, copies: int) -> Path:
+    """Enough files that a review takes a few seconds: copies of the taint corpus."""
+    for n in range(copies):
+        shutil.copytree(FIXTURES / "taint", root / f"copy{n}")
+    shutil.copytree(FIXTURES / "taint_projects", root / "projects")
+    return root
+
+
+def _cli(args: list[str], cwd: Path, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    return subprocess.Popen([sys.executable, "-m", "secreview", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, **kwargs)
+
+
+def test_a_run_killed_while_writing_leaves_a_usable_cache(tmp_path: Path) -> None:
+    tree = _big_tree(tmp_path / "tree", copies=8)
+    store = tmp_path / "cache"
+    cold = _cli(["scan", ".", "--format", "json", "--no-cache", "--jobs", "1"], tree).communicate(timeout=300)[0]
+    victim = _cli(["scan", ".", "--format", "json", "--cache-dir", str(store), "--jobs", "2"], tree)
+    deadline = time.monotonic() + 120
+    while not _entries(store) and victim.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    killed_in_the_middle = victim.poll() is None
+    os.killpg(victim.pid, signal.SIGKILL)  # the run and its workers, as kill -9 would
+    victim.communicate(timeout=60)
+    if not killed_in_the_middle:
+        pytest.skip("the review finished before it could be killed")
+    partial = len(_entries(store))
+    # a temporary file cut short, as a kill between writing and renaming leaves it
+    shard = next((store / "entries").iterdir())
+    (shard / ".tmp-killed.json").write_text('{"format": "secreview-ca', encoding="utf-8")
+    again = _cli(["scan", ".", "--format", "json", "--cache-dir", str(store), "--jobs", "2"], tree)
+    assert again.communicate(timeout=300)[0] == cold
+    assert 0 < partial < len(_entries(store))
+    warm = _cli(["scan", ".", "--format", "json", "--cache-dir", str(store), "--jobs", "2"], tree)
+    assert warm.communicate(timeout=300)[0] == cold
+
+
+def test_two_runs_at_once_on_one_cache_both_report_correctly(tmp_path: Path) -> None:
+    tree = _big_tree(tmp_path / "tree", copies=2)
+    store = tmp_path / "cache"
+    cold = _cli(["scan", ".", "--format", "json", "--no-cache", "--jobs", "1"], tree).communicate(timeout=300)[0]
+    runs = [_cli(["scan", ".", "--format", "json", "--cache-dir", str(store), "--jobs", "2"], tree) for _ in range(2)]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert outputs == [cold, cold]
+    warm = _cli(["scan", ".", "--format", "json", "--cache-dir", str(store), "--jobs", "1"], tree)
+    assert warm.communicate(timeout=300)[0] == cold
+
+
+def test_an_unwritable_cache_costs_the_cache_not_the_review(corpus: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x", encoding="utf-8")
+    cold = scan(".", "--format", "json", "--no-cache")
+    run = scan(".", "--format", "json", "--cache-dir", str(blocker / "cache"))
+    assert run.stdout == cold.stdout and run.stderr == ""
+
+
+def test_parallel_and_cached_runs_agree(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 2)
+    store = str(tmp_path / "cache")
+    cold = scan(".", "--format", "sarif", "--no-cache", "--jobs", "1")
+    assert scan(".", "--format", "sarif", "--cache-dir", store, "--jobs", "2").stdout == cold.stdout
+    assert scan(".", "--format", "sarif", "--cache-dir", store, "--jobs", "2").stdout == cold.stdout
