@@ -105,3 +105,64 @@ def test_jobs_must_be_positive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.chdir(tmp_path)
     run = scan(".", "--jobs", "0")
     assert run.code == 2 and "--jobs" in run.stderr
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+
+class _Terminal:
+    def __init__(self, tty: bool = True):
+        self.text = ""
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_shows_files_findings_and_time_left_after_a_second() -> None:
+    from secreview.progress import Progress
+
+    now = [0.0]
+    terminal = _Terminal()
+    progress = Progress(terminal, clock=lambda: now[0])
+    progress.start(10)
+    progress.advance(2, 1)
+    assert terminal.text == "", "a quick review shows nothing"
+    now[0] = 2.0
+    progress.advance(2, 2)
+    assert "4/10 files, 3 findings, ETA 0:03" in terminal.text
+    now[0] = 2.01
+    progress.advance(1, 0)
+    assert "5/10" not in terminal.text, "redrawn more than ten times a second"
+    now[0] = 3.0
+    progress.advance(5, 0)
+    assert "10/10 files" in terminal.text
+    progress.finish()
+    assert terminal.text.endswith("\r"), "the line is erased before the report"
+
+
+def test_progress_only_on_a_terminal_and_not_when_quiet() -> None:
+    from secreview.progress import Progress
+
+    assert Progress.for_terminal(_Terminal(tty=False), quiet=False) is None
+    assert Progress.for_terminal(_Terminal(tty=True), quiet=True) is None
+    assert Progress.for_terminal(_Terminal(tty=True), quiet=False) is not None
+
+
+def test_a_review_drives_the_progress_display(project_tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from secreview import progress as progress_module
+    from secreview.config import Config
+    from secreview.review import review
+
+    monkeypatch.setattr(progress_module, "SHOW_AFTER_S", 0.0)
+    monkeypatch.setattr(progress_module, "REDRAW_EVERY_S", 0.0)
+    terminal = _Terminal()
+    result = review(["."], Config(), jobs=2, progress=progress_module.Progress(terminal))
+    total = len([r for r in result.files if r.not_reviewed is None])
+    assert f"{total}/{total} files" in terminal.text
