@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .findings import Confidence, FileReview, Finding, Location, Severity, TraceStep
+from .python import dataflow
 
 if TYPE_CHECKING:
     from .config import Config
@@ -155,13 +156,16 @@ class _Run:
         self.cache = cache
         self.contents = contents
         self.hashes = {path: _sha256(data) for path, data in contents.items()}
-        self.prefix = "\0".join((FORMAT, engine_digest(), config_digest(config)))
         # the modules of the project, as review._project declares them (a later file of the same
         # module name wins there too)
         self.modules: dict[str, str] = {}
         for source_file in files:
             if source_file.module and (source_file.absolute is not None or source_file.path in contents):
                 self.modules[source_file.module] = self.hashes[source_file.path]
+        # the engine follows calls more sparingly in a large project: crossing that size changes
+        # what every file's analysis may find
+        size_class = "small" if len(self.modules) <= dataflow.SMALL_PROJECT else "large"
+        self.prefix = "\0".join((FORMAT, engine_digest(), config_digest(config), size_class))
         listing = sorted((f.path, f.module, self.hashes[f.path]) for f in files)
         self.project = _sha256(repr(listing).encode("utf-8", "surrogateescape"))
         self._references: tuple[dict[str, int], dict[str, int]] | None = None

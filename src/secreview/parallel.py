@@ -45,8 +45,9 @@ def default_jobs() -> int:
 
 def analyse_all(files: list[SourceFile], config: Config, active: list[rules.Rule], unreadable: list[FileReview], *,
                 jobs: int = 1, cache: Cache | None = None,
-                progress: Progress | None = None) -> tuple[list[SourceFile], list[FileAnalysis]]:
-    """The analyses of the readable ``files``, in their order; unreadable ones go to ``unreadable``."""
+                progress: Progress | None = None) -> tuple[list[SourceFile], list[FileAnalysis], dict[str, bytes]]:
+    """The readable ``files``, their analyses in the same order, and their contents (by path) as
+    analysed; unreadable files go to ``unreadable``."""
     from .review import _read
 
     readable: list[SourceFile] = []
@@ -77,7 +78,8 @@ def analyse_all(files: list[SourceFile], config: Config, active: list[rules.Rule
 
     try:
         if pending:
-            if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES and "-" not in contents:
+            # standard input stays here: it cannot be read twice (workers started with spawn would)
+            if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES and all(f.absolute is not None for f in readable):
                 _in_workers(readable, contents, config, active, pending, jobs, finished)
             else:
                 _in_process(readable, contents, config, active, pending, finished)
@@ -88,7 +90,7 @@ def analyse_all(files: list[SourceFile], config: Config, active: list[rules.Rule
     assert len(done) == len(readable)
     if cache is not None and pending:
         cache.prune()
-    return readable, done
+    return readable, done, contents
 
 
 def _count(analysis: FileAnalysis) -> int:

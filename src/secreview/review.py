@@ -233,14 +233,12 @@ def review_files(files: list[SourceFile], config: Config, reviews: list[FileRevi
 
     active = active_rules(config)
     reviews = list(reviews or [])
-    readable, analyses = analyse_all(files, config, active, reviews, jobs=jobs, cache=cache, progress=progress)
+    readable, analyses, contents = analyse_all(files, config, active, reviews, jobs=jobs, cache=cache, progress=progress)
     own: dict[str, tuple[FileReview, list[Finding]]] = {}
     moved: dict[str, list[Finding]] = {}
-    sources: dict[str, SourceFile] = {}
-    for source_file, analysis in zip(readable, analyses):
+    for analysis in analyses:
         result = analysis.review
         reviews.append(result)
-        sources[result.path] = source_file
         own[result.path] = (result, analysis.own)
         for finding in analysis.elsewhere:
             moved.setdefault(finding.location.path, []).append(finding)
@@ -250,8 +248,8 @@ def review_files(files: list[SourceFile], config: Config, reviews: list[FileRevi
             continue  # the sink lies in a file outside this review
         result, mine = target
         try:
-            parsed = parse(path, _read(sources[path]), config.max_file_size)
-        except (OSError, NotReviewable):
+            parsed = parse(path, contents[path], config.max_file_size)
+        except NotReviewable:
             continue
         _apply_policy(result, mine + findings, parsed, config)
     reviews.sort(key=lambda r: r.path)
