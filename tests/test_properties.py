@@ -165,7 +165,7 @@ def test_a_generated_program_is_fully_reviewed_the_same_way_twice(
     assert_same_review(first, review_bytes(source.encode(), name, POLICIES[policy]))
 
 
-@property_settings
+@settings(property_settings, max_examples=max(10, EXAMPLES // 4))  # each example is large: seconds, not ms
 @given(seed=st.integers(min_value=0, max_value=2**63))
 def test_a_degenerate_program_is_reviewed_or_degrades_with_a_reason(seed: int) -> None:
     source = generate_stress(seed)
