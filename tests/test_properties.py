@@ -393,3 +393,45 @@ def test_special_files_named_like_python_do_not_block_the_review(tmp_path: Path)
         files = {f["path"]: f for f in json.loads(done.stdout)["files"]}
         assert files["t/views.py"]["reviewed"]
         assert not files["t/zero.py"]["reviewed"] and files["t/zero.py"]["not_reviewed_reason"]
+
+
+RING_MODULE = '''\
+import os
+import subprocess
+from flask import request
+from pkg import m{next}
+from pkg.m{far} import relay as far_relay
+from . import m{far} as sibling
+
+
+def relay(value, depth=0):
+    if depth > 3:
+        return subprocess.run(value, shell=True)
+    m{next}.relay(value + "x", depth + 1)
+    far_relay(os.path.join("/srv", value))
+    return sibling.relay(value)
+
+
+def entry():
+    return relay(request.args["cmd"])
+
+
+class Handler(m{next}.Handler if False else object):
+    def get(self):
+        return m{far}.Handler().get() or relay(self.request.args["x"])
+'''
+
+
+def test_modules_that_call_each_other_in_a_ring_are_reviewed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Summaries of functions in other modules: recursion through 200 modules, every call a cycle."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg/__init__.py").write_text("")
+    size = 200
+    for index in range(size):
+        text = RING_MODULE.format(next=(index + 1) % size, far=(index + 7) % size)
+        (tmp_path / f"pkg/m{index}.py").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    with hard_time_limit(SECONDS_PER_REVIEW * 2):
+        result = review(["pkg"], CONFIG)
+    assert len(result.files) == size + 1
+    assert all(r.not_reviewed is None and r.incomplete == [] for r in result.files)
