@@ -320,6 +320,10 @@ def _write_tree(root: Path, count: int) -> set[str]:
         package = ("app", "app/api", "tests", "scripts")[seed % 4]
         name = f"{package}/{'test_' if package == 'tests' else ''}m{seed}.py"
         text = generate(seed * 7919).encode() if seed % 5 else generate_stress(seed).encode()
+        # calls into sibling modules, whose generated functions are named handler1, handler2, ...
+        other, far = (seed + 1) % count, (seed + 3) % count
+        text += (f"from app import m{other}\nfrom app.api.m{far} import handler3 as imported\n"
+                 f"m{other}.handler1(request.args.get('q'))\nimported(input(), m{other}.handler5)\n").encode()
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(text)
         names.add(name)
