@@ -13,12 +13,14 @@ Small reviews stay in this process: starting workers costs more than it saves th
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .findings import FileReview
@@ -33,6 +35,24 @@ if TYPE_CHECKING:
 
 PARALLEL_MIN_FILES = 24  # below this many files to analyse, workers cost more than they save
 CHUNKS_PER_WORKER = 12  # enough small chunks that a worker with big files does not finish last alone
+
+
+# Parsing makes millions of small objects, nearly all freed by reference counting, yet each
+# allocation counts towards the cyclic collector's thresholds: with the defaults (700, 10, 10)
+# collections took a third of the CPU of a review (Nova, one process: 15.1 s, 9.8 s with these)
+# and saved no memory (peak 219 MB either way).  Not disabled: the engine's structures do have
+# cycles (disabled, the peak doubled).
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+@contextmanager
+def _fewer_collections():
+    saved = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
 
 
 def default_jobs() -> int:
@@ -77,12 +97,13 @@ def analyse_all(files: list[SourceFile], config: Config, active: list[rules.Rule
             progress.advance(1, _count(analysis))
 
     try:
-        if pending:
+        with _fewer_collections():
+            if pending:
             # standard input stays here: it cannot be read twice (workers started with spawn would)
-            if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES and all(f.absolute is not None for f in readable):
-                _in_workers(readable, contents, config, active, pending, jobs, finished)
-            else:
-                _in_process(readable, contents, config, active, pending, finished)
+                if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES and all(f.absolute is not None for f in readable):
+                    _in_workers(readable, contents, config, active, pending, jobs, finished)
+                else:
+                    _in_process(readable, contents, config, active, pending, finished)
     finally:
         if progress is not None:
             progress.finish()
@@ -119,6 +140,7 @@ def _start_worker(shared: tuple | None) -> None:
     global _WORKER
     from .review import _project
 
+    gc.set_threshold(*GC_THRESHOLDS)  # a worker's own process: nothing to restore
     readable, contents, config, active = shared if shared is not None else _SHARED
     _WORKER = (readable, contents, config, active, _project(readable, config, contents))
 
