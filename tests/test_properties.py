@@ -165,6 +165,46 @@ def test_a_generated_program_is_fully_reviewed_the_same_way_twice(
     assert_same_review(first, review_bytes(source.encode(), name, POLICIES[policy]))
 
 
+def review_project(sources: dict[str, str]) -> tuple[ReviewResult, str]:
+    """Review the files ``sources`` (path -> text) as one project, from its root."""
+    root = Path(tempfile.mkdtemp(dir=_WORKDIR))
+    for name, text in sources.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    previous = Path.cwd()
+    os.chdir(root)
+    try:
+        with hard_time_limit(SECONDS_PER_REVIEW * len(sources)):
+            result = review(sorted(sources), CONFIG)
+            text = FORMATS["text"](result)
+    finally:
+        os.chdir(previous)
+    return result, text
+
+
+@settings(property_settings, max_examples=max(10, EXAMPLES // 3))
+@given(seeds=st.lists(st.integers(min_value=0, max_value=2**63), min_size=2, max_size=5))
+def test_a_generated_project_of_modules_calling_each_other_is_fully_reviewed(seeds: list[int]) -> None:
+    """Functions of one module called from others with untrusted values: the project phase
+    (summaries across modules) on random code.  Generated functions are named handler1, ..."""
+    sources = {"app/__init__.py": ""}
+    for index, seed in enumerate(seeds):
+        others = [i for i in range(len(seeds)) if i != index]
+        calls = "".join(
+            f"from app import m{other}\nfrom app.m{other} import handler{other + 1} as imported{other}\n"
+            f"m{other}.handler{index + 2}(request.args.get('q'), input())\nimported{other}(sys.argv[1])\n"
+            for other in others
+        )
+        sources[f"app/m{index}.py"] = generate(seed) + "import sys\nfrom flask import request\n" + calls
+    note("\n\n".join(f"# {name}\n{text}" for name, text in sources.items()))
+    first = review_project(sources)
+    assert {r.path for r in first[0].files} == set(sources)
+    for file_review in first[0].files:
+        assert file_review.not_reviewed is None, file_review.not_reviewed
+        assert file_review.incomplete == [], f"{file_review.path}: a rule failed"
+    assert_same_review(first, review_project(sources))
+
+
 @settings(property_settings, max_examples=max(10, EXAMPLES // 4))  # each example is large: seconds, not ms
 @given(seed=st.integers(min_value=0, max_value=2**63))
 def test_a_degenerate_program_is_reviewed_or_degrades_with_a_reason(seed: int) -> None:
