@@ -68,6 +68,9 @@ MAX_TRACE = 14
 MAX_LOOP_ROUNDS = 3
 MAX_SUMMARY_DEPTH = 8
 MAX_TEXT = 400
+# A replacement field with a huge width or precision ("{:>1000000000}") would make folding the
+# format allocate gigabytes; such templates are left unknown rather than run.
+_WIDE_FORMAT_FIELD = re.compile(r"\{[^{}]*:[^{}]*?\d{5,}")
 MAX_ITEMS = 64
 MAX_LABELS = 24  # origins tracked per value
 MODULE_BUDGET_S = 20.0  # wall-clock seconds of data-flow analysis per module before it stops
@@ -2392,7 +2395,8 @@ class Interpreter:
                              flags=frozenset({"built"}))
             if method == "format":
                 labels = merge_labels(args) | merge_labels(call.kwargs.values())
-                if all(a.known for a in args) and all(v.known for v in call.kwargs.values()):
+                if (all(a.known for a in args) and all(v.known for v in call.kwargs.values())
+                        and not _WIDE_FORMAT_FIELD.search(template)):
                     try:
                         return constant(template.format(*[a.const for a in args],
                                                         **{k: v.const for k, v in call.kwargs.items() if k}))
