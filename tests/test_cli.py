@@ -84,7 +84,8 @@ def test_missing_path_is_an_input_error_so_a_typo_cannot_pass_ci(project: Path) 
     run = scan("app", "nowhere.py")
     assert run.code == 2
     assert run.stderr.strip() == "secreview: no such file or directory: nowhere.py"
-    assert run.stdout == ""
+    assert "nowhere.py\n  not reviewed: no such file or directory" in run.stdout
+    assert "app/loader.py\n  HIGH" in run.stdout  # the paths that exist are still reviewed
 
 
 @pytest.mark.parametrize(

@@ -132,11 +132,11 @@ def _report(args: argparse.Namespace, result: ReviewResult) -> int:
 
 
 def _scan(args: argparse.Namespace) -> int:
-    # a mistyped path in CI must not pass as a clean review: it is an input error (exit 2)
+    # A mistyped path in CI must not pass as a clean review, yet the paths that exist are still
+    # reviewed: the missing one is listed as not reviewed and the run ends with exit code 2.
     missing = [p for p in args.paths if p != "-" and not os.path.lexists(p)]
     if missing:
         print(f"secreview: no such file or directory: {', '.join(missing)}", file=sys.stderr)
-        return EXIT_USAGE
     if args.jobs is not None and args.jobs < 1:
         raise configuration.ConfigError("--jobs must be a positive number of processes")
     config = _config_for(args)
@@ -145,12 +145,13 @@ def _scan(args: argparse.Namespace) -> int:
     progress = Progress.for_terminal(sys.stderr, args.quiet)
     result = review(args.paths, config, jobs=jobs, cache=store, progress=progress)
     if not args.write_baseline:
-        return _report(args, result)
+        status = _report(args, result)
+        return EXIT_USAGE if missing else status
     _report(args, result)  # compared with --baseline before that file may be replaced
     baseline.write(Path(args.write_baseline), result)
     count = len(result.findings)
     print(f"secreview: {count} finding{'' if count == 1 else 's'} written to the baseline {args.write_baseline}", file=sys.stderr)
-    return EXIT_CLEAN  # the findings just recorded are accepted
+    return EXIT_USAGE if missing else EXIT_CLEAN  # the findings just recorded are accepted
 
 
 def _diff(args: argparse.Namespace) -> int:
