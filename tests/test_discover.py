@@ -155,6 +155,7 @@ def test_broken_symlink_named_on_the_command_line_is_reported(tmp_path: Path) ->
         "pkg/views_test.py",
         "conftest.py",
         "pkg/sub/conftest.py",
+        "polls/tests.py",
     ],
 )
 def test_test_code_is_recognised(path: str) -> None:
@@ -163,7 +164,7 @@ def test_test_code_is_recognised(path: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["pkg/views.py", "pkg/testing_utils.py", "pkg/attest.py", "pkg/contest.py", "latest/app.py", "pkg/tests.py"],
+    ["pkg/views.py", "pkg/testing_utils.py", "pkg/attest.py", "pkg/contest.py", "latest/app.py"],
 )
 def test_production_code_is_not_test_code(path: str) -> None:
     assert not is_test_path(path)

@@ -47,7 +47,8 @@ class Unreadable:
 def is_test_path(path: str) -> bool:
     parts = PurePosixPath(path.replace(os.sep, "/")).parts
     name = parts[-1] if parts else ""
-    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
+    # tests.py is Django's conventional test module of an application
+    if name in ("conftest.py", "tests.py") or name.startswith("test_") or name.endswith("_test.py"):
         return True
     return any(part in _TEST_DIRS for part in parts[:-1])
 
