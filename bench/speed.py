@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -139,20 +138,28 @@ class Measure:
 # Each run happens inside a fresh wrapper process, so that RUSAGE_CHILDREN there holds exactly
 # this run's processes (ru_maxrss of earlier, bigger runs would otherwise mask it).
 WRAPPER = r"""
-import json, resource, subprocess, sys, time
+import json, os, resource, signal, subprocess, sys, time
+limit = float(sys.argv[2])
 start = time.perf_counter()
-done = subprocess.run(sys.argv[2:], cwd=sys.argv[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+child = subprocess.Popen(sys.argv[3:], cwd=sys.argv[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+try:
+    out, err = child.communicate(timeout=limit)
+    timed_out = False
+except subprocess.TimeoutExpired:
+    os.killpg(child.pid, signal.SIGKILL)  # the tool and every process it started
+    out, err = child.communicate()
+    timed_out = True
 wall = time.perf_counter() - start
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-sys.stderr.buffer.write(done.stderr[-2000:])
+sys.stderr.buffer.write(err[-2000:])
 print(json.dumps({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss,
-                  "code": done.returncode, "stdout_bytes": len(done.stdout), "stdout_head": done.stdout[:300].decode("utf-8", "replace"),
-                  "stdout": done.stdout.decode("utf-8", "replace") if len(done.stdout) < 50_000_000 else ""}))
+                  "code": child.returncode, "timed_out": timed_out, "stdout": out.decode("utf-8", "replace")}))
 """
+LIMIT = {"seconds": 1200.0}  # per run (--time-limit): a tool that takes longer is reported as not finished
 
 
 def measure(name: str, command: list[str], cwd: Path, ok_codes: tuple[int, ...] = (0, 1)) -> tuple[Measure, str]:
-    wrapper = subprocess.Popen([sys.executable, "-c", WRAPPER, str(cwd), *command],
+    wrapper = subprocess.Popen([sys.executable, "-c", WRAPPER, str(cwd), str(LIMIT["seconds"]), *command],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     sampler = TreeMemory(wrapper.pid)
     sampler.start()
@@ -161,6 +168,9 @@ def measure(name: str, command: list[str], cwd: Path, ok_codes: tuple[int, ...] 
     data = json.loads(out)
     result = Measure(name, data["wall"], data["cpu"], data["maxrss_kib"] / 1024,
                      max(0, sampler.peak_kib - _wrapper_kib()) / 1024)
+    if data["timed_out"]:
+        result.note = f"NOT FINISHED: stopped after {LIMIT['seconds']:.0f} s (--time-limit)"
+        return result, ""
     if data["code"] not in ok_codes:
         result.note = f"exit {data['code']}: {err.decode('utf-8', 'replace').strip()[-300:]}"
     return result, data["stdout"]
@@ -173,8 +183,8 @@ def _wrapper_kib() -> int:
     """The wrapper's own memory, taken off the tree's peak (it is the bench, not the tool)."""
     global _WRAPPER_KIB
     if _WRAPPER_KIB is None:
-        idle = subprocess.Popen([sys.executable, "-c", WRAPPER.replace("done = subprocess.run", "time.sleep(0.3); done = subprocess.run"),
-                                 "/", "true"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        idle = subprocess.Popen([sys.executable, "-c", WRAPPER.replace("child = subprocess.Popen", "time.sleep(0.3); child = subprocess.Popen"),
+                                 "/", "60", "true"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(0.15)
         _WRAPPER_KIB = _memory_kib(idle.pid)
         idle.communicate()
@@ -211,7 +221,7 @@ def run_secreview(tree: Path, jobs: int | None) -> list[Measure]:
         helper.write_bytes(original + b"\n\ndef _bench_passthrough(value):\n    return value\n")
         try:
             changed, changed_out = measure("secreview one file", command, tree)
-            fresh, fresh_out = measure("(check: cold after the change)", [*base, "--no-cache"], tree)
+            _, fresh_out = measure("(check: cold after the change)", [*base, "--no-cache"], tree)
             agrees = changed_out == fresh_out
             changed.note = changed.note or ("nova/utils.py changed; same report as a cold run" if agrees
                                             else "nova/utils.py changed; REPORT DIFFERS FROM A COLD RUN")
@@ -260,7 +270,7 @@ def run_semgrep(tree: Path) -> Measure:
     name = "semgrep"
     try:
         sys.path.insert(0, str(HERE))
-        import compare_peers  # noqa: PLC0415 - optional: only for its Semgrep set-up
+        import compare_peers  # optional: only for its Semgrep set-up
     except Exception as exc:  # noqa: BLE001 - any failure only means Semgrep is not measured
         return Measure(name, ran=False, note=f"not run: cannot use bench/compare_peers.py ({exc})")
     exe = compare_peers._semgrep_exe()
@@ -295,12 +305,31 @@ def profile(tree: Path) -> None:
     print("\n".join(lines[start:start + 31]))
 
 
+def show(r: Measure) -> int:
+    """Print one row as soon as it is measured (a slow tool later must not cost the figures);
+    1 when it missed its target."""
+    if not r.ran:
+        print(f"{r.name:<34} {'':>7} {'':>7} {'':>12} {'':>9}  {r.note}", flush=True)
+        return 0
+    verdict, missed = "", 0
+    if r.name in TARGETS:
+        wall_target, memory_target = TARGETS[r.name]
+        met = r.wall <= wall_target and (memory_target is None or r.tree_mib < memory_target)
+        missed = int(not met)
+        verdict = f"[{'met' if met else 'MISSED'}: wall <= {wall_target:g} s" + (
+            f", memory < {memory_target} MiB] " if memory_target else "] ")
+    print(f"{r.name:<34} {r.wall:7.2f} {r.cpu:7.2f} {r.max_process_mib:12.0f} {r.tree_mib:9.0f}  {verdict}{r.note}", flush=True)
+    return missed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, help="secreview --jobs (default: its own, one per core)")
     parser.add_argument("--skip", action="append", default=[], choices=("bandit", "ruff", "semgrep"))
     parser.add_argument("--profile", action="store_true", help="also profile a cold --jobs 1 run")
+    parser.add_argument("--time-limit", type=float, default=LIMIT["seconds"], help="seconds per run before it is stopped")
     args = parser.parse_args()
+    LIMIT["seconds"] = args.time_limit
 
     source = nova_source()
     with tempfile.TemporaryDirectory(prefix="secreview-speed-") as scratch:
@@ -310,28 +339,14 @@ def main() -> int:
         lines = sum(p.read_bytes().count(b"\n") for p in files)
         print(f"Nova sdist {source.name}: {len(files)} Python files, {lines:,} lines under nova/")
         print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start, Python {sys.version.split()[0]}")
-        results = run_secreview(tree, args.jobs)
-        if "bandit" not in args.skip:
-            results.append(run_bandit(tree))
-        if "ruff" not in args.skip:
-            results.append(run_ruff(tree))
-        if "semgrep" not in args.skip:
-            results.append(run_semgrep(tree))
-        print(f"load average {os.getloadavg()[0]:.1f} at end\n")
-        print(f"{'run':<34} {'wall s':>7} {'CPU s':>7} {'max proc MiB':>12} {'tree MiB':>9}  target / note")
+        print(f"\n{'run':<34} {'wall s':>7} {'CPU s':>7} {'max proc MiB':>12} {'tree MiB':>9}  target / note", flush=True)
         missed = 0
-        for r in results:
-            if not r.ran:
-                print(f"{r.name:<34} {'':>7} {'':>7} {'':>12} {'':>9}  {r.note}")
-                continue
-            verdict = ""
-            if r.name in TARGETS:
-                wall_target, memory_target = TARGETS[r.name]
-                met = r.wall <= wall_target and (memory_target is None or r.tree_mib < memory_target)
-                missed += not met
-                verdict = f"[{'met' if met else 'MISSED'}: wall <= {wall_target:g} s" + (
-                    f", memory < {memory_target} MiB] " if memory_target else "] ")
-            print(f"{r.name:<34} {r.wall:7.2f} {r.cpu:7.2f} {r.max_process_mib:12.0f} {r.tree_mib:9.0f}  {verdict}{r.note}")
+        for r in run_secreview(tree, args.jobs):
+            missed += show(r)
+        for tool, runner in (("bandit", run_bandit), ("ruff", run_ruff), ("semgrep", run_semgrep)):
+            if tool not in args.skip:
+                show(runner(tree))
+        print(f"load average {os.getloadavg()[0]:.1f} at end")
         if args.profile:
             profile(tree)
     return 1 if missed else 0

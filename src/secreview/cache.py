@@ -9,7 +9,7 @@ sink file, or a flow newly arriving, is always honoured.
 
 The entry's name is a hash of: the cache format, the secreview code and built-in models (a
 hash of the installed package, so a development checkout is covered too, not only the version
-number), the effective configuration with the contents of extra model files, and the file's
+number) and the Python version that parses, the effective configuration with the contents of extra model files, and the file's
 path, module name, test-code status and content.  Inside, the entry records what of the rest
 of the project the analysis depended on, checked on every use:
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
 from dataclasses import fields
@@ -69,7 +70,8 @@ def engine_digest() -> str:
     global _ENGINE_DIGEST
     if _ENGINE_DIGEST is None:
         package = Path(__file__).resolve().parent
-        digest = hashlib.sha256(__version__.encode())
+        # the interpreter too: what parses (and so what is "not valid Python") depends on it
+        digest = hashlib.sha256(f"{__version__}\0{sys.implementation.name}\0{sys.version_info[:2]}".encode())
         for path in sorted(package.rglob("*")):
             if "__pycache__" in path.parts or not path.is_file() or path.suffix in (".pyc", ".pyo"):
                 continue

@@ -99,8 +99,7 @@ def analyse_all(files: list[SourceFile], config: Config, active: list[rules.Rule
     try:
         with _fewer_collections():
             if pending:
-            # standard input stays here: it cannot be read twice (workers started with spawn would)
-                if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES and all(f.absolute is not None for f in readable):
+                if jobs > 1 and len(pending) >= PARALLEL_MIN_FILES:
                     _in_workers(readable, contents, config, active, pending, jobs, finished)
                 else:
                     _in_process(readable, contents, config, active, pending, finished)
