@@ -5,6 +5,7 @@ traceback ever reaches the user."""
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from secreview.config import Config
 from secreview.discover import SourceFile
 from secreview.python.source import NotReviewable, parse
 from secreview.review import review_file, review_files
+
+PYTHON = "{}.{}".format(*sys.version_info[:2])  # whose syntax judges the files
 
 ONE_MEGABYTE_LINE = "x = '" + "a" * 1_000_000 + "'\n"
 LATIN1 = "# -*- coding: latin-1 -*-\nimport pickle\n\nGREETING = 'déjà vu'\n\n\ndef restore(blob):\n    return pickle.loads(blob)\n"
@@ -90,7 +93,7 @@ def test_latin1_file_with_a_coding_line_is_reviewed_with_its_finding(bad_tree: P
 def test_text_says_not_reviewed_with_the_reason(bad_tree: Path) -> None:
     run = scan("tree")
     assert run.code == 1 and run.stderr == ""
-    assert "tree/syntax_error.py\n  not reviewed: not valid Python (invalid syntax, line 1)" in run.stdout
+    assert f"tree/syntax_error.py\n  not reviewed: not valid Python {PYTHON} (invalid syntax, line 1)" in run.stdout
     assert "tree/binary.py\n  not reviewed: binary file" in run.stdout
     assert "tree/loop.py\n  not reviewed: symbolic link loop" in run.stdout
     assert "tree/empty.py\n  No security defects are detected in the code." in run.stdout
@@ -156,7 +159,7 @@ def test_stdin_holding_invalid_python(bad_tree: Path) -> None:
         (b"x = 1\x00\n", "binary file"),
         (b"\xef\xbb\xbf# coding: latin-1\n", "unknown source encoding"),  # BOM contradicts the coding line
         (b"x = '\xe9'\n", "cannot be decoded as utf-8"),
-        (b"x = 1\n  y = 2\n", "not valid Python (unexpected indent, line 2)"),
+        (b"x = 1\n  y = 2\n", f"not valid Python {PYTHON} (unexpected indent, line 2)"),
         (b"x = 'unterminated\n", "not valid Python"),
     ],
 )

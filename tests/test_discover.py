@@ -234,3 +234,16 @@ def test_nested_gitignore_can_re_include_what_a_parent_ignores(tmp_path: Path) -
         "proj/keep/other_gen.py": "",
     })
     assert found("proj") == ["proj/keep/kept_gen.py"]
+
+
+def test_a_directory_named_on_the_command_line_is_reviewed_even_if_gitignored(tmp_path: Path) -> None:
+    write(tmp_path, {".git/HEAD": "", ".gitignore": "work/\n*_generated.py\n",
+                     "work/tool.py": "", "work/api_generated.py": "", "app.py": ""})
+    assert found(".") == ["app.py"]
+    # the user asked for work/ itself, so the ignore files above it, which ignore it, do not apply
+    assert found("work") == ["work/api_generated.py", "work/tool.py"]
+
+
+def test_gitignore_files_above_the_repository_root_do_not_apply(tmp_path: Path) -> None:
+    write(tmp_path, {".gitignore": "*.py\n", "repo/.git/HEAD": "", "repo/app.py": ""})
+    assert found("repo") == ["repo/app.py"]

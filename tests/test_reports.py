@@ -3,6 +3,7 @@ byte-for-byte determinism, and fingerprints that survive unrelated edits."""
 
 from __future__ import annotations
 
+import sys
 import json
 import os
 from pathlib import Path
@@ -92,7 +93,9 @@ def render(fmt: str, *extra: str) -> str:
 
 def test_text_review_matches_the_golden_file(tree: Path) -> None:
     golden = GOLDEN / "review.txt"
-    produced = render("text", "--strict")
+    # the syntax of the running interpreter judges the broken file; the golden file says "X.Y"
+    running = "Python {}.{} (".format(*sys.version_info[:2])
+    produced = render("text", "--strict").replace(running, "Python X.Y (")
     if UPDATE_GOLDEN:
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(produced, encoding="utf-8")

@@ -191,9 +191,19 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
     ignores = _Ignores()
     root = config.root or Path.cwd()
     if config.respect_gitignore:
-        # .gitignore files above the starting directory, up to the repository root, apply too
-        for ancestor in reversed([top.resolve(), *top.resolve().parents]):
+        # .gitignore files above the starting directory, up to the repository root, apply too,
+        # unless they ignore the starting directory itself: a directory the user names is reviewed.
+        start = top.resolve()
+        above: list[Path] = []
+        for ancestor in [start, *start.parents]:
+            above.append(ancestor)
+            if (ancestor / ".git").exists():
+                break
+        for ancestor in reversed(above):
             ignores.push(ancestor)
+        if start != above[-1] and ignores.ignored(start, is_dir=True):
+            ignores = _Ignores()
+            ignores.push(start)
     seen_dirs: set[tuple[int, int]] = set()
 
     # an explicit stack, not recursion: a tree nested a thousand folders deep must not crash

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import ast
 import io
+import sys
 import re
 import tokenize
 from dataclasses import dataclass, field
 
 DEFAULT_MAX_FILE_BYTES = 2_000_000
+# Syntax is judged by the interpreter secreview runs on; naming it tells the user why code
+# written for a newer Python is not reviewed.
+_PYTHON = "{}.{}".format(*sys.version_info[:2])
 
 
 class NotReviewable(Exception):
@@ -58,11 +62,11 @@ def parse(path: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Pa
         tree = ast.parse(text, filename=path, type_comments=False)
     except SyntaxError as exc:
         where = f"line {exc.lineno}" if exc.lineno else "unknown line"
-        raise NotReviewable(f"not valid Python ({exc.msg}, {where})") from None
+        raise NotReviewable(f"not valid Python {_PYTHON} ({exc.msg}, {where})") from None
     except (RecursionError, MemoryError):
         raise NotReviewable("expression nesting too deep to analyse") from None
     except ValueError as exc:
-        raise NotReviewable(f"not valid Python ({exc})") from None
+        raise NotReviewable(f"not valid Python {_PYTHON} ({exc})") from None
     return ParsedSource(path=path, text=text, tree=tree, lines=physical_lines(text), comments=_comments(text))
 
 
