@@ -121,14 +121,25 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+class TomlFileError(ValueError):
+    """A TOML file that cannot be read or parsed; callers say which file it was meant to be."""
+
+
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        raise TomlFileError(f"not valid TOML: {exc}") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+        raise TomlFileError(f"cannot be read: {exc.strerror}") from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return read_toml(path)
+    except TomlFileError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def load(pyproject: Path | None) -> Config:

@@ -76,16 +76,12 @@ not valid is a :class:`ModelError` naming the file and the entry.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from ..config import TomlFileError, read_toml
 
 ALL_KINDS = "*"
 
@@ -455,12 +451,9 @@ def _array(origin: str, data: dict[str, Any], table: str) -> list[Any]:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ModelError(f"model file {path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ModelError(f"model file {path}: cannot be read: {exc.strerror}") from None
+        return read_toml(path)
+    except TomlFileError as exc:
+        raise ModelError(f"model file {path}: {exc}") from None
 
 
 def builtin_files() -> list[Path]:
