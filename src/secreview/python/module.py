@@ -143,15 +143,6 @@ class ModuleContext:
             current = parent
         return current  # type: ignore[return-value]
 
-    def statement_lines(self, node: ast.AST) -> range:
-        """Lines of the simple statement holding ``node`` (a compound statement's header only)."""
-        stmt = self.statement(node)
-        end = getattr(stmt, "end_lineno", stmt.lineno) or stmt.lineno
-        body = getattr(stmt, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
-            end = max(stmt.lineno, body[0].lineno - 1)
-        return range(stmt.lineno, end + 1)
-
     def location(self, node: ast.AST) -> Location:
         line = getattr(node, "lineno", 1)
         end_line = getattr(node, "end_lineno", line) or line
