@@ -61,7 +61,10 @@ Tables (all optional in a file):
     ``converted`` (a regex over the route text whose group ``name`` names parameters the
     framework converts to numbers, like Flask's ``<int:id>``), ``registered_by`` /
     ``registered_arg`` / ``registered_keyword`` (handlers registered by a call instead of a
-    decorator: ``app.add_url_rule("/x", view_func=handler)``, ``Route("/", handler)``).
+    decorator: ``app.add_url_rule("/x", view_func=handler)``, ``Route("/", handler)``),
+    ``initializers`` (methods of the handler's class that the framework runs before each
+    handler, such as Django's ``setup``/``dispatch`` or Tornado's ``prepare``: the request data
+    they store on ``self`` is there in the handler).
 ``[[guard]]``
     ``calls`` / ``methods``: validations; where they are true, the value they test (argument
     ``arg``, or ``-1`` for the receiver) is clean for ``kinds``; ``negated = true``: clean where
@@ -163,6 +166,7 @@ class EntryModel:
     registered_by: frozenset[str] = frozenset()  # calls that register a handler function: add_url_rule, Route
     registered_arg: int | None = None
     registered_keyword: str | None = None
+    initializers: tuple[str, ...] = ()  # methods the framework runs before each handler (setup, prepare)
 
 
 @dataclass
@@ -415,7 +419,7 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
         _check_keys(where, entry, {"decorators", "decorator_methods", "decorator_receivers", "bases", "methods", "params",
                                    "typed", "self_type", "first_param", "module_imports", "kind", "what",
                                    "skip_defaults", "skip_annotations", "return_sink", "converted",
-                                   "registered_by", "registered_arg", "registered_keyword"})
+                                   "registered_by", "registered_arg", "registered_keyword", "initializers"})
         typed = entry.get("typed", {})
         if not isinstance(typed, dict) or not all(isinstance(v, str) for v in typed.values()):
             raise ModelError(f"{where}: typed must map parameter names to type names")
@@ -439,6 +443,7 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
             registered_by=frozenset(_strings(where, "registered_by", entry.get("registered_by", []))),
             registered_arg=entry.get("registered_arg"),
             registered_keyword=entry.get("registered_keyword"),
+            initializers=_strings(where, "initializers", entry.get("initializers", [])),
         ))
 
 

@@ -544,6 +544,7 @@ class ModuleTaint:
         self._registrations: dict[str, list[EntryModel]] | None = None
         self._imported_quals: frozenset[str] | None = None
         self._imports_cache: dict[str, bool] = {}
+        self._self_types: dict[ast.ClassDef, str | None] = {}
 
     # -- globals
 
@@ -787,6 +788,15 @@ class ModuleTaint:
                 if params and params[0] == entry.first_param:
                     return entry
         return None
+
+    def framework_self_type(self, cls: ast.ClassDef) -> str | None:
+        """The framework type of a handler class's instances, for its helper methods too: in a
+        Django view, ``self.request`` is the request in ``_current_tag(self)`` as much as in
+        ``get(self, request)``."""
+        if cls not in self._self_types:
+            self._self_types[cls] = next((e.self_type for e in self.models.ordered_entries
+                                          if e.self_type and e.bases and self._derives(cls, e.bases)), None)
+        return self._self_types[cls]
 
     def _registered(self) -> dict[str, list[EntryModel]]:
         """Functions this module registers as handlers by a call (add_url_rule, Route)."""
@@ -1131,10 +1141,14 @@ class Interpreter:
             if is_self:
                 cls_ref = self.module.classes.get(ref.cls.name) if ref.cls is not None else None
                 qual = (cls_ref.qual + "()") if cls_ref else None
-                if entry is not None and entry.self_type:
-                    qual = entry.self_type + "()"
+                self_type = entry.self_type if entry is not None else None
+                if self_type is None and ref.cls is not None:
+                    self_type = self.module.framework_self_type(ref.cls)
+                if self_type:
+                    qual = self_type + "()"
                 label = Label(PARAM, f"`{name}`", where, (), param=param_key, owner=ref.name, var=name)
-                value = Value(labels=frozenset({label}), qual=qual, func=cls_ref)
+                fields = self._initialized_fields(ref, entry) if entry is not None and entry.initializers else None
+                value = Value(labels=frozenset({label}), qual=qual, func=cls_ref, items=fields or None)
             elif entry is not None and name in self._converted_params(entry):
                 value = EMPTY
             elif entry is not None and (dependency := self._dependency_value(entry, default)) is not None:
@@ -1163,6 +1177,26 @@ class Interpreter:
             self.state[name] = value
             index += 1
         del positional_names
+
+    def _initialized_fields(self, ref: FunctionRef, entry: EntryModel) -> dict[str, Value]:
+        """Request data the framework's per-request initializers (``setup``, ``prepare``) store on
+        ``self`` before it runs this handler; what they store from their own parameters (the
+        configuration ``initialize(**kwargs)`` receives) is not known here and left out."""
+        fields: dict[str, Value] = {}
+        cls_ref = self.module.classes.get(ref.cls.name) if ref.cls is not None else None
+        if cls_ref is None:
+            return fields
+        for name in entry.initializers:
+            if name == ref.name:
+                continue
+            init = self.module.method(cls_ref, name, local_only=True)
+            if init is None or init.key in self.project.in_progress:
+                continue
+            for attr, stored in summarize(self.project, init).self_attrs.items():
+                kept = _relabel(stored, lambda l: None if l.kind == PARAM else l)
+                if kept.labels:
+                    fields["." + attr] = join(fields.get("." + attr), kept.replace(items=None))
+        return fields
 
     def _dependency_value(self, entry: EntryModel, default: ast.AST | None) -> Value | None:
         """``Depends(get_term)``: the parameter is what the dependency returns from request input."""
