@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -11,8 +12,11 @@ from pathlib import Path
 import pytest
 
 from secreview import rules
-from secreview.changes import parse_patch
+from secreview import progress as progress_module
+from secreview.cache import Cache
+from secreview.changes import commit_change, parse_patch, patch_change, review_change, working_tree_change
 from secreview.cli import main
+from secreview.config import Config
 
 pytestmark = pytest.mark.skipif(subprocess.run(["git", "--version"], capture_output=True, check=False).returncode != 0,
                                 reason="git is not installed")
@@ -476,3 +480,108 @@ def test_trace_lines_count_in_their_own_file(repo: Repo, capsys) -> None:
     assert reported(capsys, "HEAD") == set()
     repo.write("shop/views.py", VIEWS.replace('request.args["q"]', 'request.args["query"]'))
     assert reported(capsys, "HEAD") == {("shop/db.py", 5, "sql-injection")}
+
+
+# --- speed: processes, cache, progress ---------------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+APPENDED_DEFECT = "\n\ndef _restore(blob):\n    import pickle\n    return pickle.loads(blob)\n"
+
+
+@pytest.fixture
+def project_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """The taint corpus and the multi-module projects, committed, then changed in every file:
+    the projects re-indented (their cross-module findings are touched, not new), a defect
+    appended to each corpus file.  Enough files that both reviews of the diff use workers."""
+    made = Repo(tmp_path / "project")
+    shutil.copytree(FIXTURES / "taint_projects", made.path / "projects")
+    shutil.copytree(FIXTURES / "taint", made.path / "corpus")
+    made.commit("Import the corpus")
+    for path in sorted((made.path / "projects").rglob("*.py")):
+        path.write_text(path.read_text(encoding="utf-8").replace("\n    ", "\n        "), encoding="utf-8")
+    for path in sorted((made.path / "corpus").rglob("*.py")):
+        path.write_text(path.read_text(encoding="utf-8") + APPENDED_DEFECT, encoding="utf-8")
+    monkeypatch.chdir(made.path)
+    return made
+
+
+def _review_of(result) -> list[tuple[str, list[str], list[str]]]:
+    return [(r.path, [f.fingerprint for f in r.findings], sorted(result.baseline_state.get(f.fingerprint, "") for f in r.findings))
+            for r in result.files] + [("fixed", sorted(e.fingerprint for e in result.fixed), [])]
+
+
+@needs_taint
+def test_diff_reports_the_same_bytes_for_any_jobs_with_or_without_the_cache(project_repo: Repo, capsys, tmp_path: Path) -> None:
+    store = str(tmp_path / "cache")
+    expected = secreview(capsys, "diff", "HEAD", "--format", "sarif", "--no-cache", "--jobs", "1")
+    assert expected[0] == 1 and len(json.loads(expected[1])["runs"][0]["results"]) > 80
+    for speed in (["--jobs", "4", "--cache-dir", store],  # cold: workers on both sides of the change
+                  ["--jobs", "2", "--cache-dir", store],  # warm, the before review in a forked process
+                  ["--jobs", "1", "--cache-dir", store],  # warm, both reviews in this process
+                  ["--jobs", "2", "--no-cache"]):
+        assert secreview(capsys, "diff", "HEAD", "--format", "sarif", *speed)[:2] == expected[:2], speed
+    cold_text = secreview(capsys, "diff", "HEAD", "--no-cache", "--jobs", "1")
+    assert secreview(capsys, "diff", "HEAD", "--cache-dir", store, "--jobs", "2") == cold_text
+
+
+@needs_taint
+def test_a_warm_diff_analyses_nothing_again_wherever_the_files_come_from(project_repo: Repo, tmp_path: Path) -> None:
+    """Entries are keyed by content and the path shown, not by where the file lies: the commit's
+    files written out of git to a scratch directory, or a patch applied to a scratch copy, find
+    the entries the working-tree review wrote."""
+    config = Config()
+    directory = tmp_path / "cache"
+    scratches = iter(tmp_path / f"scratch{n}" for n in range(10))
+    change = working_tree_change(project_repo.path, "HEAD", config, next(scratches))
+    looked_up = 2 * len(change.files) - sum(f.before is None for f in change.files)
+    cold_store = Cache(directory)
+    cold = review_change(change, config, jobs=2, cache=cold_store)
+    assert (cold_store.hits, cold_store.misses) == (0, looked_up)
+    warm_store = Cache(directory)
+    assert _review_of(review_change(change, config, jobs=2, cache=warm_store)) == _review_of(cold)
+    assert (warm_store.hits, warm_store.misses) == (looked_up, 0)
+
+    patch = project_repo.path.parent / "change.patch"
+    patch.write_bytes(subprocess.run(["git", "diff", "HEAD"], cwd=project_repo.path, capture_output=True, check=True).stdout)
+    project_repo.commit("Re-indent the projects, add a defect to the corpus")
+    committed = commit_change(project_repo.path, "HEAD", config, next(scratches))
+    from_git = Cache(directory)
+    assert _review_of(review_change(committed, config, jobs=1, cache=from_git)) == _review_of(cold)
+    assert (from_git.hits, from_git.misses) == (looked_up, 0)
+
+    project_repo.git("checkout", "-q", "HEAD~1")
+    patched = patch_change(project_repo.path, patch.read_bytes(), config, next(scratches))
+    from_patch = Cache(directory)
+    assert _review_of(review_change(patched, config, jobs=2, cache=from_patch)) == _review_of(cold)
+    assert (from_patch.hits, from_patch.misses) == (looked_up, 0)
+
+
+def test_a_diff_drives_the_progress_display(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress_module, "SHOW_AFTER_S", 0.0)
+    monkeypatch.setattr(progress_module, "REDRAW_EVERY_S", 0.0)
+    repo.write("app.py", OLD_PICKLE.replace("safe_load", "load"))
+    repo.write("new.py", "import marshal\n\n\ndef code(data):\n    return marshal.loads(data)\n")
+    change = working_tree_change(repo.path, "HEAD", Config(), tmp_path / "scratch")
+    terminal = _Terminal()
+    review_change(change, Config(), jobs=1, progress=progress_module.Progress(terminal))
+    # with one job the two reviews run in turn on the same line: two files after, one before
+    assert "2/2 files" in terminal.text and "1/1 files" in terminal.text
+
+
+class _Terminal:
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+def test_diff_jobs_must_be_positive(repo: Repo, capsys) -> None:
+    code, _, err = secreview(capsys, "diff", "HEAD", "--jobs", "0")
+    assert code == 2 and "--jobs" in err

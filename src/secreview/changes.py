@@ -7,6 +7,14 @@ proportional to the change.  The same files are also reviewed as they were befor
 which tells a finding the change introduced from one it only touched, and which findings the
 change removed.
 
+Both reviews use the machinery of ``scan``: worker processes, the analysis cache and the
+progress line.  The cache needs nothing special for files that git or a patch wrote to a
+scratch directory: an entry is keyed by the path shown (relative to the checkout), the module
+name and the content, never by where the file lies, and the project facts it checks
+(Cache.begin) come from the contents handed to the review, not from reading the checkout.  So
+the entries of a working-tree diff serve ``diff --commit`` once the change is committed, and
+the "before" entries serve a later diff whose base is the same.
+
 Seam for project-wide analysis: :func:`review_change` hands :func:`~secreview.review.review_files`
 only the changed files; a cross-module phase that needs other modules reads them from
 ``Change.root`` (the checkout), which holds the rest of the project as it stands.
@@ -24,11 +32,11 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from .baseline import BaselineEntry
@@ -42,6 +50,10 @@ from .discover import (
 )
 from .findings import FileReview, Finding
 from .review import ReviewResult, review_files
+
+if TYPE_CHECKING:
+    from .cache import Cache
+    from .progress import Progress
 
 # git's object id of the empty tree: the "before" of a repository's first commit
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
@@ -574,27 +586,67 @@ def _near(finding: Finding, lines: dict[str, frozenset[int]]) -> bool:
     return any(abs(line - changed) <= NEAR_CHANGE for path, line in _points(finding) for changed in lines.get(path, ()))
 
 
-def _findings_by_path(files: list[SourceFile], config: Config) -> dict[str, list[Finding]]:
-    return {r.path: r.findings for r in review_files(files, config).files} if files else {}
+def _findings_by_path(files: list[SourceFile], config: Config, **speed) -> dict[str, list[Finding]]:
+    return {r.path: r.findings for r in review_files(files, config, **speed).files} if files else {}
 
 
-def _review_both(after: list[SourceFile], before: list[SourceFile], config: Config) -> tuple[ReviewResult, dict[str, list[Finding]]]:
+def _review_both(after: list[SourceFile], before: list[SourceFile], config: Config, *, jobs: int = 1,
+                 cache: Cache | None = None, progress: Progress | None = None) -> tuple[ReviewResult, dict[str, list[Finding]]]:
     """Review the files after the change and, beside it, before the change.
 
-    The second review doubles the work of a diff; with a spare core it runs in a forked process
-    and costs no wall time.  Without fork or a spare core it runs inline.
+    The second review doubles the work of a diff.  With more than one job it runs at the same
+    time in a forked process, the jobs shared between the two; with one job, or without fork,
+    the two run one after the other in this process, each with every job and the progress line.
     """
-    if before and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
+    if before and jobs > 1 and "fork" in multiprocessing.get_all_start_methods() and sys.platform != "darwin":
+        return _review_both_forked(after, before, config, jobs=jobs, cache=cache, progress=progress)
+    return (review_files(after, config, jobs=jobs, cache=cache, progress=progress),
+            _findings_by_path(before, config, jobs=jobs, cache=cache, progress=progress))
+
+
+def _review_both_forked(after: list[SourceFile], before: list[SourceFile], config: Config, *, jobs: int,
+                        cache: Cache | None, progress: Progress | None) -> tuple[ReviewResult, dict[str, list[Finding]]]:
+    """The before review in a forked child, the after review here.
+
+    A bare process and a pipe rather than a pool: a pool's manager thread would be running
+    when the after review forks its own workers, and fork copies no thread.  The progress line
+    is this process's (one line on the terminal); the child's cache statistics are added to
+    ``cache``'s, so they count every file either review looked up.  A child that dies (killed,
+    out of memory) costs time, not the review: its work is done here.
+    """
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(target=_send_before, args=(sending, before, config, jobs // 2, cache))
+    child.start()
+    sending.close()
+    try:
+        reviewed = review_files(after, config, jobs=jobs - jobs // 2, cache=cache, progress=progress)
         try:
-            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-                pending = pool.submit(_findings_by_path, before, config)
-                return review_files(after, config), pending.result()
-        except BrokenProcessPool:
-            pass  # the child died (out of memory, killed): do the work here instead
-    return review_files(after, config), _findings_by_path(before, config)
+            findings, hits, misses = receiving.recv()
+        except EOFError:
+            return reviewed, _findings_by_path(before, config, jobs=jobs, cache=cache)
+    except BaseException:
+        child.kill()
+        raise
+    finally:
+        receiving.close()
+        child.join()
+    if cache is not None:
+        cache.hits += hits
+        cache.misses += misses
+    return reviewed, findings
 
 
-def review_change(change: Change, config: Config) -> ReviewResult:
+def _send_before(sending, before: list[SourceFile], config: Config, jobs: int, cache: Cache | None) -> None:
+    if cache is not None:
+        cache.hits = cache.misses = 0  # this process's copy: only its own lookups go back
+    findings = _findings_by_path(before, config, jobs=jobs, cache=cache)
+    sending.send((findings, cache.hits if cache else 0, cache.misses if cache else 0))
+    sending.close()
+
+
+def review_change(change: Change, config: Config, *, jobs: int = 1, cache: Cache | None = None,
+                  progress: Progress | None = None) -> ReviewResult:
     """Review the changed files whole; keep the findings on lines the change added or modified.
 
     A finding beside removed code (a deleted check or sanitizer) is kept when it is new, i.e.
@@ -603,7 +655,8 @@ def review_change(change: Change, config: Config) -> ReviewResult:
     survive near the changed lines are called out as still present.
     """
     after, before_by_path = _review_both(
-        _source_files(change, lambda c: c.source), _source_files(change, lambda c: c.before), config)
+        _source_files(change, lambda c: c.source), _source_files(change, lambda c: c.before), config,
+        jobs=jobs, cache=cache, progress=progress)
     added = {c.path: c.added for c in change.files}
     beside_deletion = {c.path: c.beside_deletion for c in change.files}
     touched = {c.path: c.added | c.beside_deletion for c in change.files}

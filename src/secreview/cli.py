@@ -41,6 +41,12 @@ def _review_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--max-file-size", type=int, metavar="BYTES", help="files larger than this are not reviewed")
     command.add_argument("--baseline", metavar="FILE",
                          help="report only findings that are not in this baseline, and list its entries that are fixed")
+    command.add_argument("--jobs", "-j", type=int, metavar="N",
+                         help="analyse in N processes (default: one per core; the report is the same for any N)")
+    command.add_argument("--cache-dir", metavar="DIR",
+                         help="keep the analyses of unchanged files here (default: $XDG_CACHE_HOME/secreview or ~/.cache/secreview)")
+    command.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    command.add_argument("--quiet", "-q", action="store_true", help="no progress display on the terminal")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,12 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--no-gitignore", action="store_true", help="review files that .gitignore ignores")
     scan.add_argument("--write-baseline", metavar="FILE",
                       help="record the findings in FILE (they are accepted: the exit code is 0); see --baseline")
-    scan.add_argument("--jobs", "-j", type=int, metavar="N",
-                      help="analyse in N processes (default: one per core; the report is the same for any N)")
-    scan.add_argument("--cache-dir", metavar="DIR",
-                      help="keep the analyses of unchanged files here (default: $XDG_CACHE_HOME/secreview or ~/.cache/secreview)")
-    scan.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    scan.add_argument("--quiet", "-q", action="store_true", help="no progress display on the terminal")
 
     diff = commands.add_parser("diff", help="review a change: the working tree, a commit or a patch (only touched lines are reported)")
     diff.add_argument("base", nargs="?", metavar="BASE",
@@ -131,19 +131,26 @@ def _report(args: argparse.Namespace, result: ReviewResult) -> int:
     return result.exit_code()
 
 
+def _speed(args: argparse.Namespace) -> dict:
+    """How to run the analyses (processes, cache, progress): never what the report says."""
+    if args.jobs is not None and args.jobs < 1:
+        raise configuration.ConfigError("--jobs must be a positive number of processes")
+    return {
+        "jobs": args.jobs if args.jobs is not None else parallel.default_jobs(),
+        "cache": None if args.no_cache else Cache(Path(args.cache_dir) if args.cache_dir else None),
+        "progress": Progress.for_terminal(sys.stderr, args.quiet),
+    }
+
+
 def _scan(args: argparse.Namespace) -> int:
     # A mistyped path in CI must not pass as a clean review, yet the paths that exist are still
     # reviewed: the missing one is listed as not reviewed and the run ends with exit code 2.
     missing = [p for p in args.paths if p != "-" and not os.path.lexists(p)]
     if missing:
         print(f"secreview: no such file or directory: {', '.join(missing)}", file=sys.stderr)
-    if args.jobs is not None and args.jobs < 1:
-        raise configuration.ConfigError("--jobs must be a positive number of processes")
+    speed = _speed(args)
     config = _config_for(args)
-    jobs = args.jobs if args.jobs is not None else parallel.default_jobs()
-    store = None if args.no_cache else Cache(Path(args.cache_dir) if args.cache_dir else None)
-    progress = Progress.for_terminal(sys.stderr, args.quiet)
-    result = review(args.paths, config, jobs=jobs, cache=store, progress=progress)
+    result = review(args.paths, config, **speed)
     if not args.write_baseline:
         status = _report(args, result)
         return EXIT_USAGE if missing else status
@@ -157,6 +164,7 @@ def _scan(args: argparse.Namespace) -> int:
 def _diff(args: argparse.Namespace) -> int:
     if sum(x is not None for x in (args.base, args.commit, args.patch)) > 1:
         raise changes.ChangeError("give at most one of BASE, --commit and --patch")
+    speed = _speed(args)
     config = _config_for(args)
     here = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="secreview-") as scratch:
@@ -168,7 +176,7 @@ def _diff(args: argparse.Namespace) -> int:
             change = changes.commit_change(here, args.commit, config, Path(scratch))
         else:
             change = changes.working_tree_change(here, args.base, config, Path(scratch))
-        return _report(args, changes.review_change(change, config))
+        return _report(args, changes.review_change(change, config, **speed))
 
 
 def _explain(args: argparse.Namespace) -> int:
