@@ -247,19 +247,6 @@ def test_user_model_file_adds_a_sink(tmp_path: Path) -> None:
     assert "acme.shell.run" not in models.load().call_sinks
 
 
-def test_a_module_past_its_time_budget_is_reported_as_not_fully_reviewed(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(dataflow, "MODULE_BUDGET_S", -1.0)
-    path = tmp_path / "views.py"
-    path.write_text(textwrap.dedent(FLASK + """
-@app.route("/x")
-def view():
-    os.system(request.args["c"])
-"""))
-    [review] = review_files([SourceFile("views.py", path, False, "views")], Config()).files
-    assert review.not_reviewed is None
-    assert any("time budget" in reason for reason in review.incomplete)
-
-
 def test_request_args_converted_by_type_keyword_are_clean() -> None:
     assert http(FLASK + """
 @app.route("/x")

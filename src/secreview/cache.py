@@ -86,7 +86,9 @@ def config_digest(config: Config) -> str:
     model files' contents (not only their names)."""
     from .review import _model_paths
 
-    settings = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in ("root", "source")}
+    # the budgets are not: a result they cut short is never stored, and a whole one does not depend on them
+    ignored = ("root", "source", "time_budget", "max_memory")
+    settings = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in ignored}
     digest = hashlib.sha256(repr(sorted(settings.items())).encode("utf-8", "surrogateescape"))
     for model in _model_paths(config):
         digest.update(model.encode("utf-8", "surrogateescape") + b"\0")

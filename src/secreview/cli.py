@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__, baseline, changes, cwe, parallel, rules
+from . import __version__, baseline, changes, cwe, guards, parallel, rules
 from .cache import Cache
 from . import config as configuration
 from .findings import Severity
@@ -39,6 +39,12 @@ def _review_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--nosec", action="store_true", default=None, help="honour Bandit's '# nosec' comments")
     command.add_argument("--strict", action="store_true", default=None, help="also list unused and bare suppressions")
     command.add_argument("--max-file-size", type=int, metavar="BYTES", help="files larger than this are not reviewed")
+    command.add_argument("--time-budget", type=float, metavar="SECONDS",
+                         help="analysis time per file, in CPU seconds; past it the file is reported not fully reviewed "
+                              f"(default {configuration.DEFAULT_TIME_BUDGET_S:g}; 0: no limit)")
+    command.add_argument("--max-memory", type=int, metavar="MIB",
+                         help="memory for the whole review, all processes; a file that would pass it is reported "
+                              f"not fully reviewed (default {configuration.DEFAULT_MAX_MEMORY_MIB}; 0: no limit)")
     command.add_argument("--baseline", metavar="FILE",
                          help="report only findings that are not in this baseline, and list its entries that are fixed")
     command.add_argument("--jobs", "-j", type=int, metavar="N",
@@ -93,6 +99,11 @@ def _config_for(args: argparse.Namespace) -> configuration.Config:
             raise configuration.ConfigError(f"--fail-on: {exc}") from None
     if args.max_file_size is not None and args.max_file_size <= 0:
         raise configuration.ConfigError("--max-file-size must be a positive number of bytes")
+    time_budget = None if args.time_budget is None else configuration.check_option("time-budget", args.time_budget, "--")
+    max_memory = None if args.max_memory is None else configuration.check_option("max-memory", args.max_memory, "--")
+    if max_memory and not guards.memory_readable():
+        print("secreview: --max-memory cannot be honoured here: this system does not show a process's "
+              "resident memory", file=sys.stderr)
     unknown = [s for s in (args.enable or []) + (args.disable or []) if not rules.find(s)]
     if unknown:
         raise configuration.ConfigError(f"unknown rule or CWE: {', '.join(unknown)} (see 'secreview rules')")
@@ -111,6 +122,8 @@ def _config_for(args: argparse.Namespace) -> configuration.Config:
         nosec=args.nosec,
         strict=args.strict,
         max_file_size=args.max_file_size,
+        time_budget=time_budget,
+        max_memory=max_memory,
         respect_gitignore=False if getattr(args, "no_gitignore", False) else None,
     )
 

@@ -19,6 +19,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 from .findings import Severity
+from .guards import DEFAULT_MAX_MEMORY_MIB, DEFAULT_TIME_BUDGET_S, MIN_MEMORY_SHARE
 from .python.source import DEFAULT_MAX_FILE_BYTES
 
 TEST_CODE_POLICIES = ("relevant", "all", "off")
@@ -40,6 +41,8 @@ class Config:
     max_file_size: int = DEFAULT_MAX_FILE_BYTES
     respect_gitignore: bool = True
     models: tuple[str, ...] = ()  # extra model files for the data-flow engine
+    time_budget: float = DEFAULT_TIME_BUDGET_S  # CPU seconds of analysis per file; 0: unbounded
+    max_memory: int = DEFAULT_MAX_MEMORY_MIB  # MiB for the whole review, all processes; 0: unbounded
     root: Path | None = field(default=None, compare=False)  # directory of the pyproject.toml
     source: str | None = field(default=None, compare=False)
 
@@ -88,6 +91,19 @@ def _positive_int(key: str, value: Any) -> int:
     return value
 
 
+def _seconds(key: str, value: Any) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{key} must be a number of seconds (0: no limit), got {value!r}")
+    return float(value)
+
+
+def _memory_mib(key: str, value: Any) -> int:
+    floor = MIN_MEMORY_SHARE // (1024 * 1024)
+    if not isinstance(value, int) or isinstance(value, bool) or (value != 0 and value < floor):
+        raise ConfigError(f"{key} must be a number of MiB, at least {floor} (0: no limit), got {value!r}")
+    return value
+
+
 OPTIONS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "exclude": ("exclude", _string_list),
     "fail-on": ("fail_on", _severity),
@@ -99,8 +115,16 @@ OPTIONS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "max-file-size": ("max_file_size", _positive_int),
     "respect-gitignore": ("respect_gitignore", _boolean),
     "models": ("models", _string_list),
+    "time-budget": ("time_budget", _seconds),
+    "max-memory": ("max_memory", _memory_mib),
 }
 assert {attr for attr, _ in OPTIONS.values()} == {f.name for f in fields(Config)} - {"root", "source"}
+
+
+def check_option(key: str, value: Any, prefix: str = "") -> Any:
+    """``value`` for the option ``key`` checked as the file's key is (``prefix``: how it was given)."""
+    attr, convert = OPTIONS[key]
+    return convert(prefix + key, value)
 
 
 def find_pyproject(start: Path) -> Path | None:

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .findings import FileReview
+from .guards import resident_bytes
 
 if TYPE_CHECKING:
     from . import rules
@@ -119,12 +120,13 @@ def _count(analysis: FileAnalysis) -> int:
 
 def _in_process(readable: list[SourceFile], contents: dict[str, bytes], config: Config, active: list[rules.Rule],
                 pending: list[int], finished: Callable[[int, FileAnalysis], None]) -> None:
-    from .review import _project, analyse
+    from .review import _project, analyse, file_limits
 
     project = _project(readable, config, contents)
+    limits = file_limits(config)
     for index in pending:
         source_file = readable[index]
-        finished(index, analyse(source_file, contents[source_file.path], config, active, project))
+        finished(index, analyse(source_file, contents[source_file.path], config, active, project, limits))
 
 
 # --- worker processes ---------------------------------------------------------------------------
@@ -140,18 +142,18 @@ def _start_worker(shared: tuple | None) -> None:
     from .review import _project
 
     gc.set_threshold(*GC_THRESHOLDS)  # a worker's own process: nothing to restore
-    readable, contents, config, active = shared if shared is not None else _SHARED
-    _WORKER = (readable, contents, config, active, _project(readable, config, contents))
+    readable, contents, config, active, limits = shared if shared is not None else _SHARED
+    _WORKER = (readable, contents, config, active, limits, _project(readable, config, contents))
 
 
 def _analyse_chunk(indices: list[int]) -> list[tuple[int, FileAnalysis]]:
     from .review import analyse
 
-    readable, contents, config, active, project = _WORKER
+    readable, contents, config, active, limits, project = _WORKER
     out = []
     for index in indices:
         source_file = readable[index]
-        out.append((index, analyse(source_file, contents[source_file.path], config, active, project)))
+        out.append((index, analyse(source_file, contents[source_file.path], config, active, project, limits)))
     return out
 
 
@@ -171,17 +173,22 @@ def _chunks(pending: list[int], readable: list[SourceFile], contents: dict[str, 
 def _in_workers(readable: list[SourceFile], contents: dict[str, bytes], config: Config, active: list[rules.Rule],
                 pending: list[int], jobs: int, finished: Callable[[int, FileAnalysis], None]) -> None:
     global _SHARED
-    shared = (readable, contents, config, active)
+    from .review import file_limits
+
+    chunks = _chunks(pending, readable, contents, jobs)
+    workers = min(jobs, len(chunks))
+    # the workers share the memory ceiling; this process keeps what it holds now (the files' contents)
+    limits = file_limits(config, workers, reserved=resident_bytes() or 0)
+    shared = (readable, contents, config, active, limits)
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and sys.platform != "darwin":  # fork is unsafe with macOS system libraries
         context, initargs = multiprocessing.get_context("fork"), (None,)
         _SHARED = shared
     else:
         context, initargs = multiprocessing.get_context("spawn"), (shared,)
-    chunks = _chunks(pending, readable, contents, jobs)
     done: set[int] = set()
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(chunks)), mp_context=context,
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                  initializer=_start_worker, initargs=initargs) as pool:
             futures = [pool.submit(_analyse_chunk, chunk) for chunk in chunks]
             for future in as_completed(futures):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import policy, rules
+from . import guards, policy, rules
 from .config import Config
 from .discover import SourceFile, discover
 from .findings import FileReview, Finding, Severity, assign_fingerprints
@@ -55,35 +55,64 @@ def active_rules(config: Config) -> list[rules.Rule]:
 
 def review_file(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
                 project: dataflow.Project | None = None) -> FileReview:
-    result, found, parsed = _analyse_guarded(source_file, data, config, active, project)
-    if parsed is not None:
-        _apply_policy(result, [f for f in found if f.location.path == result.path], parsed, config)
-    return result
+    outcome = _analyse_guarded(source_file, data, config, active, project, file_limits(config))
+    if outcome.parsed is not None:
+        _apply_policy(outcome.review, [f for f in outcome.found if f.location.path == outcome.review.path],
+                      outcome.parsed, config)
+    return outcome.review
+
+
+def file_limits(config: Config, processes: int = 1, reserved: int = 0) -> guards.Limits:
+    """The budget of one file's analysis in one of ``processes`` analysing processes."""
+    return guards.Limits.share(config.time_budget or None, config.max_memory or None, processes, reserved)
 
 
 _TOO_DEEP = "code nested too deeply to analyse"
 _INTERNAL_ERROR = "internal error"
-_GUARD_REASONS = (_TOO_DEEP,)
+_OUT_OF_MEMORY = "out of memory"
+
+
+@dataclass
+class _Outcome:
+    """One file's analysis before policy; ``repeatable`` is False when the machine shaped it (a
+    budget, the interpreter's stack, an error), so that another run may find more."""
+
+    review: FileReview
+    found: list[Finding] = field(default_factory=list)  # some may lie in other files of the project
+    parsed: ParsedSource | None = None
+    repeatable: bool = True
 
 
 def _analyse_guarded(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
-                     project: dataflow.Project | None) -> tuple[FileReview, list[Finding], ParsedSource | None]:
+                     project: dataflow.Project | None, limits: guards.Limits) -> _Outcome:
     """:func:`_analyse_file`, with a failure outside any one rule (building the module's index,
     registering it with the engine) costing this file, shown as not reviewed, not the review."""
     try:
-        return _analyse_file(source_file, data, config, active, project)
+        return _analyse_file(source_file, data, config, active, project, limits)
     except RecursionError:
         reason = _TOO_DEEP
+    except MemoryError:
+        reason = _OUT_OF_MEMORY
     except Exception as exc:  # a bug of ours: say so in the report rather than end with a traceback
         reason = f"{_INTERNAL_ERROR} ({type(exc).__name__}: {exc}); please report it"
-    return FileReview(path=source_file.path, is_test=source_file.is_test, not_reviewed=reason), [], None
+    finally:
+        if project is not None:
+            project.budget = None
+    return _Outcome(FileReview(path=source_file.path, is_test=source_file.is_test, not_reviewed=reason),
+                    repeatable=False)
 
 
 def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
-                  project: dataflow.Project | None) -> tuple[FileReview, list[Finding], ParsedSource | None]:
-    """The rules' findings for one file, before policy; some may lie in other files of the project."""
+                  project: dataflow.Project | None, limits: guards.Limits) -> _Outcome:
+    """The rules' findings for one file, within its budget (see :mod:`secreview.guards`)."""
     result = FileReview(path=source_file.path, is_test=source_file.is_test)
-    ctx = project.cached_context(source_file.module) if project is not None and source_file.module else None
+    if project is None:
+        project = _project([source_file], config, {source_file.path: data})
+    project.start_file(source_file.module or source_file.path)
+    budget = guards.Budget(limits, relieve=project.relieve_memory)
+    budget.start()
+    project.budget = budget
+    ctx = project.cached_context(source_file.module) if source_file.module else None
     if ctx is not None and ctx.path == source_file.path and ctx.source.text.encode("utf-8", "surrogatepass") == data:
         parsed = ctx.source  # the engine parsed it already to follow a call into it
     else:
@@ -91,24 +120,36 @@ def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: 
             parsed = parse(source_file.path, data, config.max_file_size)
         except NotReviewable as exc:
             result.not_reviewed = str(exc)
-            return result, [], None
+            return _Outcome(result)
         ctx = ModuleContext(parsed, module_name=source_file.module, is_test=source_file.is_test)
-    if project is None:
-        project = _project([source_file], config, {source_file.path: data})
     ctx.project = project
-    project.start_file(source_file.module or source_file.path)
     project.register(ctx)
-    found: list[Finding] = []
+    outcome = _Outcome(result, parsed=parsed)
+    skipped: list[str] = []
     for rule in active:
         if source_file.is_test and not policy.applies_in_tests(rule.relevant_in_tests, config):
             continue
+        if budget.spent() and not rule.data_flow:
+            skipped.append(rule.id)
+            continue
         try:
-            found.extend(rule.run(ctx))
+            outcome.found.extend(rule.run(ctx))
         except RecursionError:
             result.incomplete.append(f"rule {rule.id} stopped: code nested too deeply")
+            outcome.repeatable = False
+        except MemoryError:
+            result.incomplete.append(f"rule {rule.id} stopped: {_OUT_OF_MEMORY}")
+            outcome.repeatable = False
         except Exception as exc:  # a rule bug must not cost the rest of the review
             result.incomplete.append(f"rule {rule.id} failed: {type(exc).__name__}: {exc}")
-    return result, found, parsed
+            outcome.repeatable = False
+    result.incomplete.extend(project.notes)
+    if budget.reason is not None:
+        result.incomplete.insert(0, budget.note(skipped))
+        outcome.repeatable = False
+    if project.stack_exhausted:
+        outcome.repeatable = False
+    return outcome
 
 
 def _apply_policy(result: FileReview, found: list[Finding], parsed: ParsedSource, config: Config) -> None:
@@ -194,27 +235,25 @@ class FileAnalysis:
     consulted: tuple[str, ...] = ()  # modules whose code the analysis read
     asked: tuple[str, ...] = ()  # module names whose existence the analysis asked about
     caller_answers: tuple[tuple[str, bool], ...] = ()  # Project.has_callers questions and answers
-
-    @property
-    def deterministic(self) -> bool:
-        """False when a time budget, the interpreter's recursion limit or an internal error shaped
-        the result: another run may do better, so it is not kept."""
-        return not self.review.incomplete and self.review.not_reviewed not in _GUARD_REASONS and not (
-            self.review.not_reviewed or "").startswith(_INTERNAL_ERROR)
+    # False when a budget, the interpreter's stack or an error shaped the result: another run
+    # may do better, so it is not kept
+    deterministic: bool = True
 
 
 def analyse(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
-            project: dataflow.Project) -> FileAnalysis:
+            project: dataflow.Project, limits: guards.Limits) -> FileAnalysis:
     """Analyse one file of ``project`` (in this process or a worker): see :class:`FileAnalysis`."""
-    result, found, parsed = _analyse_guarded(source_file, data, config, active, project)
-    own = [f for f in found if f.location.path == result.path]
-    elsewhere = [f for f in found if f.location.path != result.path]
-    if parsed is not None:
-        _apply_policy(result, own, parsed, config)
+    outcome = _analyse_guarded(source_file, data, config, active, project, limits)
+    result = outcome.review
+    own = [f for f in outcome.found if f.location.path == result.path]
+    elsewhere = [f for f in outcome.found if f.location.path != result.path]
+    if outcome.parsed is not None:
+        _apply_policy(result, own, outcome.parsed, config)
     return FileAnalysis(
         review=result, own=own, elsewhere=elsewhere,
         consulted=tuple(sorted(project.consulted)), asked=tuple(sorted(project.asked)),
         caller_answers=tuple(sorted(project.caller_answers.items())),
+        deterministic=outcome.repeatable,
     )
 
 

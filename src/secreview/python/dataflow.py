@@ -37,9 +37,13 @@ and that either handle input (entry points, source reads) or hold a sink that is
 construction are analysed as roots; others are analysed only when a caller needs their
 summary.  In a large project another module is parsed only for a call that passes request
 data on.  A value tracks at most MAX_LABELS origins, a trace MAX_TRACE steps, a loop
-MAX_LOOP_ROUNDS rounds (one when nested three deep); a module that exceeds MODULE_BUDGET_S
-keeps its findings so far and is reported as not fully reviewed.  Deeply nested code degrades
-to "unknown" instead of failing.  Everything iterates in source or sorted order, so reports do
+MAX_LOOP_ROUNDS rounds (one when nested three deep).  The reviewed file's budget
+(:mod:`secreview.guards`: time and memory) is checked every few hundred statements; once it is
+spent the engine starts no new work, keeps its findings so far, and the file is reported as not
+fully reviewed.  An expression nested deeper than MAX_EXPR_DEPTH is approximated (its value
+carries what the names in it carry), and code too deep for the interpreter's stack degrades to
+"unknown"; both are recorded in ``Project.notes``, which the review reports, so an approximated
+analysis is never mistaken for a full one.  Everything iterates in source or sorted order, so reports do
 not depend on the hash seed.
 
 *Values of unknown origin* carry an ``opaque`` label (a parameter with no visible caller is
@@ -54,15 +58,18 @@ import ast
 import builtins
 import fnmatch
 import re
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import models as model_files
 from ..findings import Location, TraceStep
 from ..models import ALL_KINDS, EntryModel, Models, SinkModel
 from .module import UNKNOWN, ModuleContext
+
+if TYPE_CHECKING:
+    from ..guards import Budget
 
 MAX_TRACE = 14
 MAX_LOOP_ROUNDS = 3
@@ -73,7 +80,8 @@ MAX_TEXT = 400
 _WIDE_FORMAT_FIELD = re.compile(r"\{[^{}]*:[^{}]*?\d{5,}")
 MAX_ITEMS = 64
 MAX_LABELS = 24  # origins tracked per value
-MODULE_BUDGET_S = 20.0  # wall-clock seconds of data-flow analysis per module before it stops
+MAX_EXPR_DEPTH = 100  # nesting of one expression the interpreter follows; deeper parts are approximated
+MAX_NOTES = 5  # "analysed approximately" notes kept per reviewed file
 SMALL_PROJECT = 200  # modules; above this, other modules are loaded only for calls carrying input
 OPAQUE = "opaque"
 PARAM = "param"
@@ -350,8 +358,11 @@ class Project:
         self._caller_names_loader = caller_names
         self._references: tuple[dict[str, int], dict[str, int]] | None = None
         self.collector: list[Flow] = []  # flows found by the module run in progress
-        self.deadline: float | None = None  # time.monotonic() past which the module run stops
+        self.budget: Budget | None = None  # the reviewed file's budget (secreview.guards)
         self.over_budget = False
+        self.notes: list[str] = []  # where the analysis of the current file was approximated
+        self.stack_exhausted = False  # the interpreter's stack limit shaped the current file's analysis
+        self._current: str | None = None  # the module of the reviewed file
         # Modules the analysis of the current file consulted: what its result depends on (the
         # cache keys on their contents); see start_file.
         self.consulted: set[str] = set()
@@ -371,6 +382,10 @@ class Project:
         self._analyses.clear()
         self.in_progress.clear()
         self.depth = 0
+        self.over_budget = False
+        self.notes = []
+        self.stack_exhausted = False
+        self._current = name
         self.consulted = {name} if name else set()
         self.asked = set()
         self.caller_answers = {}
@@ -385,6 +400,30 @@ class Project:
         while len(self._contexts) > 48:
             old, _ = self._contexts.popitem(last=False)
             self._analyses.pop(old, None)
+
+    def budget_spent(self) -> bool:
+        """Whether the reviewed file's budget is spent: the engine then starts no new work."""
+        if not self.over_budget and self.budget is not None and self.budget.spent():
+            self.over_budget = True
+        return self.over_budget
+
+    def relieve_memory(self) -> None:
+        """Drop the parsed modules kept to follow calls, which can be parsed again, and their
+        analyses; the reviewed file's own are kept, its analysis is under way."""
+        for name in list(self._contexts):
+            if name != self._current:
+                del self._contexts[name]
+                self._analyses.pop(name, None)
+
+    def note_approximated(self, ctx: ModuleContext, node: ast.AST, why: str, *, stack: bool = False) -> None:
+        """Record that part of the analysis was approximated: the review says so.  ``stack``: the
+        interpreter's stack ran out, which depends on how deep the caller already was."""
+        self.stack_exhausted = self.stack_exhausted or stack
+        line = getattr(node, "lineno", 0)
+        where = f"line {line}" if ctx.module_name == self._current or ctx.path == self._current else f"{ctx.path} line {line}"
+        note = f"{why} at {where}: analysed approximately"
+        if note not in self.notes and len(self.notes) < MAX_NOTES:
+            self.notes.append(note)
 
     def has_module(self, name: str) -> bool:
         self.asked.add(name)
@@ -537,7 +576,6 @@ class ModuleTaint:
         self._globals: dict[str, Value] | None = None
         self._globals_running = False
         self._flows: list[Flow] | None = None
-        self.stopped = False  # the analysis of this module ran out of its time budget
         self._may_reach: dict[ast.AST, bool] = {}
         self._facts: dict[ast.AST, FunctionFacts] = {}
         self._methods_named: dict[str, list[FunctionRef]] | None = None
@@ -559,6 +597,9 @@ class ModuleTaint:
                 interp.run_module(self.ctx.tree.body)
                 self._globals = interp.final_state()
             except RecursionError:
+                self.project.note_approximated(self.ctx, self.ctx.tree, "module body nested too deeply", stack=True)
+                self._globals = {}
+            except _OverBudget:
                 self._globals = {}
             finally:
                 self._globals_running = False
@@ -611,21 +652,14 @@ class ModuleTaint:
         if self._flows is None:
             saved = self.project.collector
             self.project.collector = collected = []
-            self.project.deadline = time.monotonic() + MODULE_BUDGET_S
             try:
                 self.globals  # the module body, which also reports module-level flows
                 for ref in self._roots():
-                    if time.monotonic() > self.project.deadline:
-                        self.stopped = True
+                    if self.project.budget_spent():
                         break
                     summarize(self.project, ref)
-                    if self.project.over_budget:
-                        self.stopped = True
-                        break
             finally:
                 self.project.collector = saved
-                self.project.deadline = None
-                self.project.over_budget = False
             self._flows = _dedupe_flows(collected)
         return self._flows
 
@@ -983,14 +1017,17 @@ def summarize(project: Project, ref: FunctionRef) -> Summary:
     if cached is not None:
         return cached
     params = _all_params(ref.node)
-    if key in project.in_progress or project.depth >= MAX_SUMMARY_DEPTH:
+    if key in project.in_progress or project.depth >= MAX_SUMMARY_DEPTH or project.over_budget:
         return Summary(ref.name, params, complete=False)
     project.in_progress.add(key)
     project.depth += 1
     try:
         interp = Interpreter(ref.module, ref, scope=_scope_name(ref))
         summary = interp.run_function()
-    except (RecursionError, _OverBudget):
+    except RecursionError:
+        project.note_approximated(ref.module.ctx, ref.node, f"function {ref.name} nested too deeply", stack=True)
+        summary = Summary(ref.name, params, complete=False)
+    except _OverBudget:
         summary = Summary(ref.name, params, complete=False)
     finally:
         project.depth -= 1
@@ -1020,7 +1057,7 @@ def _all_params(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> li
 
 
 class _OverBudget(Exception):
-    """The module's time budget ran out: what was found so far is kept, the rest is not analysed."""
+    """The reviewed file's budget is spent: what was found so far is kept, the rest is not analysed."""
 
 
 State = dict  # name or dotted attribute path -> Value; None: this point cannot be reached
@@ -1047,6 +1084,7 @@ class Interpreter:
         self.local_names: set[str] = set()
         self._hit_keys: set[tuple] = set()
         self._steps = 0
+        self._expr_depth = 0
         self.return_facts: list[dict[str, frozenset[str]]] = []
         self.exit_facts: list[dict[str, frozenset[str]]] = []
         self._placeholders: set[str] = set()  # parameters bound to a placeholder label
@@ -1217,6 +1255,7 @@ class Interpreter:
         try:
             returns = interp.run_function().returns
         except RecursionError:
+            self.project.note_approximated(target.module.ctx, target.node, f"dependency {target.name} nested too deeply", stack=True)
             return EMPTY
         finally:
             self.project.depth -= 1
@@ -1321,11 +1360,8 @@ class Interpreter:
 
     def exec_stmt(self, stmt: ast.stmt) -> None:
         self._steps += 1
-        if self._steps % 512 == 0:
-            deadline = self.project.deadline
-            if deadline is not None and time.monotonic() > deadline:
-                self.project.over_budget = True
-                raise _OverBudget
+        if self._steps % 512 == 0 and self.project.budget_spent():
+            raise _OverBudget
         method = getattr(self, "stmt_" + type(stmt).__name__, None)
         if method is None:
             for child in ast.iter_child_nodes(stmt):
@@ -1698,14 +1734,33 @@ class Interpreter:
     def eval(self, node: ast.AST | None) -> Value:
         if node is None:
             return EMPTY
-        method = getattr(self, "expr_" + type(node).__name__, None)
-        if method is None:
-            labels = frozenset()
-            for child in ast.iter_child_nodes(node):
-                if isinstance(child, ast.expr):
-                    labels |= self.eval(child).labels
-            return Value(labels=labels)
-        return method(node)
+        if self._expr_depth >= MAX_EXPR_DEPTH:
+            return self._approximate(node)
+        self._expr_depth += 1
+        try:
+            method = getattr(self, "expr_" + type(node).__name__, None)
+            if method is None:
+                labels = frozenset()
+                for child in ast.iter_child_nodes(node):
+                    if isinstance(child, ast.expr):
+                        labels |= self.eval(child).labels
+                return Value(labels=labels)
+            return method(node)
+        finally:
+            self._expr_depth -= 1
+
+    def _approximate(self, node: ast.AST) -> Value:
+        """An expression too deep to follow: it carries what the variables in it carry (a walk
+        with no recursion), with no sanitiser or sink inside it recognised."""
+        self.project.note_approximated(self.ctx, node, f"expression nested more than {MAX_EXPR_DEPTH} deep")
+        state = self.state or {}
+        labels: frozenset = frozenset()
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name):
+                value = state.get(inner.id)
+                if value is not None:
+                    labels |= value.labels
+        return Value(labels=labels)
 
     def expr_Constant(self, node: ast.Constant) -> Value:
         return constant(node.value)
@@ -2502,6 +2557,7 @@ class Interpreter:
             else:
                 interp.exec_block(node.body)
         except RecursionError:
+            self.project.note_approximated(self.ctx, node, "nested function nested too deeply", stack=True)
             return Value(labels=merge_labels(call.args))
         finally:
             self.project.depth -= 1
@@ -3265,12 +3321,6 @@ def _is_static(node) -> bool:
 
 
 # --- the interface rules see ------------------------------------------------------------------
-
-
-def module_stopped(ctx: ModuleContext) -> bool:
-    """Whether the analysis of ``ctx`` ran out of its time budget (its flows are incomplete)."""
-    project = getattr(ctx, "project", None)
-    return project is not None and project.analysis(ctx).stopped
 
 
 def module_flows(ctx: ModuleContext) -> list[Flow]:

@@ -170,13 +170,6 @@ class ModuleContext:
 
         return module_flows(self)
 
-    def taint_complete(self) -> bool:
-        """False when the data-flow analysis of this module stopped at its time budget."""
-        from .dataflow import module_stopped
-
-        self.taint_flows()
-        return not module_stopped(self)
-
     def taint(self, node: ast.AST) -> list:
         """The flows whose sink is the call or statement ``node`` of this module."""
         where = self.location(node)

@@ -71,6 +71,7 @@ def document(result: ReviewResult) -> dict[str, Any]:
         "summary": {
             "files_reviewed": sum(1 for f in files if f["reviewed"]),
             "files_not_reviewed": sum(1 for f in files if not f["reviewed"]),
+            "files_not_fully_reviewed": sum(1 for f in files if f["reviewed"] and f["incomplete"]),
             "findings": sum(counts.values()),
             "by_severity": counts,
         },

@@ -14,6 +14,8 @@ from ..review import ReviewResult
 CLEAN = "No security defects are detected in the code."
 CLEAN_CHANGE = "No security defects are detected in the lines this change touches."
 CLEAN_BEYOND_BASELINE = "No security defects beyond the baseline are detected in the code."
+# a file whose review stopped short cannot be called clean, only its reviewed part
+CLEAN_SO_FAR = "No security defects are detected in the part of the code that was reviewed."
 _INDENT = " " * 8
 
 
@@ -48,7 +50,7 @@ def render_file(review: FileReview, strict: bool = False, clean: str = CLEAN) ->
     for note in review.incomplete:
         lines.append(f"  not fully reviewed: {note}")
     if not review.findings:
-        lines.append(f"  {clean}")
+        lines.append(f"  {CLEAN_SO_FAR if review.incomplete else clean}")
     if strict:
         for line, text in review.unused_suppressions:
             lines.append(f"  unused suppression, line {line}: {text}")
@@ -67,7 +69,9 @@ def summary(result: ReviewResult) -> str:
     total = sum(counts.values())
     noun = "finding" if total == 1 else "findings"
     files = "file" if reviewed == 1 else "files"
-    return f"Summary: {reviewed} {files} reviewed, {skipped} not reviewed; {total} {noun} ({by_severity})."
+    partial = sum(1 for r in result.files if r.not_reviewed is None and r.incomplete)
+    partly = f" ({partial} not fully)" if partial else ""
+    return f"Summary: {reviewed} {files} reviewed{partly}, {skipped} not reviewed; {total} {noun} ({by_severity})."
 
 
 def render_change(change) -> list[str]:

@@ -51,6 +51,9 @@ class Rule:
     check: Check = field(repr=False, compare=False)
     family: str = ""
     relevant_in_tests: bool = False  # reported in test code under the default test-code policy
+    # reads the data-flow results only: still run once a file's budget is spent, to report the
+    # flows found until then (the engine starts no new work by then)
+    data_flow: bool = False
     docs: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -84,6 +87,7 @@ def rule(
     confidence: str,
     summary: str,
     relevant_in_tests: bool = False,
+    data_flow: bool = False,
 ) -> Callable[[Check], Check]:
     """Register ``check`` as a rule; its docstring holds the rule's documentation."""
 
@@ -103,6 +107,7 @@ def rule(
             check=check,
             family=family,
             relevant_in_tests=relevant_in_tests,
+            data_flow=data_flow,
             docs=parse_doc(id, inspect.getdoc(check) or ""),
         )
         return check
@@ -161,13 +166,11 @@ def taint_rule(
                     best[key] = (confidence, issue)
             for key in sorted(best):
                 yield best[key][1]
-            if not ctx.taint_complete():
-                raise TimeoutError("data-flow analysis stopped at its time budget; findings so far are kept")
 
         check.__doc__ = fix_for.__doc__
         check.__module__ = fix_for.__module__
         rule(id=id, cwe=cwe, severity=severity, confidence=confidence, summary=summary,
-             relevant_in_tests=relevant_in_tests)(check)
+             relevant_in_tests=relevant_in_tests, data_flow=True)(check)
         return fix_for
 
     return register

@@ -1,0 +1,136 @@
+"""What one file's analysis may spend: wall-clock time and memory.
+
+A review must finish, on any input, within bounds the user can set.  Each file's analysis
+(parsing, indexing, every rule and the data-flow analysis, including the summaries of other
+modules it follows calls into) runs under a :class:`Budget`: ``time_budget`` seconds of CPU
+time and this process's share of ``max_memory``.  CPU time, not wall-clock time: the analysis
+only computes, so the two agree on an idle machine, and on a busy one (CI runners, the other
+workers of the same review) the CPU time of a file stays what it is, so whether a file fits its
+budget does not depend on what else the machine is doing.  The analysis checks the budget cooperatively: the engine
+every few hundred statements it interprets, the review loop before each rule.  Nothing is
+interrupted from outside (a signal raised into arbitrary code could leave the engine's memo
+tables half written); the price is that a single step between two checks, such as parsing one
+file, is not cut short.  ``max_file_size`` bounds that step.
+
+When the budget is spent the analysis keeps what it found so far: the engine stops starting
+new work, rules that only read the data-flow results already computed still report them, the
+other rules do not run, and the file is reported "not fully reviewed" with the reason, so a
+reader knows the review of that file is partial.  Such a result depends on the machine's
+speed and load, so it is never cached.
+
+Memory is checked against the process's resident size (Linux ``/proc/self/statm``).  Near the
+ceiling the process first drops what it can rebuild (parsed modules kept to follow calls);
+only when that does not bring it back under the ceiling is the file stopped.  Where the
+resident size cannot be read the ceiling cannot be honoured, and :func:`memory_readable`
+lets the command line say so instead of pretending.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+TIME_BUDGET = "time budget"
+MEMORY_CEILING = "memory ceiling"
+# Notes starting with these depend on the machine, not only on the code: never cached.
+MACHINE_DEPENDENT = (TIME_BUDGET, MEMORY_CEILING)
+
+DEFAULT_TIME_BUDGET_S = 5.0  # the largest file of OpenStack Nova takes about 1 s
+DEFAULT_MAX_MEMORY_MIB = 2048
+MIN_MEMORY_SHARE = 128 * 1024 * 1024  # below this a process cannot hold Python and one parsed file
+RELIEVE_AT = 0.8  # share of the ceiling at which rebuildable caches are dropped
+
+
+def resident_bytes() -> int | None:
+    """This process's resident set size, or None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            fields = statm.read().split()
+        return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def memory_readable() -> bool:
+    return resident_bytes() is not None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The budget of one file's analysis in one process; None means unbounded."""
+
+    seconds: float | None = DEFAULT_TIME_BUDGET_S
+    memory_bytes: int | None = None  # this process's share of the review's memory ceiling
+
+    @classmethod
+    def share(cls, seconds: float | None, max_memory_mib: int | None, processes: int, reserved: int = 0) -> "Limits":
+        """Limits for one of ``processes`` analysing processes that together may use
+        ``max_memory_mib``, less ``reserved`` bytes held by the process that started them."""
+        if not max_memory_mib:
+            return cls(seconds, None)
+        total = max_memory_mib * 1024 * 1024 - reserved
+        return cls(seconds, max(MIN_MEMORY_SHARE, total // max(1, processes)))
+
+
+class BudgetSpent(Exception):
+    """Raised by code that cannot go on once the budget is spent; the review catches it."""
+
+
+class Budget:
+    """One file's budget, started when its analysis starts; :meth:`spent` is the check."""
+
+    def __init__(self, limits: Limits, relieve: Callable[[], None] | None = None,
+                 measure: Callable[[], int | None] = resident_bytes, clock: Callable[[], float] = time.process_time):
+        self.limits = limits
+        self._relieve = relieve  # drops what can be rebuilt, under memory pressure
+        self._measure = measure
+        self._clock = clock
+        self._deadline: float | None = None
+        self.reason: str | None = None  # TIME_BUDGET or MEMORY_CEILING once spent
+        self.peak_bytes = 0
+
+    def start(self) -> None:
+        seconds = self.limits.seconds
+        self._deadline = self._clock() + seconds if seconds else None
+        self.reason = None
+
+    def spent(self) -> bool:
+        """Whether the analysis must stop; once true it stays true until the next start."""
+        if self.reason is not None:
+            return True
+        if self._deadline is not None and self._clock() > self._deadline:
+            self.reason = TIME_BUDGET
+            return True
+        ceiling = self.limits.memory_bytes
+        if ceiling is not None and self._over(ceiling):
+            self.reason = MEMORY_CEILING
+            return True
+        return False
+
+    def _over(self, ceiling: int) -> bool:
+        resident = self._measure()
+        if resident is None:
+            return False
+        self.peak_bytes = max(self.peak_bytes, resident)
+        if resident < ceiling * RELIEVE_AT:
+            return False
+        if self._relieve is not None:
+            self._relieve()
+        gc.collect()
+        resident = self._measure() or 0
+        return resident > ceiling
+
+    def note(self, skipped: list[str]) -> str:
+        """The "not fully reviewed" note for a spent budget."""
+        if self.reason == TIME_BUDGET:
+            head = f"{TIME_BUDGET}: the analysis passed its {self.limits.seconds:g} s limit of CPU time"
+        else:
+            mib = (self.limits.memory_bytes or 0) // (1024 * 1024)
+            head = f"{MEMORY_CEILING}: this process reached its share ({mib} MiB) of the memory ceiling"
+        tail = "; findings so far are reported"
+        if skipped:
+            tail = f"; {len(skipped)} rule{'s' if len(skipped) != 1 else ''} did not run ({', '.join(skipped)})" + tail
+        return head + tail + " (raise --time-budget or --max-memory for a full review)"

@@ -1,0 +1,176 @@
+"""Per-file budgets (time, memory) and the limits that make the analysis degrade, not fail.
+
+A spent budget or an approximated expression must show in the report as "not fully reviewed"
+with the reason, keep what was found until then, and never be cached as if it were complete.
+The engine-level tests drive the budget with a clock that ticks once per look, so where it
+runs out does not depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import textwrap
+from pathlib import Path
+
+import pytest
+from e2e import scan, write
+
+from secreview import models
+from secreview.guards import MEMORY_CEILING, TIME_BUDGET, Budget, Limits
+from secreview.python import dataflow
+from secreview.python.module import ModuleContext
+from secreview.python.source import parse
+
+HANDLERS = '''
+import os
+from flask import Flask, request
+
+app = Flask(__name__)
+
+
+@app.route("/a")
+def first():
+    os.system("ls " + request.args["a"])
+
+
+@app.route("/b")
+def second():
+    os.system("ls " + request.args["b"])
+
+
+@app.route("/c")
+def third():
+    os.system("ls " + request.args["c"])
+'''
+
+
+def _ticking_clock():
+    """A clock that advances one second each time it is read."""
+    return itertools.count().__next__
+
+
+def _flow_lines(code: str, budget: Budget | None) -> list[int]:
+    project = dataflow.Project(models=models.load())
+    ctx = ModuleContext(parse("app.py", textwrap.dedent(code).encode()), module_name="app")
+    ctx.project = project
+    project.start_file("app")
+    project.register(ctx)
+    if budget is not None:
+        budget.start()
+        project.budget = budget
+    return sorted(f.location.line for f in ctx.taint_flows())
+
+
+def test_without_a_budget_every_handler_is_analysed() -> None:
+    assert _flow_lines(HANDLERS, None) == [10, 15, 20]
+
+
+def test_a_spent_time_budget_keeps_the_flows_found_before_it() -> None:
+    # read once at the start and once before each handler: the second handler finds it spent
+    budget = Budget(Limits(seconds=1.5), clock=_ticking_clock())
+    assert _flow_lines(HANDLERS, budget) == [10]
+    assert budget.reason == TIME_BUDGET
+
+
+def test_memory_pressure_first_drops_what_can_be_rebuilt() -> None:
+    relieved = []
+    budget = Budget(Limits(seconds=None, memory_bytes=1000), relieve=lambda: relieved.append(True),
+                    measure=lambda: 900)
+    budget.start()
+    assert not budget.spent()
+    assert relieved  # 900 is past 80% of the ceiling
+
+
+def test_memory_past_the_ceiling_after_relief_spends_the_budget() -> None:
+    readings = iter([950, 1200])
+    budget = Budget(Limits(seconds=None, memory_bytes=1000), relieve=lambda: None, measure=lambda: next(readings))
+    budget.start()
+    assert budget.spent() and budget.reason == MEMORY_CEILING
+    assert budget.spent()  # stays spent until the next file starts
+    assert budget.note([]).startswith("memory ceiling: ")
+
+
+def test_relief_drops_parsed_modules_but_not_the_reviewed_one(tmp_path: Path) -> None:
+    project = dataflow.Project(models=models.load())
+    for name in ("helper", "app"):
+        ctx = ModuleContext(parse(f"{name}.py", b"x = 1\n"), module_name=name)
+        ctx.project = project
+        project.register(ctx)
+    project.start_file("app")
+    project.relieve_memory()
+    assert project.cached_context("helper") is None
+    assert project.cached_context("app") is not None
+
+
+def test_the_memory_ceiling_is_shared_by_the_processes() -> None:
+    mib = 1024 * 1024
+    assert Limits.share(5.0, 2048, processes=2, reserved=48 * mib).memory_bytes == 1000 * mib
+    assert Limits.share(5.0, 0, processes=2).memory_bytes is None
+    assert Limits.share(5.0, 300, processes=8).memory_bytes == 128 * mib  # never below a working minimum
+
+
+# --- the review, end to end -------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"app.py": HANDLERS, "keys.py": 'import hashlib\n\ndigest = hashlib.md5(b"x").hexdigest()\n'})
+    return tmp_path
+
+
+def test_a_spent_time_budget_is_reported_in_every_format(app: Path) -> None:
+    text = scan(".", "--no-cache", "--time-budget", "0.000001")
+    assert "not fully reviewed: time budget: the analysis passed its 1e-06 s limit of CPU time" in text.stdout
+    assert "No security defects are detected in the part of the code that was reviewed." in text.stdout
+    assert "No security defects are detected in the code." not in text.stdout
+    assert "(2 not fully)" in text.stdout
+    document = scan(".", "--no-cache", "--time-budget", "0.000001", "--format", "json").json()
+    assert document["summary"]["files_not_fully_reviewed"] == 2
+    notes = {f["path"]: f["incomplete"] for f in document["files"]}
+    assert all(n and n[0].startswith("time budget") and "weak-hash" in n[0] for n in notes.values())
+    sarif = scan(".", "--no-cache", "--time-budget", "0.000001", "--format", "sarif").json()
+    messages = [n["message"]["text"] for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]]
+    assert sum("time budget" in m for m in messages) == 2
+
+
+def test_a_review_cut_short_by_its_budget_is_not_cached(app: Path) -> None:
+    cache = str(app / "cache")
+    cut = scan(".", "--cache-dir", cache, "--time-budget", "0.000001", "--format", "json").json()
+    assert cut["summary"]["findings"] == 0
+    full = scan(".", "--cache-dir", cache, "--format", "json").json()
+    assert full["summary"]["files_not_fully_reviewed"] == 0
+    assert sorted(f["rule"] for file in full["files"] for f in file["findings"]) == [
+        "os-command-injection", "os-command-injection", "os-command-injection", "weak-hash"]
+
+
+def test_the_default_budget_reviews_fully(app: Path) -> None:
+    document = scan(".", "--no-cache", "--format", "json", "--time-budget", "0").json()
+    assert document["summary"]["files_not_fully_reviewed"] == 0
+    assert document == scan(".", "--no-cache", "--format", "json").json()
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--time-budget", "-1", "--time-budget must be a number of seconds (0: no limit)"),
+    ("--max-memory", "100", "--max-memory must be a number of MiB, at least 128 (0: no limit)"),
+])
+def test_bad_limits_are_usage_errors(app: Path, flag: str, value: str, message: str) -> None:
+    run = scan(".", flag, value)
+    assert run.code == 2 and message in run.stderr
+
+
+def test_limits_in_pyproject(app: Path) -> None:
+    write(app, {"pyproject.toml": "[tool.secreview]\ntime-budget = 0.000001\nmax-memory = 4096\n"})
+    assert "time budget" in scan(".", "--no-cache").stdout
+    write(app, {"pyproject.toml": "[tool.secreview]\nmax-memory = 'lots'\n"})
+    assert scan(".", "--no-cache").code == 2
+
+
+def test_an_expression_too_deep_to_follow_is_approximated_with_a_note(app: Path) -> None:
+    depth = 150  # nested calls: no chain to flatten, and under the parser's limit of 200 brackets
+    value = "str(" * depth + 'request.args["q"]' + ")" * depth
+    write(app, {"deep.py": f"import os\nfrom flask import request\n\n\ndef view():\n    os.system({value})\n"})
+    document = scan("deep.py", "--no-cache", "--format", "json").json()
+    (review,) = document["files"]
+    assert [f["rule"] for f in review["findings"]] == ["os-command-injection"]
+    assert review["incomplete"] == ["expression nested more than 100 deep at line 6: analysed approximately"]
