@@ -11,7 +11,10 @@ with another secret.  An unkeyed digest or checksum
 (``sha256(data).hexdigest() == expected``) is an integrity check of public data and counts
 only when the other side is a secret.  A password checked against a stored one
 (``password == user.password``) is reported; two entries of a new password (``password ==
-confirm_password``) are form validation and are not.  Comparisons with literals, ``None``,
+confirm_password``) are form validation and are not, and neither is a setting about a password
+(``password_max_age``).  A change check whose branch hands one of the compared values on
+without rejecting anything (``if current != desired: args.append(desired)``) provisions a
+value rather than verifying one and is not reported.  Comparisons with literals, ``None``,
 empty values and constants not named as secrets (``"Bearer"``, ``TOKEN_BLOCK``), and object
 equality in ``__eq__`` are not reported; a constant named as a secret (``API_KEY``) is a secret.
 """
@@ -185,14 +188,46 @@ def _class_constant(ctx: ModuleContext, node: ast.expr) -> bool:
     )
 
 
+def _forms(side: ast.expr) -> set[str]:
+    """``self.password.lstrip("!")`` is also ``self.password``: the value under any method calls on it."""
+    forms = {ast.unparse(side)}
+    while isinstance(side, ast.Call) and isinstance(side.func, ast.Attribute):
+        side = side.func.value
+        forms.add(ast.unparse(side))
+    return forms
+
+
+def _applies_value(body: list[ast.stmt], forms: set[str]) -> bool:
+    """The branch hands one of the compared values on (an argument, an assigned value) and never rejects."""
+    nodes = [node for stmt in body for node in ast.walk(stmt)]
+    if any(isinstance(node, (ast.Raise, ast.Return)) for node in nodes):
+        return False
+    for node in nodes:
+        if isinstance(node, ast.Call):
+            values = [*node.args, *(k.value for k in node.keywords)]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            values = [node.value]
+        else:
+            continue
+        if any(ast.unparse(part) in forms for value in values for part in ast.walk(value)):
+            return True
+    return False
+
+
 def _updates_copy(ctx: ModuleContext, compare: ast.Compare) -> bool:
-    """``if stored != current: stored = current``: a change check that refreshes a copy, not a verification."""
+    """A change check, not a verification.
+
+    ``if stored != current: stored = current`` refreshes a copy; ``if current != desired:
+    command.append(desired)`` applies a configured value (a provisioning tool setting the password it
+    was given).  A verification rejects in its branch; these hand one of the compared values on.
+    """
     sides = {ast.unparse(compare.left), ast.unparse(compare.comparators[0])}
     for ancestor in ctx.ancestors(compare):
         if isinstance(ancestor, ast.If):
-            return any(
-                isinstance(stmt, ast.Assign) and ast.unparse(stmt.value) in sides for stmt in ancestor.body
-            )
+            if any(isinstance(stmt, ast.Assign) and ast.unparse(stmt.value) in sides for stmt in ancestor.body):
+                return True
+            return isinstance(compare.ops[0], ast.NotEq) and _applies_value(
+                ancestor.body, _forms(compare.left) | _forms(compare.comparators[0]))
         if not isinstance(ancestor, (ast.BoolOp, ast.UnaryOp)):
             return False
     return False
@@ -205,11 +240,17 @@ _REENTRY_WORDS = {"confirm", "confirmation", "confirmed", "repeat", "repeated", 
 _STORED_WORDS = {"stored", "saved", "expected", "correct", "actual", "real", "db", "record", "hashed"}
 
 
+def _names_password(name: str | None) -> bool:
+    """The head noun is a password: ``user.password``, ``db_passwd``; not ``password_expire_min``, a setting about one."""
+    words = [w for w in _ordered_words(name or "") if w not in _ENCODING_WORDS]
+    return bool(words) and words[-1] in _PASSWORD_WORDS
+
+
 def _password_check(left: ast.expr, right: ast.expr) -> ast.expr | None:
     """The stored side of ``given == user.password``: a plain password checked against a stored one."""
     names = [_name_of(left), _name_of(right)]
     words = [identifier_words(n) if n else set() for n in names]
-    if not any(w & _PASSWORD_WORDS for w in words):
+    if not any(_names_password(n) for n in names):
         return None
     if any(identifier_words(ast.unparse(side)) & _REENTRY_WORDS for side in (left, right)):
         return None
@@ -264,9 +305,12 @@ def secret_comparison(ctx: ModuleContext, compare: ast.Compare) -> tuple[ast.exp
     kinds = [_secrecy(ctx, left), _secrecy(ctx, right)]
     for index, (this, other) in enumerate(((left, right), (right, left))):
         partner = identifier_words(_name_of(other) or "")
-        # two tokens compared is a token check; two signatures may be inspect.Signature objects
+        # two tokens compared is a token check; two signatures may be inspect.Signature objects.  The
+        # partner must itself name a token: ``token_type == TOKEN_STRING`` compares a lexer's kinds.
         if kinds[index] == "ambiguous" and (
-            partner & _REFERENCE_WORDS or ("token" in partner and "token" in identifier_words(_name_of(this) or ""))
+            partner & _REFERENCE_WORDS
+            or (kinds[1 - index] in ("ambiguous", "secret") and "token" in partner
+                and "token" in identifier_words(_name_of(this) or ""))
         ):
             kinds[index] = "secret"
     if "secret" in kinds:
@@ -288,7 +332,9 @@ def timing_unsafe_comparison(ctx: ModuleContext) -> Iterator[Issue]:
     Flags `==` and `!=` between a secret (an HMAC, a signature, a token, an API key, a
     password hash, a one-time code, a digest of one, or a password checked against a stored
     one) and the value it is checked against.  Checks against literals, `None` or empty values,
-    length checks, and `__eq__` methods are not flagged.
+    length checks, `__eq__` methods, settings about a password (`password_max_age`) and change
+    checks whose branch applies one of the values instead of rejecting (`if current != desired:
+    args.append(desired)`) are not flagged.
 
     ## Why it matters
     `==` on strings and bytes stops at the first differing byte, so it takes longer the more
