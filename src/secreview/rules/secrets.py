@@ -46,6 +46,14 @@ _NOT_PASSWORD_PASS_QUALIFIERS = {
     "opt", "build", "lint", "check", "single", "multi", "one", "two", "by", "over", "sur", "com", "depth",
     "shadow", "light", "post", "pre", "main", "extra", "frame", "high", "low", "band", "all", "each",
 }
+# ``update_password``, ``change_password``: a leading verb names an action on the password or a
+# policy for it (``update_password == "always"``), not the password.  ``reset`` and ``generate``
+# are left out: ``reset_password = "..."`` is often a real default password.
+_PASSWORD_POLICY_VERBS = {
+    "update", "change", "require", "requires", "prompt", "ask", "expire", "expires", "rotate", "force",
+    "allow", "enable", "disable", "check", "validate", "show", "hide", "remember", "sync", "lock", "unlock",
+    "encrypt", "hash", "mask", "manage", "edit",
+}
 # Trailing words that leave the meaning of the name unchanged: ``password_value``, ``secret2``.
 _NEUTRAL_SUFFIXES = {"value", "val"}
 
@@ -69,7 +77,7 @@ def credential_kind(name: str) -> str | None:
     if last in ("pass", "pw") and before in _NOT_PASSWORD_PASS_QUALIFIERS:
         return None  # ``first_pass``, ``render_pass``: a pass over something, not a password
     if last in _PASSWORD_WORDS or last.endswith(("password", "passwd", "passphrase")):
-        return "password"
+        return None if len(words) > 1 and words[0] in _PASSWORD_POLICY_VERBS else "password"
     if last in _SECRET_WORDS or last.endswith("secret"):
         return "secret"
     if last == "token":
@@ -519,7 +527,8 @@ def hardcoded_password(ctx: ModuleContext) -> Iterator[Issue]:
     (`if password == "hunter2"`) and fallbacks of `os.getenv("DB_PASSWORD", "...")`.
     Placeholders (`""`, `"changeme"`, `"<password>"`, `"${DB_PASSWORD}"`, `"%(password)s"`,
     `"***"`), names of settings (`"OS_PASSWORD"`, `"adminPass"`), paths and URLs are not
-    reported; neither is test code.
+    reported; neither are names that start with a verb and so name an action or a policy
+    (`update_password == "always"`, `change_password`), nor test code.
 
     ## Why it matters
     A password in the source is shared with everyone who can read the repository, its history,
