@@ -351,6 +351,66 @@ def local_constant(ctx: ModuleContext, node: ast.AST | None, default: object = N
     return default if value is _NOT_FOUND else value
 
 
+_MAX_REEXPORTS = 8
+
+
+def project_definition(ctx: ModuleContext, qualified: str) -> tuple[ModuleContext, ast.AST] | None:
+    """Where ``qualified`` is defined in the reviewed project: (module, definition).
+
+    The definition is a module-level class or function statement, or the value of a name bound
+    once at module level (``S_IRWU_RWG_RWO = S_IRANY | S_IWANY``).  Names re-exported by an
+    import (``from ._impl import Loader`` in a package) are followed; statements inside module-level
+    ``if``/``try`` count (classes defined per platform).  Another module is consulted through the
+    project, so the cache knows this module's result depends on it.
+    """
+    for _ in range(_MAX_REEXPORTS):
+        prefix = f"{ctx.module_name}." if ctx.module_name else ""
+        local = qualified[len(prefix):] if prefix and qualified.startswith(prefix) else qualified
+        if "." not in local:
+            return _module_level_definition(ctx, local)
+        project = ctx.project
+        module = project.module_of(qualified) if project is not None else None
+        other = project.context(module) if module is not None else None
+        if other is None:
+            return None
+        name = qualified[len(module) + 1:]
+        if "." in name:
+            return None
+        reexported = other.aliases.get(name)
+        if not reexported or reexported == qualified:
+            return _module_level_definition(other, name)
+        ctx, qualified = other, reexported
+    return None
+
+
+def _module_level_definition(ctx: ModuleContext, name: str) -> tuple[ModuleContext, ast.AST] | None:
+    values: list[ast.AST] = []
+    for statement in _module_statements(ctx.tree.body):
+        if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name:
+            values.append(statement)
+        elif isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name
+                                                       for t in statement.targets):
+            values.append(statement.value)
+        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
+                and statement.target.id == name and statement.value is not None:
+            values.append(statement.value)
+    if not values:
+        return None
+    if not all(isinstance(v, ast.ClassDef) for v in values) and len(values) > 1:
+        return None  # rebound: which value holds is not known without running the module
+    return ctx, values[0]
+
+
+def _module_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    for statement in body:
+        yield statement
+        if isinstance(statement, ast.If):
+            yield from _module_statements(statement.body + statement.orelse)
+        elif isinstance(statement, ast.Try):
+            yield from _module_statements(statement.body + statement.orelse + statement.finalbody
+                                          + [s for h in statement.handlers for s in h.body])
+
+
 # Public names of the modules whose star import these rules need to see through.
 _CIPHER_MODULES = {"AES", "DES", "DES3", "ARC2", "ARC4", "Blowfish", "CAST", "XOR", "ChaCha20", "Salsa20"}
 _HASH_MODULES = {"MD2", "MD4", "MD5", "SHA", "SHA1", "SHA256", "SHA512", "HMAC"}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Iterator
 
 from ..findings import Confidence
 from ..python.module import ModuleContext
 from . import Issue, flow_message, rule
+from ._purpose import project_definition
 
 # Loaders that build arbitrary objects: feeding them attacker data is code execution.
 _CODE_EXECUTING_LOADERS = {
@@ -22,6 +24,11 @@ _CODE_EXECUTING_LOADERS = {
     "torch.load": "pickle",
 }
 _SAFE_YAML_LOADERS = {"SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader"}
+# PyYAML's building blocks: what a loader class composed of them constructs.
+_SAFE_YAML_PARTS = _SAFE_YAML_LOADERS | {"SafeConstructor", "BaseConstructor"}
+_UNSAFE_YAML_PARTS = {"Loader", "UnsafeLoader", "FullLoader", "CLoader", "CFullLoader", "CUnsafeLoader",
+                      "Constructor", "UnsafeConstructor", "FullConstructor"}
+_MAX_CLASS_DEPTH = 8
 _UNSAFE_YAML_CALLS = {"yaml.unsafe_load", "yaml.unsafe_load_all", "yaml.full_load", "yaml.full_load_all"}
 
 
@@ -33,6 +40,37 @@ def _with_evidence(ctx: ModuleContext, issue: Issue) -> Issue:
     flow = min(flows, key=lambda f: len(f.trace))
     return Issue(issue.node, message=f"{flow_message(flow, ctx.path)} {issue.message}", fix=issue.fix,
                  confidence=Confidence.HIGH, trace=flow.trace)
+
+
+def _yaml_class_safety(ctx: ModuleContext, node: ast.expr, depth: int = 0) -> str:
+    """"safe", "unsafe", "neutral" (a parser or resolver part) or "unknown" for a loader class or a base of one.
+
+    A loader defined in the project is safe when it descends from a safe PyYAML loader or
+    constructor and from no unsafe one: what it constructs is what its constructor allows (the
+    tags it adds build the project's own types, not arbitrary Python objects).
+    """
+    qualified = ctx.qualname(node) or ""
+    if not qualified or depth > _MAX_CLASS_DEPTH:
+        return "unknown"
+    if qualified.startswith("yaml."):
+        last = qualified.rpartition(".")[2]
+        return "safe" if last in _SAFE_YAML_PARTS else "unsafe" if last in _UNSAFE_YAML_PARTS else "neutral"
+    found = project_definition(ctx, qualified)
+    if found is None or not isinstance(found[1], (ast.ClassDef, ast.FunctionDef)):
+        return "unknown"
+    where, definition = found
+    if isinstance(definition, ast.ClassDef):
+        parts = definition.bases
+    else:  # a factory kept for compatibility: ``def AppLoader(stream): return _impl.AppLoader(stream)``
+        returned = [node.value for node in ast.walk(definition) if isinstance(node, ast.Return)]
+        if not returned or not all(isinstance(value, ast.Call) for value in returned):
+            return "unknown"
+        parts = [value.func for value in returned]  # type: ignore[union-attr]
+    verdicts = {_yaml_class_safety(where, part, depth + 1) for part in parts}
+    for verdict in ("unsafe", "safe", "unknown"):
+        if verdict in verdicts:
+            return verdict
+    return "unknown" if not verdicts else "neutral"
 
 
 def _allow_pickle_disabled(ctx: ModuleContext, call) -> bool:
@@ -106,7 +144,10 @@ def yaml_unsafe_load(ctx: ModuleContext) -> Iterator[Issue]:
     """
     ## What it does
     Flags `yaml.load` and `yaml.load_all` called without a safe loader (`SafeLoader`,
-    `CSafeLoader`, `BaseLoader`), and `yaml.unsafe_load` and `yaml.full_load`.
+    `CSafeLoader`, `BaseLoader`), and `yaml.unsafe_load` and `yaml.full_load`.  A loader class
+    of the project (in this module or another one reviewed with it), or a factory function
+    returning one, that descends from a safe loader or from `SafeConstructor`, and from no
+    unsafe loader or constructor, is safe.
 
     ## Why it matters
     PyYAML's full and unsafe loaders honour tags such as `!!python/object/apply`, which call
@@ -143,6 +184,8 @@ def yaml_unsafe_load(ctx: ModuleContext) -> Iterator[Issue]:
                 loader_name = (ctx.qualname(loader) or "").rpartition(".")[2]
                 if loader_name in _SAFE_YAML_LOADERS or not loader_name:
                     continue
+                if _yaml_class_safety(ctx, loader) == "safe":
+                    continue  # the project's own loader, built on SafeLoader or SafeConstructor
                 described = f"with `{loader_name}`"
             safe = "yaml.safe_load" if call.name == "yaml.load" else "yaml.safe_load_all"
             yield _with_evidence(ctx, Issue(
