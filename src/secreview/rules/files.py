@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from ..findings import Confidence, Severity
 from ..python.module import ModuleContext
 from . import Issue, rule
-from ._purpose import local_constant
+from ._purpose import local_constant, project_definition
 from .secrets import identifier_words, string_literals
 
 # --- temporary file names ------------------------------------------------------------------
@@ -117,10 +117,11 @@ def _stat_constant(ctx: ModuleContext, node: ast.AST) -> int | None:
     return None
 
 
-def mode_bits(ctx: ModuleContext, node: ast.AST) -> tuple[int, bool]:
+def mode_bits(ctx: ModuleContext, node: ast.AST, depth: int = 0) -> tuple[int, bool]:
     """(bits certainly set, whether the whole mode is known) for a permission expression.
 
-    ``st.st_mode | stat.S_IWOTH`` is not a constant, but it certainly grants others write.
+    ``st.st_mode | stat.S_IWOTH`` is not a constant, but it certainly grants others write.  A
+    mode constant imported from another module of the project is read where it is defined.
     """
     bit = _stat_constant(ctx, node)
     if bit is not None:
@@ -128,16 +129,24 @@ def mode_bits(ctx: ModuleContext, node: ast.AST) -> tuple[int, bool]:
     value = local_constant(ctx, node)  # ``mode = 0o777`` earlier in the function counts too
     if isinstance(value, int) and not isinstance(value, bool):
         return value, True
+    if isinstance(node, (ast.Name, ast.Attribute)) and depth < _MAX_IMPORTED_DEPTH:
+        qualified = ctx.qualname(node) or ""
+        found = project_definition(ctx, qualified) if "." in qualified else None
+        if found is not None and isinstance(found[1], ast.expr):
+            return mode_bits(found[0], found[1], depth + 1)
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitOr, ast.Add)):
-        left, left_known = mode_bits(ctx, node.left)
-        right, right_known = mode_bits(ctx, node.right)
+        left, left_known = mode_bits(ctx, node.left, depth)
+        right, right_known = mode_bits(ctx, node.right, depth)
         return left | right, left_known and right_known
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd):
-        left, left_known = mode_bits(ctx, node.left)
-        right, right_known = mode_bits(ctx, node.right)
+        left, left_known = mode_bits(ctx, node.left, depth)
+        right, right_known = mode_bits(ctx, node.right, depth)
         if left_known and right_known:
             return left & right, True
     return 0, False
+
+
+_MAX_IMPORTED_DEPTH = 4
 
 
 def octal(mode: int) -> str:
@@ -193,7 +202,8 @@ def permissive_file_permissions(ctx: ModuleContext) -> Iterator[Issue]:
     permission to others (`mode & 0o002`: `0o777`, `0o666`, `stat.S_IWOTH`, `stat.S_IRWXO`), or
     read permission to others on a file whose name says it holds a credential (`key_path`,
     `"~/.pgpass"`, `id_rsa`, `token_file`; not `.pub` or certificate files),
-    including modes built as `st.st_mode | stat.S_IWOTH`; `os.umask` with a mask that does not
+    including modes built as `st.st_mode | stat.S_IWOTH` and mode constants imported from
+    another module of the project; `os.umask` with a mask that does not
     remove others' write bit (`os.umask(0)`), except the idiom that reads the mask and restores
     it at once; and, at low severity and confidence, creation calls (`os.open`, `os.mkdir`,
     `os.makedirs`, `Path.mkdir`, `Path.touch`) given such a mode explicitly, since the umask
