@@ -105,16 +105,30 @@ def _secret_comparison(ctx: ModuleContext, test: ast.expr) -> bool:
     return any(isinstance(node, ast.Compare) and secret_comparison(ctx, node) for node in ast.walk(test))
 
 
+_VALIDATOR_WORDS = {"valid", "validate", "validated", "verify", "verified", "check", "checked", "sanitize",
+                    "sanitise", "clean", "safe", "allowed", "trusted"}
+
+
 def _reads_request(ctx: ModuleContext, test: ast.expr) -> bool:
-    """``test`` reads the HTTP request object (``request.args``, ``self.request.user``), not a
-    method named ``request`` (``client.request()``)."""
+    """``test`` reads the HTTP request's data (``request.args``, ``self.request.user``) or hands the
+    request to a validator (``is_valid(request)``), not a method named ``request`` (``client.request()``).
+
+    A request passed whole to another predicate (``_is_prepared(request)``) is a check of the
+    object's state, which is what an assert is for: an HTTP client's outgoing request is named so too.
+    """
     for node in ast.walk(test):
-        if isinstance(node, ast.Name) and (node.id == "request" or ctx.aliases.get(node.id, "").endswith(".request")):
-            return True
-        if isinstance(node, ast.Attribute) and node.attr == "request":
-            parent = ctx.parent(node)
-            if not (isinstance(parent, ast.Call) and parent.func is node):
-                return True
+        is_request = (isinstance(node, ast.Name) and (node.id == "request" or ctx.aliases.get(node.id, "").endswith(".request"))) \
+            or isinstance(node, ast.Attribute) and node.attr == "request"
+        if not is_request:
+            continue
+        parent = ctx.parent(node)
+        if isinstance(parent, ast.Call) and parent.func is node:
+            continue
+        if isinstance(parent, ast.Call) and node in parent.args:
+            callee = ctx.qualname(parent.func) or ""
+            if not set(identifier_words(callee.rpartition(".")[2])) & _VALIDATOR_WORDS:
+                continue
+        return True
     return False
 
 
@@ -215,7 +229,8 @@ def assert_used_for_security(ctx: ModuleContext) -> Iterator[Issue]:
     request.user.has_perm(...)`), an authentication state or password rule, a comparison of a
     token or signature, a path-containment check (`assert path.startswith(base)`), or
     validation of request data.  Type and `None` checks and other internal invariants are not
-    flagged.
+    flagged, nor are predicates that take a request object whole without validating it
+    (`assert _is_prepared(request)`, a check of an HTTP client's outgoing request).
 
     ## Why it matters
     Python removes every assert when it runs with `-O` or `PYTHONOPTIMIZE`, which some
