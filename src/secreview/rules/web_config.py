@@ -411,6 +411,13 @@ _OPTION_FACTORIES = {
     "oslo_config.cfg.URIOpt", "click.option", "typer.Option",
 }
 _ADDRESS_OPTION_WORDS = {"listen", "bind", "host", "hostname", "address", "addr", "interface", "iface"}
+# ``--listen``, ``bind_host``: an address to listen on.  ``--host`` alone may as well be the server a
+# client connects to; it counts when its help says it listens or the module runs a server.
+_LISTEN_OPTION_WORDS = {"listen", "bind", "interface", "iface"}
+_LISTEN_HELP_WORDS = {"listen", "listens", "listening", "bind", "binds", "serve", "serves", "interface",
+                      "interfaces", "accept", "accepts"}
+_SERVING_METHODS = {"bind", "listen", "create_server", "add_insecure_port", "add_secure_port", "serve_forever",
+                    "run_server", "serve"}
 
 
 _HOST_AND_PORT = re.compile(r"(?:0\.0\.0\.0|\*|\[::\]):\d+")
@@ -491,8 +498,23 @@ def _bind_sinks(ctx: ModuleContext, apps: set[str]) -> Iterator[tuple[ast.AST, s
                 yield call.node, address, f"`{receiver}.run`"
 
 
+def _serves(ctx: ModuleContext) -> bool:
+    """The module starts a server or binds a socket somewhere, whatever the address."""
+    apps = _flask_apps(ctx)
+    for call in ctx.calls:
+        func = call.node.func
+        if (call.name or "") in _TUPLE_ADDRESS_SERVERS or (call.name or "") in _HOST_ARGUMENT:
+            return True
+        if isinstance(func, ast.Attribute) and (
+            func.attr in _SERVING_METHODS or (func.attr == "run" and _is_flask_app(ctx, func.value, apps))
+        ):
+            return True
+    return False
+
+
 def _configurable_defaults(ctx: ModuleContext) -> Iterator[tuple[ast.AST, str, str]]:
     """(node, address, option) for address options whose default is every interface."""
+    serves: bool | None = None
     for call in ctx.calls:
         name = call.name or ""
         func = call.node.func
@@ -506,8 +528,16 @@ def _configurable_defaults(ctx: ModuleContext) -> Iterator[tuple[ast.AST, str, s
         if not isinstance(option_name, str) or not (_words(option_name) & _ADDRESS_OPTION_WORDS):
             continue
         address = _all_interfaces(ctx, default)
-        if address:
-            yield default, address, option_name  # type: ignore[misc]
+        if not address:
+            continue
+        if not _words(option_name) & _LISTEN_OPTION_WORDS:
+            help_text = ctx.constant(call.arg(keyword="help"), "")
+            if not (isinstance(help_text, str) and _words(help_text) & _LISTEN_HELP_WORDS):
+                if serves is None:
+                    serves = _serves(ctx)
+                if not serves:
+                    continue  # a client's ``--host``: the server it talks to, not an address it listens on
+        yield default, address, option_name  # type: ignore[misc]
 
 
 @rule(
@@ -527,7 +557,9 @@ def bind_all_interfaces(ctx: ModuleContext) -> Iterator[Issue]:
     `waitress.serve`, Tornado `listen(port, address)`, gRPC `add_insecure_port`, gevent and
     eventlet servers, and gunicorn's `bind` setting.  The default of
     a configuration option for a listen, bind or host address (oslo.config, argparse, click,
-    `os.environ.get`) is flagged at low confidence.  Comparisons with `0.0.0.0` and CIDR strings
+    `os.environ.get`) is flagged at low confidence; an option named only `host` or `address`
+    counts when its help text says it listens or the module starts a server, since a client's
+    `--host` names the server it connects to.  Comparisons with `0.0.0.0` and CIDR strings
     such as `0.0.0.0/0` are not addresses to bind and are not flagged.
 
     ## Why it matters
