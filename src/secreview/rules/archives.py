@@ -30,7 +30,9 @@ _TAR_WORDS = {"tar", "tarball", "tarfile", "tgz", "tarobj"}
 # Evidence that a function checks where entries land before extracting them.
 _RESOLVERS = {"realpath", "abspath", "resolve", "normpath"}
 _CONTAINMENT = {"startswith", "is_relative_to", "relative_to", "commonpath", "commonprefix"}
-_CHECKER_WORDS = {"safe", "within", "sanitize", "sanitise", "traversal", "secure"}
+# ``is_subpath(full, root)``, ``is_inside(dest, target)``: a containment test under its own name.
+_CHECKER_WORDS = {"safe", "within", "sanitize", "sanitise", "traversal", "secure", "subpath", "subdir",
+                  "inside", "contained", "confined"}
 _VERIFY_WORDS = {"check", "validate", "verify", "is", "ensure"}
 _ENTRY_WORDS = {"path", "paths", "member", "members", "name", "names", "entry", "entries", "archive", "tar",
                 "zip", "extract", "dest", "destination", "target"}
@@ -173,7 +175,7 @@ def archive_extraction_traversal(ctx: ModuleContext) -> Iterator[Issue]:
     entry.filename)` (zip slip).  `ZipFile.extractall` and `ZipFile.extract` are not reported:
     they strip `..` and absolute names.  When the function resolves and compares the paths
     (`os.path.realpath` with `startswith`, `os.path.commonpath`, `Path.is_relative_to`), tests
-    names for `".."`, calls a checker (`is_within_directory`, `safe_members`), or passes a
+    names for `".."`, calls a checker (`is_within_directory`, `safe_members`, `is_subpath`), or passes a
     selection of `members=`, no finding is made: the check is the author's to get right.
 
     ## Why it matters
