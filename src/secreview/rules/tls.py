@@ -156,9 +156,11 @@ def _find_session_objects(ctx: ModuleContext) -> set[str]:
 
 
 _OPT_OUT_WORDS = {"insecure", "verify", "verification", "validate", "unverified", "noverify", "verified"}
+# ``if conf.strict_host_key_policy: RejectPolicy() else: AutoAddPolicy()``: a setting picks the policy.
+_HOST_KEY_SETTING_WORDS = _OPT_OUT_WORDS | {"strict", "reject"}
 
 
-def _chosen_by_operator(ctx: ModuleContext, node: ast.AST) -> bool:
+def _chosen_by_operator(ctx: ModuleContext, node: ast.AST, vocabulary: set[str] = _OPT_OUT_WORDS) -> bool:
     """Inside ``if insecure:`` / ``if not conf.verify_ssl:``: the operator asked for it, as with ``verify=not insecure``."""
     for ancestor in ctx.ancestors(node):
         if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -167,7 +169,7 @@ def _chosen_by_operator(ctx: ModuleContext, node: ast.AST) -> bool:
             for part in ast.walk(ancestor.test):
                 text = part.id if isinstance(part, ast.Name) else part.attr if isinstance(part, ast.Attribute) \
                     else part.value if isinstance(part, ast.Constant) and isinstance(part.value, str) else ""
-                if set(words(text)) & _OPT_OUT_WORDS:
+                if set(words(text)) & vocabulary:
                     return True
     return False
 
@@ -576,7 +578,9 @@ def tls_hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     ## What it does
     Flags `context.check_hostname = False` on a client context, `check_hostname=False`,
     `assert_hostname=False` (urllib3) and `ssl_check_hostname=False` passed as keywords or
-    options, and pycurl's `SSL_VERIFYHOST` set to 0.
+    options, and pycurl's `SSL_VERIFYHOST` set to 0.  Clearing the check inside a branch taken
+    because verification is already off (`if cert_reqs == ssl.CERT_NONE:`, which Python refuses
+    while host names are checked) carries out that choice and is not reported.
 
     ## Why it matters
     Certificate verification proves that a trusted CA signed the certificate; the host name
@@ -604,12 +608,31 @@ def tls_hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
             yield issue
 
 
+def _follows_cert_none(ctx: ModuleContext, node: ast.AST) -> bool:
+    """Inside ``if cert_reqs == ssl.CERT_NONE:``: Python refuses CERT_NONE while host names are checked,
+    so clearing the check there carries out a decision made elsewhere (and reported there, if anywhere)."""
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return False
+        if isinstance(ancestor, ast.If) and node in _nodes_of(ancestor.body) and any(
+            isinstance(part, ast.Compare) and isinstance(part.ops[0], (ast.Eq, ast.Is))
+            and any(_is_cert_none(ctx, side) for side in (part.left, *part.comparators))
+            for part in ast.walk(ancestor.test)
+        ):
+            return True
+    return False
+
+
+def _nodes_of(body: list[ast.stmt]) -> set[ast.AST]:
+    return {node for stmt in body for node in ast.walk(stmt)}
+
+
 def _hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     for node in ctx.nodes(ast.Assign):
         for target in node.targets:
             if (isinstance(target, ast.Attribute) and target.attr == "check_hostname" and _is_false(ctx, node.value)
                     and not _is_server_side(ctx, target) and not _defines_own_state(target)
-                    and not _no_hostname_to_check(ctx, node)):
+                    and not _no_hostname_to_check(ctx, node) and not _follows_cert_none(ctx, node)):
                 yield Issue(
                     target,
                     message=f"`{ast.unparse(target)} = False` accepts a certificate issued for any host name, so "
@@ -760,7 +783,9 @@ def ssh_host_key_not_verified(ctx: ModuleContext) -> Iterator[Issue]:
     """
     ## What it does
     Flags paramiko's `set_missing_host_key_policy(AutoAddPolicy())` and `WarningPolicy()`,
-    asyncssh's `connect(..., known_hosts=None)`, and pysftp's `cnopts.hostkeys = None`.
+    asyncssh's `connect(..., known_hosts=None)`, and pysftp's `cnopts.hostkeys = None`.  A policy
+    chosen by a setting (`if conf.strict_host_key_policy: RejectPolicy() else: AutoAddPolicy()`)
+    is the operator's choice, as `if insecure:` is for TLS, and is not reported.
 
     ## Why it matters
     The host key is how an SSH client knows it reached the right server; it plays the role of
@@ -790,7 +815,8 @@ def ssh_host_key_not_verified(ctx: ModuleContext) -> Iterator[Issue]:
             policy = call.node.args[0]
             policy_name = ctx.qualname(policy.func if isinstance(policy, ast.Call) else policy) or ""
             short = policy_name.rpartition(".")[2]
-            if short in _ACCEPTING_HOST_KEY_POLICIES and policy_name.startswith("paramiko"):
+            if short in _ACCEPTING_HOST_KEY_POLICIES and policy_name.startswith("paramiko") \
+                    and not _chosen_by_operator(ctx, call.node, _HOST_KEY_SETTING_WORDS):
                 yield Issue(
                     policy,
                     message=f"`set_missing_host_key_policy({ast.unparse(policy)})` {_ACCEPTING_HOST_KEY_POLICIES[short]}, "
