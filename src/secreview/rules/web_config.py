@@ -845,7 +845,9 @@ def csrf_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     `meta={"csrf": False}`, Tornado handlers whose `check_xsrf_cookie` does nothing, and a Django settings `MIDDLEWARE` list that enables sessions or
     authentication but not `CsrfViewMiddleware`.  An exempt view that authenticates its requests
     itself, by a signature, an `Authorization` header or a credential it passes to
-    `authenticate` (a webhook, a token API, a single sign-on callback), is not flagged.
+    `authenticate` (a webhook, a token API, a single sign-on callback), is not flagged; nor is
+    a Tornado handler that derives from `RequestHandler` and defines no `post`, `put`, `patch`
+    or `delete` (an error page), which has no state-changing request to protect.
 
     ## Why it matters
     Browsers attach cookies to requests that any other site triggers.  Without a CSRF token
@@ -971,6 +973,22 @@ def _forms_without_csrf(ctx: ModuleContext) -> Iterator[Issue]:
             )
 
 
+_STATE_CHANGING_METHODS = {"post", "put", "patch", "delete"}
+
+
+def _may_change_state(ctx: ModuleContext, handler: ast.ClassDef) -> bool:
+    """Whether a Tornado handler can answer a form post: it defines a state-changing method, or it
+    inherits from a class other than the framework's ``RequestHandler``, which may define one.
+
+    Tornado checks the XSRF token only before ``post``/``put``/``patch``/``delete``; a handler
+    without them (an error page, a redirect) answers those with 405 and has nothing to protect.
+    """
+    if any(isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name in _STATE_CHANGING_METHODS
+           for stmt in handler.body):
+        return True
+    return any((ctx.qualname(base) or "").rpartition(".")[2] != "RequestHandler" for base in handler.bases)
+
+
 def _xsrf_check_overridden(ctx: ModuleContext) -> Iterator[Issue]:
     """A Tornado handler whose ``check_xsrf_cookie`` does nothing."""
     for function in ctx.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
@@ -981,6 +999,8 @@ def _xsrf_check_overridden(ctx: ModuleContext) -> Iterator[Issue]:
             if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))  # docstrings
         ]
         if all(isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Return) and stmt.value is None) for stmt in body):
+            if not _may_change_state(ctx, ctx.parent(function)):  # type: ignore[arg-type]
+                continue
             owner = ctx.parent(function).name  # type: ignore[union-attr]
             yield Issue(
                 function,
