@@ -124,6 +124,8 @@ def _reads_request(ctx: ModuleContext, test: ast.expr) -> bool:
         parent = ctx.parent(node)
         if isinstance(parent, ast.Call) and parent.func is node:
             continue
+        if isinstance(parent, ast.Attribute) and parent.attr == "method":
+            continue  # the HTTP method picked the code path (routing); asserting it is an invariant
         if isinstance(parent, ast.Call) and node in parent.args:
             callee = ctx.qualname(parent.func) or ""
             if not set(identifier_words(callee.rpartition(".")[2])) & _VALIDATOR_WORDS:
@@ -230,7 +232,8 @@ def assert_used_for_security(ctx: ModuleContext) -> Iterator[Issue]:
     token or signature, a path-containment check (`assert path.startswith(base)`), or
     validation of request data.  Type and `None` checks and other internal invariants are not
     flagged, nor are predicates that take a request object whole without validating it
-    (`assert _is_prepared(request)`, a check of an HTTP client's outgoing request).
+    (`assert _is_prepared(request)`, a check of an HTTP client's outgoing request) or assert the
+    HTTP method that routing already chose (`assert request.method == "HEAD"`).
 
     ## Why it matters
     Python removes every assert when it runs with `-O` or `PYTHONOPTIMIZE`, which some
