@@ -127,7 +127,7 @@ def _is_placeholder(value: str) -> bool:
     return bool(_TEMPLATE.search(value))
 
 
-def _names_a_setting(value: str, name: str) -> bool:
+def names_a_setting(value: str, name: str) -> bool:
     """``"OS_PASSWORD"``, ``"adminPass"``, ``"keystone.auth_token"``: a key naming where a secret lives."""
     if value.lower() == name.lower() or re.sub(r"[^a-z0-9]", "", value.lower()) == "".join(identifier_words(name)):
         return True
@@ -195,7 +195,7 @@ def secret_value(value: object, name: str, kind: str, in_use: bool = False) -> s
         return stripped
     if any(ch.isspace() for ch in stripped) and not (kind == "secret" and _passphrase_like(stripped)):
         return None
-    if _is_placeholder(stripped) or _names_a_setting(stripped, name) or _is_path_or_url(stripped):
+    if _is_placeholder(stripped) or names_a_setting(stripped, name) or _is_path_or_url(stripped):
         return None
     if kind == "password" and re.fullmatch(r"[A-Z][a-z]+", stripped):
         return None  # ``"Passwort"``, ``"Kennwort"``: a label in a translation table, not a password

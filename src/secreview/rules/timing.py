@@ -27,6 +27,7 @@ from collections.abc import Iterator
 
 from ..python.module import ModuleContext
 from . import Issue, rule
+from .secrets import names_a_setting
 
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _SECRET_WORDS = {"signature", "hmac", "secret", "token", "otp", "totp", "hotp", "csrf", "xsrf", "apikey",
@@ -277,13 +278,20 @@ def _comparable_value(ctx: ModuleContext, node: ast.expr) -> bool:
     """A value a secret can meaningfully be compared with: not a literal, a marker, a length or a type.
 
     A constant named as a secret (``API_KEY = "..."``) is still a secret: comparing a request's
-    key with it leaks the key.  Other constants (``"Bearer"``, ``None``, ``TOKEN_BLOCK``) are not.
+    key with it leaks the key, unless its value is the name of a setting or field
+    (``CHAP_SECRET_KEY = "TARGET_CHAP_SECRET"``).  Other constants (``"Bearer"``, ``None``,
+    ``TOKEN_BLOCK``) are not.
     """
     if isinstance(node, ast.Constant) or _class_constant(ctx, node):
         return False
     value = ctx.constant(node, None)
     if value is not None or ctx.is_constant(node):
-        return bool(value) and isinstance(value, (str, bytes)) and secret_by_name(_name_of(node))
+        name = _name_of(node)
+        if not (bool(value) and isinstance(value, (str, bytes)) and secret_by_name(name)):
+            return False
+        # ``CHAP_SECRET_KEY = "TARGET_CHAP_SECRET"`` names where a secret is kept: a key, not the secret
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        return not names_a_setting(text, name or "")
     if isinstance(node, ast.Call) and (ctx.qualname(node.func) or "") in ("len", "type", "int", "bool", "isinstance"):
         return False
     return not (isinstance(node, ast.Attribute) and node.attr in ("__class__", "__name__"))
