@@ -405,19 +405,6 @@ _HOST_ARGUMENT = {
     "asyncio.start_server": (1, "host"),
     "hypercorn.asyncio.serve": (None, None),
 }
-_OPTION_FACTORIES = {
-    "oslo_config.cfg.StrOpt", "oslo_config.cfg.HostAddressOpt", "oslo_config.cfg.IPOpt",
-    "oslo_config.cfg.HostnameOpt", "oslo_config.cfg.HostDomainOpt", "oslo_config.cfg.Opt",
-    "oslo_config.cfg.URIOpt", "click.option", "typer.Option",
-}
-_ADDRESS_OPTION_WORDS = {"listen", "bind", "host", "hostname", "address", "addr", "interface", "iface"}
-# ``--listen``, ``bind_host``: an address to listen on.  ``--host`` alone may as well be the server a
-# client connects to; it counts when its help says it listens or the module runs a server.
-_LISTEN_OPTION_WORDS = {"listen", "bind", "interface", "iface"}
-_LISTEN_HELP_WORDS = {"listen", "listens", "listening", "bind", "binds", "serve", "serves", "interface",
-                      "interfaces", "accept", "accepts"}
-_SERVING_METHODS = {"bind", "listen", "create_server", "add_insecure_port", "add_secure_port", "serve_forever",
-                    "run_server", "serve"}
 
 
 _HOST_AND_PORT = re.compile(r"(?:0\.0\.0\.0|\*|\[::\]):\d+")
@@ -450,11 +437,6 @@ def _address_tuple_host(ctx: ModuleContext, node: ast.expr | None) -> str | None
         if value[0] == "":
             return "''"
     return None
-
-
-def _option_name(ctx: ModuleContext, call_node: ast.Call) -> str:
-    names = [ctx.constant(a, None) for a in call_node.args]
-    return " ".join(n for n in names if isinstance(n, str))
 
 
 def _bind_sinks(ctx: ModuleContext, apps: set[str]) -> Iterator[tuple[ast.AST, str, str]]:
@@ -498,48 +480,6 @@ def _bind_sinks(ctx: ModuleContext, apps: set[str]) -> Iterator[tuple[ast.AST, s
                 yield call.node, address, f"`{receiver}.run`"
 
 
-def _serves(ctx: ModuleContext) -> bool:
-    """The module starts a server or binds a socket somewhere, whatever the address."""
-    apps = _flask_apps(ctx)
-    for call in ctx.calls:
-        func = call.node.func
-        if (call.name or "") in _TUPLE_ADDRESS_SERVERS or (call.name or "") in _HOST_ARGUMENT:
-            return True
-        if isinstance(func, ast.Attribute) and (
-            func.attr in _SERVING_METHODS or (func.attr == "run" and _is_flask_app(ctx, func.value, apps))
-        ):
-            return True
-    return False
-
-
-def _configurable_defaults(ctx: ModuleContext) -> Iterator[tuple[ast.AST, str, str]]:
-    """(node, address, option) for address options whose default is every interface."""
-    serves: bool | None = None
-    for call in ctx.calls:
-        name = call.name or ""
-        func = call.node.func
-        if name in ("os.environ.get", "os.getenv"):
-            option, default = call.arg(position=0, keyword="key"), call.arg(position=1, keyword="default")
-            option_name = ctx.constant(option, "")
-        elif name in _OPTION_FACTORIES or (isinstance(func, ast.Attribute) and func.attr == "add_argument"):
-            option_name, default = _option_name(ctx, call.node), call.arg(keyword="default")
-        else:
-            continue
-        if not isinstance(option_name, str) or not (_words(option_name) & _ADDRESS_OPTION_WORDS):
-            continue
-        address = _all_interfaces(ctx, default)
-        if not address:
-            continue
-        if not _words(option_name) & _LISTEN_OPTION_WORDS:
-            help_text = ctx.constant(call.arg(keyword="help"), "")
-            if not (isinstance(help_text, str) and _words(help_text) & _LISTEN_HELP_WORDS):
-                if serves is None:
-                    serves = _serves(ctx)
-                if not serves:
-                    continue  # a client's ``--host``: the server it talks to, not an address it listens on
-        yield default, address, option_name  # type: ignore[misc]
-
-
 @rule(
     id="bind-all-interfaces",
     cwe=1327,
@@ -555,11 +495,10 @@ def bind_all_interfaces(ctx: ModuleContext) -> Iterator[Issue]:
     or socket: Flask `app.run(host=...)`, `socket.bind((host, port))`, `uvicorn.run`,
     `run_simple`, `make_server`, `HTTPServer((host, port), ...)`, `asyncio.start_server`,
     `waitress.serve`, Tornado `listen(port, address)`, gRPC `add_insecure_port`, gevent and
-    eventlet servers, and gunicorn's `bind` setting.  The default of
-    a configuration option for a listen, bind or host address (oslo.config, argparse, click,
-    `os.environ.get`) is flagged at low confidence; an option named only `host` or `address`
-    counts when its help text says it listens or the module starts a server, since a client's
-    `--host` names the server it connects to.  Comparisons with `0.0.0.0` and CIDR strings
+    eventlet servers, and gunicorn's `bind` setting.  The default of a configuration option
+    (oslo.config, argparse, click, `os.environ.get("HOST", "0.0.0.0")`) is not flagged: the
+    operator who deploys the service chooses the address, and a network service reachable on
+    every interface is what such a default is for.  Comparisons with `0.0.0.0` and CIDR strings
     such as `0.0.0.0/0` are not addresses to bind and are not flagged.
 
     ## Why it matters
@@ -589,14 +528,6 @@ def bind_all_interfaces(ctx: ModuleContext) -> Iterator[Issue]:
             message=f"{binder} listens on {shown}, which accepts connections on every network interface of the host.",
             fix="Bind to `127.0.0.1` (or the one interface the service serves) and take a wider address "
             "only from deployment configuration.",
-        )
-    for node, address, option in _configurable_defaults(ctx):
-        yield Issue(
-            node,
-            message=f"The option `{option}` defaults to `{address}`, so a deployment that does not set it "
-            "listens on every network interface.",
-            fix=f"Default `{option}` to `127.0.0.1` and let operators opt in to a public address.",
-            confidence=Confidence.LOW,
         )
     if "gunicorn" in _module_words(ctx):
         for stmt in ctx.tree.body:
