@@ -578,7 +578,8 @@ def tls_hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
     ## What it does
     Flags `context.check_hostname = False` on a client context, `check_hostname=False`,
     `assert_hostname=False` (urllib3) and `ssl_check_hostname=False` passed as keywords or
-    options, and pycurl's `SSL_VERIFYHOST` set to 0.  Clearing the check inside a branch taken
+    options, pycurl's `SSL_VERIFYHOST` set to 0, and client-side `ssl.wrap_socket(...,
+    cert_reqs=ssl.CERT_REQUIRED)`, which verifies the chain but never the host name.  Clearing the check inside a branch taken
     because verification is already off (`if cert_reqs == ssl.CERT_NONE:`, which Python refuses
     while host names are checked) carries out that choice and is not reported.
 
@@ -649,6 +650,17 @@ def _hostname_check_disabled(ctx: ModuleContext) -> Iterator[Issue]:
                     message=f"`{ast.unparse(call.node.func)}` is called with `{keyword.arg}=False`, which accepts a "
                     "certificate issued for any host name.",
                     fix=f"Remove `{keyword.arg}=False`.",
+                )
+        if call.name == "ssl.wrap_socket" and not call.has_star_kwargs and not _is_true(ctx, call.arg(3, "server_side")):
+            required = call.arg(5, "cert_reqs")
+            if required is not None and not _is_cert_none(ctx, required) \
+                    and (ctx.qualname(required) or "").rpartition(".")[2] in ("CERT_REQUIRED", "CERT_OPTIONAL"):
+                yield Issue(
+                    call.node,
+                    message=f"`ssl.wrap_socket` checks the certificate chain (`cert_reqs={ast.unparse(required)}`) but "
+                    "never the host name, so any certificate from a trusted CA impersonates this peer.",
+                    fix="Wrap the socket with `ssl.create_default_context(cafile=...).wrap_socket(sock, "
+                    "server_hostname=host)`, which checks the host name (`ssl.wrap_socket` is gone in Python 3.12).",
                 )
         if call.method == "setopt" and len(call.node.args) >= 2 \
                 and (ctx.qualname(call.node.args[0]) or "").endswith("SSL_VERIFYHOST") \
