@@ -160,7 +160,8 @@ def xml_entity_expansion(ctx: ModuleContext) -> Iterator[Issue]:
     """
     ## What it does
     Flags lxml parsers created with `huge_tree=True` (`XMLParser`, `XMLPullParser`, `iterparse`,
-    `objectify.makeparser`).
+    `objectify.makeparser`), unless the same parser is given `resolve_entities=False`: entity
+    references are then kept as they are and never expand, whatever the limits.
 
     ## Why it matters
     `huge_tree=True` sets libxml2's `XML_PARSE_HUGE`, which lifts its limits on tree depth, text
@@ -182,7 +183,8 @@ def xml_entity_expansion(ctx: ModuleContext) -> Iterator[Issue]:
     - https://lxml.de/api/lxml.etree.XMLParser-class.html
     """
     for call in ctx.calls:
-        if call.name in _LXML_PARSER_FACTORIES and _option(ctx, call.node, "huge_tree") is True:
+        if call.name in _LXML_PARSER_FACTORIES and _option(ctx, call.node, "huge_tree") is True \
+                and _option(ctx, call.node, "resolve_entities") is not False:
             yield Issue(
                 call.node,
                 message=f"`{call.name}` is created with `huge_tree=True`, which lifts libxml2's limits on entity "
