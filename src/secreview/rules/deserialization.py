@@ -73,6 +73,16 @@ def _yaml_class_safety(ctx: ModuleContext, node: ast.expr, depth: int = 0) -> st
     return "unknown" if not verdicts else "neutral"
 
 
+_SERIALIZERS = {f"{module}.dumps" for module in ("pickle", "_pickle", "cPickle", "dill", "cloudpickle", "marshal")} \
+    | {"jsonpickle.encode"}
+
+
+def _round_trip(ctx: ModuleContext, call) -> bool:
+    """``pickle.loads(pickle.dumps(obj))``: a deep copy or a picklability test of the process's own object."""
+    data = call.arg(0)
+    return isinstance(data, ast.Call) and (ctx.qualname(data.func) or "") in _SERIALIZERS
+
+
 def _allow_pickle_disabled(ctx: ModuleContext, call) -> bool:
     """numpy.load is only dangerous with allow_pickle=True; torch.load with weights_only=True is safe."""
     if call.name == "numpy.load":
@@ -96,7 +106,9 @@ def unsafe_deserialization(ctx: ModuleContext) -> Iterator[Issue]:
     Flags loads from pickle, cPickle, dill, cloudpickle, marshal, shelve and jsonpickle, and from
     wrappers that unpickle (pandas.read_pickle, joblib.load, numpy.load with allow_pickle=True,
     torch.load without weights_only=True).  When the data-flow engine sees request data reach
-    the loader, the finding is certain and shows the path.
+    the loader, the finding is certain and shows the path.  Loading what was serialized in the
+    same expression (`pickle.loads(pickle.dumps(obj))`, a deep copy or a picklability test) is
+    not flagged: the bytes never leave the process.
 
     ## Why it matters
     These formats describe objects to build, and building them can call any function: a pickle
@@ -121,7 +133,7 @@ def unsafe_deserialization(ctx: ModuleContext) -> Iterator[Issue]:
     """
     for call in ctx.calls:
         fmt = _CODE_EXECUTING_LOADERS.get(call.name or "")
-        if fmt is None or _allow_pickle_disabled(ctx, call):
+        if fmt is None or _allow_pickle_disabled(ctx, call) or _round_trip(ctx, call):
             continue
         yield _with_evidence(ctx, Issue(
             call.node,
