@@ -14,6 +14,7 @@ describes assertions an attacker can trigger to stop the program, a different ha
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 
 from ..python.module import ModuleContext
@@ -62,6 +63,26 @@ def _is_invariant(ctx: ModuleContext, test: ast.expr) -> bool:
         and isinstance(test.ops[0], (ast.Is, ast.IsNot))
         and ctx.constant(test.comparators[0], ...) is None
     )
+
+
+# Nouns for values, not for decisions: asserting one merely says it is there.
+_VALUE_NOUNS = {"password", "passwd", "passphrase", "credential", "credentials", "request", "token", "secret"}
+
+
+def _presence_of_value(test: ast.expr) -> bool:
+    """``assert self.FTP_PASSWORD``, ``assert response.request``: the value is set (an invariant, like
+    ``is not None``), unlike ``assert user.is_admin``, whose name is the decision."""
+    if isinstance(test, ast.Name):
+        name = test.id
+    elif isinstance(test, ast.Attribute):
+        name = test.attr
+    else:
+        return False
+    parts = [w.lower() for w in _WORDS.findall(name)]
+    return bool(parts) and parts[-1] in _VALUE_NOUNS
+
+
+_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
 def _path_containment(ctx: ModuleContext, test: ast.expr) -> bool:
@@ -156,7 +177,7 @@ def security_check(ctx: ModuleContext, test: ast.expr) -> str | None:
         return None
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         return security_check(ctx, test.operand)
-    if _is_invariant(ctx, test):
+    if _is_invariant(ctx, test) or _presence_of_value(test):
         return None
     names = list(_identifiers(test))
     words = set().union(*(identifier_words(name) for name in names)) if names else set()
@@ -232,8 +253,9 @@ def assert_used_for_security(ctx: ModuleContext) -> Iterator[Issue]:
     token or signature, a path-containment check (`assert path.startswith(base)`), or
     validation of request data.  Type and `None` checks and other internal invariants are not
     flagged, nor are predicates that take a request object whole without validating it
-    (`assert _is_prepared(request)`, a check of an HTTP client's outgoing request) or assert the
-    HTTP method that routing already chose (`assert request.method == "HEAD"`).
+    (`assert _is_prepared(request)`, a check of an HTTP client's outgoing request), assert the
+    HTTP method that routing already chose (`assert request.method == "HEAD"`), or only assert
+    that a value is present (`assert settings.FTP_PASSWORD`, `assert response.request`).
 
     ## Why it matters
     Python removes every assert when it runs with `-O` or `PYTHONOPTIMIZE`, which some
