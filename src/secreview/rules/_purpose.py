@@ -388,11 +388,10 @@ def _module_level_definition(ctx: ModuleContext, name: str) -> tuple[ModuleConte
     for statement in _module_statements(ctx.tree.body):
         if isinstance(statement, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name == name:
             values.append(statement)
-        elif isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name
-                                                       for t in statement.targets):
-            values.append(statement.value)
-        elif isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name) \
-                and statement.target.id == name and statement.value is not None:
+        elif (isinstance(statement, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name
+                                                        for t in statement.targets)) \
+                or (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+                    and statement.target.id == name and statement.value is not None):
             values.append(statement.value)
     if not values:
         return None
