@@ -14,11 +14,11 @@ describes assertions an attacker can trigger to stop the program, a different ha
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 
 from ..python.module import ModuleContext
 from . import Issue, rule
+from ._purpose import words
 from .timing import identifier_words, secret_comparison
 
 _AUTHORIZATION_WORDS = {
@@ -78,11 +78,8 @@ def _presence_of_value(test: ast.expr) -> bool:
         name = test.attr
     else:
         return False
-    parts = [w.lower() for w in _WORDS.findall(name)]
+    parts = words(name)
     return bool(parts) and parts[-1] in _VALUE_NOUNS
-
-
-_WORDS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 
 def _path_containment(ctx: ModuleContext, test: ast.expr) -> bool:

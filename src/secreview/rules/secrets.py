@@ -17,11 +17,9 @@ from functools import lru_cache
 
 from ..python.module import ModuleContext
 from . import Issue, rule
-from ._purpose import local_constant
+from ._purpose import local_constant, words
 
 # --- names ---------------------------------------------------------------------------------
-
-_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 _PASSWORD_WORDS = {"password", "passwd", "pwd", "passphrase", "pass", "passcode", "pw", "pword"}
 _SECRET_WORDS = {"secret", "credential", "credentials", "creds", "cred", "apikey", "secretkey",
@@ -60,14 +58,15 @@ _NEUTRAL_SUFFIXES = {"value", "val"}
 
 @lru_cache(maxsize=8192)
 def identifier_words(name: str) -> tuple[str, ...]:
-    """Lower-case words of an identifier: ``adminPass`` -> (admin, pass), ``X-Auth-Token`` -> (x, auth, token)."""
-    return tuple(w.lower() for w in _WORD.findall(name))
+    """:func:`._purpose.words`, cached: ``adminPass`` -> (admin, pass), ``X-Auth-Token`` -> (x, auth, token)."""
+    return tuple(words(name))
 
 
 @lru_cache(maxsize=8192)
 def credential_kind(name: str) -> str | None:
     """``"password"``, ``"secret"`` or None for a name that does not denote a credential."""
-    words = list(identifier_words(name))
+    # ``secret2``, ``aes256_key``: a number on a word is a counter or a size, not part of its meaning
+    words = [re.sub(r"(?<=[a-z])\d+$", "", w) for w in identifier_words(name)]
     while words and (words[-1].isdigit() or words[-1] in _NEUTRAL_SUFFIXES):
         words.pop()
     if not words:

@@ -22,14 +22,13 @@ equality in ``__eq__`` are not reported; a constant named as a secret (``API_KEY
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 
 from ..python.module import ModuleContext
 from . import Issue, rule
+from ._purpose import words
 from .secrets import names_a_setting
 
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _SECRET_WORDS = {"signature", "hmac", "secret", "token", "otp", "totp", "hotp", "csrf", "xsrf", "apikey",
                  "authorization"}
 # a bare ``token`` may be a lexer's token and a bare ``signature`` a function's: secrets only when
@@ -63,8 +62,8 @@ _EQUALITY_METHODS = {"__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
 
 
 def identifier_words(text: str) -> set[str]:
-    """Lower-case words of an identifier or string: ``expectedSignature`` -> {expected, signature}."""
-    return {w.lower() for w in _WORD.findall(text)}
+    """The set of :func:`._purpose.words` of an identifier or string: ``expectedSignature`` -> {expected, signature}."""
+    return set(words(text))
 
 
 def _name_of(node: ast.expr) -> str | None:
@@ -98,8 +97,7 @@ def _name_of(node: ast.expr) -> str | None:
     return None
 
 
-def _ordered_words(text: str) -> list[str]:
-    return [w.lower() for w in _WORD.findall(text)]
+_ordered_words = words
 
 
 def secret_by_name(text: str | None) -> bool:

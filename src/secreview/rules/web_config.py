@@ -34,6 +34,7 @@ from pathlib import PurePath
 from ..findings import Confidence
 from ..python.module import ModuleContext
 from . import Issue, rule
+from ._purpose import words
 
 # keys that only a Django settings module or a Flask config module defines
 _FRAMEWORK_SETTINGS = {
@@ -49,11 +50,10 @@ _NON_PRODUCTION_WORDS = {
 _NOT_DEPLOYED_MODULE_WORDS = _NON_PRODUCTION_WORDS | {"default", "defaults", "global", "example", "sample", "template"}
 _PRODUCTION_WORDS = {"prod", "production", "live", "staging", "release"}
 _ALL_INTERFACES = {"0.0.0.0", "::", "0:0:0:0:0:0:0:0"}
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 
 
 def _words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text)}
+    return set(words(text))
 
 
 def _module_words(ctx: ModuleContext) -> set[str]:
