@@ -42,6 +42,9 @@ DEFAULT_TIME_BUDGET_S = 5.0  # the largest file of OpenStack Nova takes about 1 
 DEFAULT_MAX_MEMORY_MIB = 2048
 MIN_MEMORY_SHARE = 128 * 1024 * 1024  # below this a process cannot hold Python and one parsed file
 RELIEVE_AT = 0.8  # share of the ceiling at which rebuildable caches are dropped
+# Once relieved, a process relieves again only after it grew by this share of the ceiling: near
+# the ceiling a collection at every check would cost more than the analysis.
+RELIEF_STEP = 0.05
 
 
 def resident_bytes() -> int | None:
@@ -80,7 +83,8 @@ class BudgetSpent(Exception):
 
 
 class Budget:
-    """One file's budget, started when its analysis starts; :meth:`spent` is the check."""
+    """The budget of each file analysed in one process: :meth:`start` when a file's analysis
+    starts, :meth:`spent` is the check."""
 
     def __init__(self, limits: Limits, relieve: Callable[[], None] | None = None,
                  measure: Callable[[], int | None] = resident_bytes, clock: Callable[[], float] = time.process_time):
@@ -91,6 +95,7 @@ class Budget:
         self._deadline: float | None = None
         self.reason: str | None = None  # TIME_BUDGET or MEMORY_CEILING once spent
         self.peak_bytes = 0
+        self._after_relief = 0  # resident size after the last relief: kept from file to file
 
     def start(self) -> None:
         seconds = self.limits.seconds
@@ -115,12 +120,13 @@ class Budget:
         if resident is None:
             return False
         self.peak_bytes = max(self.peak_bytes, resident)
-        if resident < ceiling * RELIEVE_AT:
-            return False
+        if resident < ceiling * RELIEVE_AT or resident < self._after_relief + ceiling * RELIEF_STEP:
+            return resident > ceiling
         if self._relieve is not None:
             self._relieve()
         gc.collect()
         resident = self._measure() or 0
+        self._after_relief = resident
         return resident > ceiling
 
     def note(self, skipped: list[str]) -> str:

@@ -95,9 +95,6 @@ def _analyse_guarded(source_file: SourceFile, data: bytes, config: Config, activ
         reason = _OUT_OF_MEMORY
     except Exception as exc:  # a bug of ours: say so in the report rather than end with a traceback
         reason = f"{_INTERNAL_ERROR} ({type(exc).__name__}: {exc}); please report it"
-    finally:
-        if project is not None:
-            project.budget = None
     return _Outcome(FileReview(path=source_file.path, is_test=source_file.is_test, not_reviewed=reason),
                     repeatable=False)
 
@@ -109,9 +106,10 @@ def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: 
     if project is None:
         project = _project([source_file], config, {source_file.path: data})
     project.start_file(source_file.module or source_file.path)
-    budget = guards.Budget(limits, relieve=project.relieve_memory)
+    budget = project.budget
+    if budget is None or budget.limits != limits:
+        budget = project.budget = guards.Budget(limits, relieve=project.relieve_memory)
     budget.start()
-    project.budget = budget
     ctx = project.cached_context(source_file.module) if source_file.module else None
     if ctx is not None and ctx.path == source_file.path and ctx.source.text.encode("utf-8", "surrogatepass") == data:
         parsed = ctx.source  # the engine parsed it already to follow a call into it
