@@ -132,6 +132,12 @@ def test_a_spent_time_budget_is_reported_in_every_format(app: Path) -> None:
     sarif = scan(".", "--no-cache", "--time-budget", "0.000001", "--format", "sarif").json()
     messages = [n["message"]["text"] for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]]
     assert sum("time budget" in m for m in messages) == 2
+    gerrit = scan(".", "--no-cache", "--time-budget", "0.000001", "--format", "gerrit").json()
+    assert "Not fully reviewed: app.py, keys.py." in gerrit["message"]
+    annotations = scan(".", "--no-cache", "--time-budget", "0.000001", "--format", "github").stdout.splitlines()
+    assert sum(a.startswith("::warning file=") and "title=not fully reviewed::time budget" in a for a in annotations) == 2
+    body = scan(".", "--no-cache", "--time-budget", "0.000001", "--format", "github-review").json()["body"]
+    assert "- `app.py` not fully reviewed: time budget" in body
 
 
 def test_a_review_cut_short_by_its_budget_is_not_cached(app: Path) -> None:

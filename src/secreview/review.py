@@ -45,6 +45,16 @@ class ReviewResult:
     def findings(self) -> list[Finding]:
         return [f for review in self.files for f in review.findings]
 
+    def gaps(self) -> list[tuple[str, str, str]]:
+        """(path, "not reviewed" or "not fully reviewed", why) for each file whose review a clean
+        verdict does not cover in full: every format must say so, not only the text."""
+        found = []
+        for review in self.files:
+            if review.not_reviewed is not None:
+                found.append((review.path, "not reviewed", review.not_reviewed))
+            found.extend((review.path, "not fully reviewed", note) for note in review.incomplete)
+        return found
+
     def exit_code(self) -> int:
         return 1 if any(f.severity >= self.config.fail_on for f in self.findings) else 0
 

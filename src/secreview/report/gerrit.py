@@ -78,9 +78,10 @@ def _summary(result: ReviewResult) -> str:
         text += f" {len(result.still_present)} still present although the commit message speaks of a fix."
     if result.fixed:
         text += f" {len(result.fixed)} fixed."
-    not_reviewed = [r.path for r in result.files if r.not_reviewed is not None]
-    if not_reviewed:
-        text += f" Not reviewed: {', '.join(not_reviewed)}."
+    for status in ("not reviewed", "not fully reviewed"):
+        paths = sorted({path for path, kind, _ in result.gaps() if kind == status})
+        if paths:
+            text += f" {status.capitalize()}: {', '.join(paths)}."
     return text
 
 

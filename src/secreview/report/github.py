@@ -56,9 +56,8 @@ def render(result: ReviewResult) -> str:
         if line not in seen:
             seen.add(line)
             lines.append(line)
-    for review in result.files:
-        if review.not_reviewed is not None:
-            lines.append(f"::warning file={escape_property(review.path)},title=not reviewed::{escape_data(review.not_reviewed)}")
+    for path, status, why in result.gaps():
+        lines.append(f"::warning file={escape_property(path)},title={status}::{escape_data(why)}")
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -122,6 +121,9 @@ def review_document(result: ReviewResult) -> dict[str, Any]:
         sections.append("Outside the lines of this diff:\n" + "\n".join(listed))
     if result.fixed:
         sections.append(f"Fixed: {len(result.fixed)} finding{'s' if len(result.fixed) != 1 else ''} no longer found.")
+    gaps = result.gaps()
+    if gaps:
+        sections.append("Not covered in full:\n" + "\n".join(f"- `{path}` {status}: {why}" for path, status, why in gaps))
     return {"body": "\n\n".join(sections), "event": "COMMENT", "comments": comments}
 
 
