@@ -16,7 +16,7 @@ import pytest
 from e2e import scan, write
 
 from secreview import models
-from secreview.guards import MEMORY_CEILING, TIME_BUDGET, Budget, Limits
+from secreview.guards import MEMORY_CEILING, TIME_BUDGET, Budget, Limits, processes_within
 from secreview.python import dataflow
 from secreview.python.module import ModuleContext
 from secreview.python.source import parse
@@ -107,6 +107,10 @@ def test_the_memory_ceiling_is_shared_by_the_processes() -> None:
     assert Limits.share(5.0, 2048, processes=2, reserved=48 * mib).memory_bytes == 1000 * mib
     assert Limits.share(5.0, 0, processes=2).memory_bytes is None
     assert Limits.share(5.0, 300, processes=8).memory_bytes == 128 * mib  # never below a working minimum
+    # ... which the review ensures by starting fewer processes when the ceiling is low
+    assert processes_within(300, 8, reserved=40 * mib) == 2
+    assert processes_within(200, 8, reserved=100 * mib) == 1
+    assert processes_within(0, 8) == 8
 
 
 # --- the review, end to end -------------------------------------------------------------------

@@ -78,8 +78,13 @@ class Limits:
         return cls(seconds, max(MIN_MEMORY_SHARE, total // max(1, processes)))
 
 
-class BudgetSpent(Exception):
-    """Raised by code that cannot go on once the budget is spent; the review catches it."""
+def processes_within(max_memory_mib: int | None, wanted: int, reserved: int = 0) -> int:
+    """How many of ``wanted`` worker processes the ceiling leaves a working share each: fewer
+    processes, not shares too small to analyse a file in (which would break the ceiling)."""
+    if not max_memory_mib:
+        return wanted
+    room = max_memory_mib * 1024 * 1024 - reserved
+    return max(1, min(wanted, room // MIN_MEMORY_SHARE))
 
 
 class Budget:

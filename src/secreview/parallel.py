@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .findings import FileReview
-from .guards import resident_bytes
+from .guards import processes_within, resident_bytes
 
 if TYPE_CHECKING:
     from . import rules
@@ -176,9 +176,10 @@ def _in_workers(readable: list[SourceFile], contents: dict[str, bytes], config: 
     from .review import file_limits
 
     chunks = _chunks(pending, readable, contents, jobs)
-    workers = min(jobs, len(chunks))
     # the workers share the memory ceiling; this process keeps what it holds now (the files' contents)
-    limits = file_limits(config, workers, reserved=resident_bytes() or 0)
+    reserved = resident_bytes() or 0
+    workers = min(jobs, len(chunks), processes_within(config.max_memory, jobs, reserved))
+    limits = file_limits(config, workers, reserved=reserved)
     shared = (readable, contents, config, active, limits)
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and sys.platform != "darwin":  # fork is unsafe with macOS system libraries
