@@ -48,6 +48,10 @@ Tables (all optional in a file):
     ``requires_flag`` (``"receiver:flag"`` or ``"keyword:flag"``) asks for.
 ``[[noreturn]]``
     ``calls``: functions that never return (``flask.abort``, ``sys.exit``).
+``[[validating_class]]``
+    ``bases``: classes whose subclasses convert each annotated field to its declared type when
+    an instance is built (pydantic's ``BaseModel``): a field declared ``int``, ``Literal[...]``
+    or as an enumeration holds no text from the input, whatever the input was.
 ``[[entry]]``
     framework entry points whose parameters carry input: ``decorators`` (qualified names of
     route decorators) / ``decorator_methods`` (``@anything.route(...)``), ``bases`` (classes
@@ -185,6 +189,7 @@ class Models:
     call_flags: dict[str, frozenset[str]] = field(default_factory=dict)
     setters: set[str] = field(default_factory=set)  # methods that set a named option on their receiver
     method_guards: dict[str, list[GuardModel]] = field(default_factory=dict)
+    validating_bases: tuple[str, ...] = ()  # classes that convert annotated fields to their types (pydantic)
     _canonical: dict[str, str] = field(default_factory=dict, repr=False)
     _instance_sinks: dict[str, list[SinkModel]] | None = field(default=None, repr=False)
 
@@ -342,7 +347,8 @@ def _kinds(where: str, entry: dict[str, Any]) -> frozenset[str]:
 
 
 def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
-    known_tables = {"aliases", "source", "sink", "sanitizer", "propagator", "noreturn", "entry", "guard", "setter"}
+    known_tables = {"aliases", "source", "sink", "sanitizer", "propagator", "noreturn", "entry", "guard", "setter",
+                    "validating_class"}
     unknown = set(data) - known_tables
     if unknown:
         raise ModelError(f"{origin}: unknown table(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known_tables))})")
@@ -394,6 +400,10 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
         where = f"{origin}: setter #{i + 1}"
         _check_keys(where, entry, {"methods"})
         models.setters.update(_strings(where, "methods", entry.get("methods", [])))
+    for i, entry in enumerate(_array(origin, data, "validating_class")):
+        where = f"{origin}: validating_class #{i + 1}"
+        _check_keys(where, entry, {"bases"})
+        models.validating_bases += _strings(where, "bases", entry.get("bases", []))
     for i, entry in enumerate(_array(origin, data, "noreturn")):
         where = f"{origin}: noreturn #{i + 1}"
         _check_keys(where, entry, {"calls"})

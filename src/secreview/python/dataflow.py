@@ -83,6 +83,9 @@ MAX_LABELS = 24  # origins tracked per value
 MAX_EXPR_DEPTH = 100  # nesting of one expression the interpreter follows; deeper parts are approximated
 MAX_NOTES = 5  # "analysed approximately" notes kept per reviewed file
 SMALL_PROJECT = 200  # modules; above this, other modules are loaded only for calls carrying input
+# Checks that clean a kind only together: a local redirect target starts with "/", not with "//"
+# (another host, scheme-relative) and holds no backslash (browsers read "/\\host" as "//host").
+_COMBINED_CHECKS = {"redirect": frozenset({"redirect-rooted", "redirect-no-authority", "redirect-no-backslash"})}
 OPAQUE = "opaque"
 PARAM = "param"
 
@@ -125,7 +128,12 @@ class Label:
 
     def clean(self, kinds: Iterable[str]) -> Label:
         merged = self.cleaned | frozenset(kinds)
-        return self if merged == self.cleaned else self.with_(cleaned=merged)
+        if merged == self.cleaned:
+            return self
+        for kind, parts in _COMBINED_CHECKS.items():
+            if kind not in merged and parts <= merged:
+                merged = merged | {kind}
+        return self.with_(cleaned=merged)
 
     def step(self, step: TraceStep, var: str | None = None) -> Label:
         trace = self.trace
@@ -583,6 +591,8 @@ class ModuleTaint:
         self._imported_quals: frozenset[str] | None = None
         self._imports_cache: dict[str, bool] = {}
         self._self_types: dict[ast.ClassDef, str | None] = {}
+        self._constructed: dict[ast.ClassDef, dict[str, Value]] = {}
+        self._attribute_stores: dict[str, list[ast.Attribute]] | None = None
 
     # -- globals
 
@@ -823,6 +833,42 @@ class ModuleTaint:
                     return entry
         return None
 
+    def constructed_fields(self, cls: ast.ClassDef) -> dict[str, Value]:
+        """Fields that the class's ``__init__`` sets to a value that does not depend on its
+        arguments (a constant, the configuration, a client it builds) and that no other method
+        of the class reassigns: every method sees that value, whoever calls it.  Without this,
+        ``self.store_dir = CONF.store_dir`` read in a handler is of unknown origin."""
+        cached = self._constructed.get(cls)
+        if cached is not None:
+            return cached
+        ref = self.classes.get(cls.name)
+        init = self.method(ref, "__init__", local_only=True) if ref is not None and ref.node is cls else None
+        if init is None:
+            self._constructed[cls] = {}
+            return {}
+        if init.key in self.project.in_progress:
+            return {}  # asked while __init__ itself runs: not known yet
+        # any store of that attribute name elsewhere in the module (another method, `obj.flag = x`
+        # in a caller) or a setattr() may change it
+        if self._attribute_stores is None:
+            self._attribute_stores = {}
+            for child in self.ctx.nodes(ast.Attribute):
+                if isinstance(child.ctx, (ast.Store, ast.Del)):
+                    self._attribute_stores.setdefault(child.attr, []).append(child)
+            if any(call.name == "setattr" for call in self.ctx.calls):
+                self._attribute_stores[""] = []
+        if "" in self._attribute_stores:
+            self._constructed[cls] = {}
+            return {}
+        own = set(ast.walk(init.node))
+        reassigned = {attr for attr, nodes in self._attribute_stores.items() if any(n not in own for n in nodes)}
+        stored = summarize(self.project, init).self_attrs
+        # containers are left out: other methods fill them in place (self.parts.append(x))
+        fields = {name: value for name, value in stored.items()
+                  if not value.labels and value.items is None and name not in reassigned}
+        self._constructed[cls] = fields
+        return fields
+
     def framework_self_type(self, cls: ast.ClassDef) -> str | None:
         """The framework type of a handler class's instances, for its helper methods too: in a
         Django view, ``self.request`` is the request in ``_current_tag(self)`` as much as in
@@ -1062,6 +1108,7 @@ class _OverBudget(Exception):
 
 State = dict  # name or dotted attribute path -> Value; None: this point cannot be reached
 
+_ENUM_BASES = ("enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag")
 _NUMERIC_TYPES = {"int", "float", "bool", "complex", "uuid.UUID", "decimal.Decimal", "datetime.date",
                   "datetime.datetime", "pydantic.conint", "pydantic.UUID4", "ipaddress.ip_address"}
 
@@ -1195,14 +1242,16 @@ class Interpreter:
                 value = Value(qual=typed + "()")  # a request object: its modelled attributes are the input
             elif entry is not None and self._entry_param(entry, name, user_position, default, arg.annotation):
                 what = entry.what.replace("{name}", name)
-                if typed in _NUMERIC_TYPES:
+                if self._closed_type(typed):
                     value = EMPTY
                 else:
                     label = Label(entry.kind, what, where, (TraceStep(where, f"`{name}` is {what}"),), var=name)
-                    value = Value(labels=frozenset({label}))
+                    # a project class (a pydantic model): its declared field types are known
+                    qual = typed + "()" if typed and self._project_class(typed) is not None else None
+                    value = Value(labels=frozenset({label}), qual=qual)
             elif entry is not None and self._typed_entry_param(entry, name, user_position):
                 value = Value(qual=self._typed_entry_param(entry, name, user_position) + "()")
-            elif typed in _NUMERIC_TYPES:
+            elif self._closed_type(typed):
                 value = EMPTY
             else:
                 label = Label(PARAM, f"parameter `{name}` of `{ref.name}`", where,
@@ -1294,6 +1343,42 @@ class Interpreter:
     def _typed_entry_param(self, entry: EntryModel, name: str, position: int) -> str | None:
         return entry.typed.get(name) or entry.typed.get(f"#{position}")
 
+    def _closed_type(self, typed: str | None) -> bool:
+        """A declared type whose values carry no text: numbers, ``Literal`` choices, enumerations
+        (a framework that validates annotations, or a validating model, rejects anything else)."""
+        if typed is None:
+            return False
+        if typed in _NUMERIC_TYPES or typed == "typing.Literal":
+            return True
+        cls = self._project_class(typed)
+        return cls is not None and cls.module._derives(cls.node, _ENUM_BASES)
+
+    def _project_class(self, qual: str) -> ClassRef | None:
+        if "." not in qual:
+            return self.module.classes.get(qual)
+        if qual.startswith(self.module.key + "."):
+            return self.module.classes.get(qual[len(self.module.key) + 1:])
+        resolved = self.project.resolve(qual) if self.project.has_module(qual.rpartition(".")[0]) else None
+        target = resolved[0].lookup(resolved[1]) if resolved is not None else None
+        return target if isinstance(target, ClassRef) else None
+
+    def _closed_field(self, instance_qual: str, attr: str) -> bool:
+        """``report.pages`` where ``report`` is a validating model whose ``pages`` is declared ``int``."""
+        cls = self._project_class(instance_qual[:-2]) if instance_qual.endswith("()") else None
+        bases = self.models.validating_bases
+        if cls is None or not bases or not cls.module._derives(cls.node, bases):
+            return False
+        for _ in range(6):  # the field may be declared on a model it extends
+            for stmt in cls.node.body:
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == attr:
+                    reader = self if cls.module is self.module else Interpreter(cls.module, None, scope="<class>")
+                    return reader._closed_type(reader._annotation_type(stmt.annotation))
+            parent = next((b for b in cls.node.bases if isinstance(b, ast.Name) and b.id in cls.module.classes), None)
+            if parent is None:
+                return False
+            cls = cls.module.classes[parent.id]
+        return False
+
     def _annotation_type(self, annotation: ast.AST | None) -> str | None:
         if annotation is None:
             return None
@@ -1305,6 +1390,8 @@ class Interpreter:
         if isinstance(annotation, ast.Subscript):
             # Annotated[int, ...] / Optional[int]
             head = self.ctx.qualname(annotation.value) or ""
+            if head.rpartition(".")[2] == "Literal":
+                return "typing.Literal"
             if head.rpartition(".")[2] in ("Annotated", "Optional"):
                 inner = annotation.slice
                 if isinstance(inner, ast.Tuple) and inner.elts:
@@ -1816,6 +1903,12 @@ class Interpreter:
         if key and self.state and key in self.state:
             return self.state[key]
         base = self.eval(node.value)
+        if (self.self_name is not None and isinstance(node.value, ast.Name) and node.value.id == self.self_name
+                and self.ref is not None and self.ref.cls is not None
+                and not (base.items is not None and "." + node.attr in base.items)):
+            constructed = self.module.constructed_fields(self.ref.cls).get(node.attr)
+            if constructed is not None:
+                return constructed
         qual = self.models.canonical(f"{base.qual}.{node.attr}") if base.qual else None
         if qual is not None:
             source = self.models.sources.get(qual)
@@ -1839,6 +1932,8 @@ class Interpreter:
                 flags = flags | {"host-of:" + flag[len("parsed-url:"):]}
         if isinstance(base.func, ClassRef) and not base.labels:
             return Value(qual=qual, flags=flags)
+        if base.labels and base.qual and self._closed_field(base.qual, node.attr):
+            return Value(qual=qual)
         labels = base.labels
         if any(l.kind == PARAM and not isinstance(l.param, tuple) for l in labels):
             # a field of a parameter: its own placeholder, so callers substitute that field only
@@ -2333,6 +2428,12 @@ class Interpreter:
                 result = self.opaque(f"the result of `{_short(node.func)}()`", node, qual=f"{qual}()")
         if call.method in _MUTATORS and call.receiver is not None and call.receiver_key and self.state is not None:
             self._mutate(call)
+            owner, _, attr = call.receiver_key.partition(".")
+            if owner == self.self_name and attr and "." not in attr and call.receiver_key in self.state:
+                # self.parts.append(part): a setter too, as much as self.parts = [part]
+                current = self.self_attrs.get(attr)
+                value = self.state[call.receiver_key]
+                self.self_attrs[attr] = join(current, value) if current is not None else value
         if call.method in models.setters and call.receiver_key and self.state is not None and len(call.args) >= 2:
             option = call.node.args[0]
             name = (self.ctx.qualname(option) or "").rpartition(".")[2] or str(call.args[0].const)
@@ -2654,6 +2755,8 @@ class Interpreter:
 
         for hit in summary.hits:
             for label in substitute(hit.label):
+                if label.cleaned_for(hit.kind):
+                    continue  # the caller sanitised the argument for this sink: quote(x) into a helper that runs it
                 self.record(hit.kind, hit.sink, hit.location, hit.scope, label, hit.built, hit.variable)
 
         returns = summary.returns
@@ -3076,6 +3179,8 @@ class Interpreter:
                 key = _key(right)
                 if key and (".." in left_value.const or left_value.const in ("/", "\\")):
                     facts.append((key, frozenset({"path"}), UNKNOWN))
+                if key and left_value.const == "\\":
+                    facts.append((key, frozenset({"redirect-no-backslash"}), UNKNOWN))
                 if key and left_value.const in ("\n", "\r", "\r\n"):
                     facts.append((key, frozenset({"log", "header"}), UNKNOWN))
         elif isinstance(op, (ast.Eq, ast.NotEq, ast.Is, ast.IsNot)):
