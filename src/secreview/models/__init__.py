@@ -34,7 +34,8 @@ Tables (all optional in a file):
     argument vector starts), ``keeps`` (the result still holds the input: parsers and
     deserialisers; other sinks' results do not carry what they consumed), ``what``.
 ``[[sanitizer]]``
-    ``calls`` / ``methods``, ``kinds`` cleaned (``"*"``: every kind: conversions to numbers),
+    ``calls`` / ``methods`` (a name in ``calls`` may be an attribute read like a property:
+    ``pathlib.Path().name``), ``kinds`` cleaned (``"*"``: every kind: conversions to numbers),
     ``arg_contains`` (the method's first argument must contain one of these constant strings),
     ``keyword`` / ``keyword_values`` (only when that keyword names one of these: ``type=int``).
 ``[[propagator]]``
@@ -51,7 +52,10 @@ Tables (all optional in a file):
 ``[[validating_class]]``
     ``bases``: classes whose subclasses convert each annotated field to its declared type when
     an instance is built (pydantic's ``BaseModel``): a field declared ``int``, ``Literal[...]``
-    or as an enumeration holds no text from the input, whatever the input was.
+    or as an enumeration holds no text from the input, whatever the input was.  Forms and
+    serializers declare fields as class attributes instead (``port = forms.IntegerField()``):
+    ``closed_fields`` names the field classes whose values hold no text, ``data`` the attributes
+    (``cleaned_data``) where the instance keeps the converted values by field name.
 ``[[entry]]``
     framework entry points whose parameters carry input: ``decorators`` (qualified names of
     route decorators) / ``decorator_methods`` (``@anything.route(...)``), ``bases`` (classes
@@ -190,6 +194,8 @@ class Models:
     setters: set[str] = field(default_factory=set)  # methods that set a named option on their receiver
     method_guards: dict[str, list[GuardModel]] = field(default_factory=dict)
     validating_bases: tuple[str, ...] = ()  # classes that convert annotated fields to their types (pydantic)
+    validated_data: tuple[str, ...] = ()  # attributes holding a validating form's converted fields
+    closed_field_types: frozenset[str] = frozenset()  # declared field classes whose values hold no text
     _canonical: dict[str, str] = field(default_factory=dict, repr=False)
     _instance_sinks: dict[str, list[SinkModel]] | None = field(default=None, repr=False)
 
@@ -402,8 +408,10 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
         models.setters.update(_strings(where, "methods", entry.get("methods", [])))
     for i, entry in enumerate(_array(origin, data, "validating_class")):
         where = f"{origin}: validating_class #{i + 1}"
-        _check_keys(where, entry, {"bases"})
+        _check_keys(where, entry, {"bases", "data", "closed_fields"})
         models.validating_bases += _strings(where, "bases", entry.get("bases", []))
+        models.validated_data += _strings(where, "data", entry.get("data", []))
+        models.closed_field_types |= frozenset(_strings(where, "closed_fields", entry.get("closed_fields", [])))
     for i, entry in enumerate(_array(origin, data, "noreturn")):
         where = f"{origin}: noreturn #{i + 1}"
         _check_keys(where, entry, {"calls"})

@@ -1373,6 +1373,10 @@ class Interpreter:
                 if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id == attr:
                     reader = self if cls.module is self.module else Interpreter(cls.module, None, scope="<class>")
                     return reader._closed_type(reader._annotation_type(stmt.annotation))
+                if (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call)
+                        and any(isinstance(t, ast.Name) and t.id == attr for t in stmt.targets)):
+                    field_type = self.models.canonical(cls.module.ctx.qualname(stmt.value.func))
+                    return field_type in self.models.closed_field_types
             parent = next((b for b in cls.node.bases if isinstance(b, ast.Name) and b.id in cls.module.classes), None)
             if parent is None:
                 return False
@@ -1934,6 +1938,9 @@ class Interpreter:
             return Value(qual=qual, flags=flags)
         if base.labels and base.qual and self._closed_field(base.qual, node.attr):
             return Value(qual=qual)
+        if base.labels and qual in self.models.call_sanitizers:
+            # a property that sanitises, as a call would: Path(name).name is a base name
+            return clean_value(Value(labels=base.labels, qual=qual), self.models.call_sanitizers[qual].kinds)
         labels = base.labels
         if any(l.kind == PARAM and not isinstance(l.param, tuple) for l in labels):
             # a field of a parameter: its own placeholder, so callers substitute that field only
@@ -2370,6 +2377,13 @@ class Interpreter:
             if init is not None:
                 call.receiver = Value(qual=target.qual + "()", func=target)
                 _, fields = self._apply_summary(call, init, bound=True, with_fields=True)
+            else:
+                fields = self._declared_fields(call, target)
+                if fields is None and self._library_base(target):
+                    # a library class's constructor (a form, a serializer bound to request data):
+                    # like any library call, its result holds what it was given
+                    labels = merge_labels(call.args) | merge_labels(call.kwargs.values())
+                    fields = self._validated_data(target, labels)
             return Value(labels=labels, qual=target.qual + "()", func=target, items=fields)
         if isinstance(target, FunctionRef):
             if isinstance(target.node, ast.Lambda) or (target.module is self.module and target.cls is None
@@ -2628,6 +2642,80 @@ class Interpreter:
             return Value(labels=labels, prefix=receiver.prefix if keep_prefix else None, text=receiver.text, flags=flags,
                          const=UNKNOWN)
         return None
+
+    def _validated_data(self, target: ClassRef, labels: frozenset[Label]) -> dict[str, Value] | None:
+        """``form.cleaned_data``: the given data by field name, with the fields the form converts
+        (``port = forms.IntegerField()``) holding no text."""
+        if not labels or not self.models.validated_data or not target.module._derives(target.node, self.models.validating_bases):
+            return None
+        closed = {name: EMPTY for name in self._assigned_fields(target) if self._closed_field(target.qual + "()", name)}
+        return {"." + attr: Value(labels=labels, items=dict(closed)) for attr in self.models.validated_data}
+
+    def _assigned_fields(self, target: ClassRef) -> list[str]:
+        names = []
+        for stmt in target.node.body:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
+                names.extend(t.id for t in stmt.targets if isinstance(t, ast.Name))
+        return names
+
+    def _library_base(self, target: ClassRef) -> bool:
+        """Whether the class extends a class of a library (not the project's, not a builtin, not
+        a typing or abc helper), whose constructor the analysis cannot see."""
+        cls, depth = target, 0
+        while cls is not None and depth < 6:
+            local = None
+            for base in cls.node.bases:
+                if isinstance(base, ast.Name) and base.id in cls.module.classes:
+                    local = cls.module.classes[base.id]
+                    continue
+                qual = cls.module.ctx.qualname(base) or ""
+                if not qual or qual in _BUILTINS or qual.split(".")[0] in ("typing", "abc", "enum", "dataclasses"):
+                    continue
+                if self.project.module_of(qual) is None:
+                    return True
+            cls, depth = local, depth + 1
+        return False
+
+    def _declared_fields(self, call: CallSite, target: ClassRef) -> dict[str, Value] | None:
+        """A class without ``__init__`` whose body declares annotated fields (a dataclass, a
+        NamedTuple, an attrs or pydantic model): its constructor takes them in order, or by
+        name, and stores each (a validating model's ``int`` field holds no text)."""
+        chain = [target]
+        while len(chain) < 6:
+            parent = next((b for b in chain[-1].node.bases if isinstance(b, ast.Name) and b.id in chain[-1].module.classes), None)
+            if parent is None:
+                break
+            chain.append(chain[-1].module.classes[parent.id])
+        names: list[str] = []
+        for cls in reversed(chain):
+            for stmt in cls.node.body:
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.target.id not in names:
+                    head = stmt.annotation.value if isinstance(stmt.annotation, ast.Subscript) else None
+                    if head is None or "ClassVar" not in (self.ctx.qualname(head) or ""):
+                        names.append(stmt.target.id)
+        if not names:
+            return None
+        fields: dict[str, Value] = {}
+        for i, (value, node) in enumerate(zip(call.args, call.node.args)):
+            if isinstance(node, ast.Starred):
+                for name in names[i:]:
+                    fields["." + name] = value
+                break
+            if i < len(names):
+                fields["." + names[i]] = value
+        for keyword, value in call.kwargs.items():
+            if keyword is None:  # Model(**payload): any field may come from it
+                for name in names:
+                    fields["." + name] = join(fields.get("." + name), value)
+            elif keyword in names:
+                fields["." + keyword] = value
+        if not fields:
+            return None
+        instance = target.qual + "()"
+        for key in list(fields):
+            if fields[key].labels and self._closed_field(instance, key[1:]):
+                fields[key] = EMPTY
+        return fields
 
     def _inline(self, call: CallSite, target: FunctionRef) -> Value:
         """Nested functions and lambdas: analysed with the caller's state as their closure."""
@@ -3162,6 +3250,12 @@ class Interpreter:
         op = test.ops[0]
         left, right = test.left, test.comparators[0]
         facts = []
+        if isinstance(op, (ast.Is, ast.IsNot)):
+            for a, b in ((left, right), (right, left)):
+                if isinstance(b, ast.Constant) and b.value is None and isinstance(a, ast.Call):
+                    # pattern.fullmatch(x) is not None: the check passed, as a truthy result says
+                    if truth == isinstance(op, ast.IsNot):
+                        facts.extend(self._facts(a, True, 1))
         if isinstance(op, (ast.In, ast.NotIn)):
             holds = truth if isinstance(op, ast.In) else not truth
             container = self._quiet_eval(right)
