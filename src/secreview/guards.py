@@ -80,11 +80,12 @@ class Limits:
 
 def processes_within(max_memory_mib: int | None, wanted: int, reserved: int = 0) -> int:
     """How many of ``wanted`` worker processes the ceiling leaves a working share each: fewer
-    processes, not shares too small to analyse a file in (which would break the ceiling)."""
+    processes, not shares too small to analyse a file in (which would break the ceiling); 0
+    when not even one fits beside the ``reserved`` bytes of the process that would start it."""
     if not max_memory_mib:
         return wanted
     room = max_memory_mib * 1024 * 1024 - reserved
-    return max(1, min(wanted, room // MIN_MEMORY_SHARE))
+    return max(0, min(wanted, room // MIN_MEMORY_SHARE))
 
 
 class Budget:

@@ -179,6 +179,9 @@ def _in_workers(readable: list[SourceFile], contents: dict[str, bytes], config: 
     # the workers share the memory ceiling; this process keeps what it holds now (the files' contents)
     reserved = resident_bytes() or 0
     workers = min(jobs, len(chunks), processes_within(config.max_memory, jobs, reserved))
+    if workers <= 1:  # one worker beside this process is slower than this process alone, and heavier
+        _in_process(readable, contents, config, active, pending, finished)
+        return
     limits = file_limits(config, workers, reserved=reserved)
     shared = (readable, contents, config, active, limits)
     methods = multiprocessing.get_all_start_methods()
