@@ -162,7 +162,7 @@ def test_the_default_budget_reviews_fully(app: Path) -> None:
 
 @pytest.mark.parametrize("flag, value, message", [
     ("--time-budget", "-1", "--time-budget must be a number of seconds (0: no limit)"),
-    ("--max-memory", "100", "--max-memory must be a number of MiB, at least 128 (0: no limit)"),
+    ("--max-memory", "200", "--max-memory must be a number of MiB, at least 256 (0: no limit)"),
 ])
 def test_bad_limits_are_usage_errors(app: Path, flag: str, value: str, message: str) -> None:
     run = scan(".", flag, value)

@@ -19,7 +19,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 from .findings import Severity
-from .guards import DEFAULT_MAX_MEMORY_MIB, DEFAULT_TIME_BUDGET_S, MIN_MEMORY_SHARE
+from .guards import DEFAULT_MAX_MEMORY_MIB, DEFAULT_TIME_BUDGET_S, MIN_MAX_MEMORY_MIB
 from .python.source import DEFAULT_MAX_FILE_BYTES
 
 TEST_CODE_POLICIES = ("relevant", "all", "off")
@@ -98,7 +98,7 @@ def _seconds(key: str, value: Any) -> float:
 
 
 def _memory_mib(key: str, value: Any) -> int:
-    floor = MIN_MEMORY_SHARE // (1024 * 1024)
+    floor = MIN_MAX_MEMORY_MIB
     if not isinstance(value, int) or isinstance(value, bool) or (value != 0 and value < floor):
         raise ConfigError(f"{key} must be a number of MiB, at least {floor} (0: no limit), got {value!r}")
     return value

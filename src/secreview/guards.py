@@ -41,6 +41,11 @@ MACHINE_DEPENDENT = (TIME_BUDGET, MEMORY_CEILING)
 DEFAULT_TIME_BUDGET_S = 5.0  # the largest file of OpenStack Nova takes about 1 s
 DEFAULT_MAX_MEMORY_MIB = 2048
 MIN_MEMORY_SHARE = 128 * 1024 * 1024  # below this a process cannot hold Python and one parsed file
+# The smallest ceiling accepted: the interpreter, the engine, the files' contents and the
+# results (about 150 MiB for the 1,800 files of the standard library) are held whatever the
+# analysis does, and memory Python has freed is not always given back to the system, so a lower
+# ceiling could be passed with every file stopped.
+MIN_MAX_MEMORY_MIB = 256
 RELIEVE_AT = 0.8  # share of the ceiling at which rebuildable caches are dropped
 # Once relieved, a process relieves again only after it grew by this share of the ceiling: near
 # the ceiling a collection at every check would cost more than the analysis.
