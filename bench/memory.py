@@ -27,8 +27,8 @@ from speed import measure  # noqa: E402  (a sibling script, not a package)
 
 
 def stdlib_copy(scratch: Path) -> Path:
-    """The standard library without site-packages, copied under ``scratch`` (a
-    path outside any repository, so no .gitignore and no test-code rules apply to it)."""
+    """The standard library without site-packages, copied under ``scratch`` (outside any
+    repository, so no .gitignore hides part of it; its test packages are test code)."""
     source = Path(sysconfig.get_paths()["stdlib"])
     target = scratch / "stdlib"
     skip = shutil.ignore_patterns("site-packages", "__pycache__", "*.pyc")
