@@ -324,3 +324,12 @@ def view():
     note(b)
     os.system("echo " + b)
 """) == {(23, "shell")}
+
+
+def test_thousands_of_sequential_branches_keep_the_flow_through_them() -> None:
+    # each if/else writes a new name from the last: every join sees thousands of live names
+    blocks = "".join(f"    if flag:\n        v{i} = v{i - 1} + 'x'\n    else:\n        v{i} = v{i - 1}\n"
+                     for i in range(1, 3001))
+    code = FLASK + "@app.route('/x')\ndef view(flag):\n    v0 = request.args['q']\n" + blocks + "    os.system(v3000)\n"
+    line = code.count("\n")
+    assert http(code) == {(line, "shell")}

@@ -8,7 +8,9 @@ constant when known (folded with the same rules as :func:`~secreview.python.modu
 constant prefix and constant text fragments of strings being built, the qualified name of the
 object (``flask.request``, ``requests.Session()``) that models are keyed by, and the elements
 of containers with constant keys or indexes.  Branches whose test folds to a constant are
-pruned; the states of the others are joined; loops run to a fixed point (bounded).  Tests
+pruned; the states of the others are joined (only at the names written since they forked, see
+:class:`State`, so thousands of branches over thousands of live names stay linear); loops run
+to a fixed point (bounded).  Tests
 refine the state of the branch they guard (``if x not in ALLOWED: abort()`` leaves ``x`` clean
 after the ``if``, because the branch where it is tainted does not continue).
 
@@ -1106,11 +1108,64 @@ class _OverBudget(Exception):
     """The reviewed file's budget is spent: what was found so far is kept, the rest is not analysed."""
 
 
-State = dict  # name or dotted attribute path -> Value; None: this point cannot be reached
+class State(dict):
+    """Name or dotted attribute path -> Value at one point of a function (None where the point
+    cannot be reached).
+
+    Each write is recorded in the owning interpreter's region log (:meth:`Interpreter._open`),
+    so a join of two states forked at one statement compares only the names either side
+    wrote: a function with thousands of live names and thousands of branches stays linear.
+    Only writes through these methods are recorded; the engine mutates states no other way.
+    """
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner: Interpreter, entries: dict | None = None):
+        dict.__init__(self, entries or ())
+        self._owner = owner
+
+    def __setitem__(self, key: str, value: Value) -> None:
+        dict.__setitem__(self, key, value)
+        log = self._owner._written
+        if log is not None:
+            log.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        dict.__delitem__(self, key)
+        log = self._owner._written
+        if log is not None:
+            log.add(key)
+
+    def pop(self, key: str, *default):
+        log = self._owner._written
+        if log is not None:
+            log.add(key)
+        return dict.pop(self, key, *default)
+
+    def _unsupported(self, *args, **kwargs):
+        raise TypeError("State records writes through [] and pop only")
+
+    update = setdefault = popitem = clear = __ior__ = _unsupported  # would bypass the log
+
+    def __reduce__(self):  # a state is never copied except through the interpreter
+        raise TypeError("State is not copyable")
 
 _ENUM_BASES = ("enum.Enum", "enum.IntEnum", "enum.StrEnum", "enum.Flag", "enum.IntFlag")
 _NUMERIC_TYPES = {"int", "float", "bool", "complex", "uuid.UUID", "decimal.Decimal", "datetime.date",
                   "datetime.datetime", "pydantic.conint", "pydantic.UUID4", "ipaddress.ip_address"}
+
+
+def _region(method: Callable[[Interpreter, ast.stmt], None]) -> Callable[[Interpreter, ast.stmt], None]:
+    """A compound statement is one region of :meth:`Interpreter._open`: its joins look only at
+    the names written inside it."""
+    def run(self: Interpreter, stmt: ast.stmt) -> None:
+        outer = self._open()
+        try:
+            method(self, stmt)
+        finally:
+            self._close(outer)
+    run.__name__ = method.__name__
+    return run
 
 
 class Interpreter:
@@ -1121,7 +1176,8 @@ class Interpreter:
         self.models = module.models
         self.ref = ref
         self.scope = scope
-        self.state: State | None = {}
+        self._written: set[str] | None = None  # the open region's log of written names, see _open
+        self.state: State | None = State(self)
         self.returns: Value | None = None
         self.summary_hits: list[ParamHit] = []
         self.loop_breaks: list[list[State]] = []
@@ -1156,7 +1212,7 @@ class Interpreter:
         self.local_names = self.module.facts(node).assigned
         if self.entry is None and not isinstance(node, ast.Lambda):
             self.entry = self.module.entry(ref)
-        self.state = {}
+        self.state = State(self)
         if ref.cls is not None and not _is_static(node) and _positional(node):
             self.self_name = _positional(node)[0]
         self._bind_params(node, ref)
@@ -1408,29 +1464,52 @@ class Interpreter:
     # -- states
 
     def copy_state(self) -> State | None:
-        return None if self.state is None else dict(self.state)
+        return None if self.state is None else State(self, self.state)
 
-    @staticmethod
-    def join_states(a: State | None, b: State | None) -> State | None:
+    def _copy(self, state: State | None) -> State | None:
+        return None if state is None else State(self, state)
+
+    def _open(self) -> set[str] | None:
+        """Start a region (one compound statement): every state joined inside it was forked
+        from the state at its start, so two of them differ only in names written since, which
+        this region's log collects.  Returns the enclosing log, for :meth:`_close`."""
+        outer = self._written
+        self._written = set()
+        return outer
+
+    def _close(self, outer: set[str] | None) -> None:
+        """End the region: its writes are writes of the enclosing region too."""
+        written = self._written
+        self._written = outer
+        if outer is not None and written:
+            outer |= written
+
+    def join_states(self, a: State | None, b: State | None) -> State | None:
+        """The join of two states of the open region: names neither side wrote hold the same
+        value on both sides (joining it with itself gives it back), so only the region's log is
+        looked at."""
         if a is None:
-            return None if b is None else dict(b)
-        if b is None:
-            return dict(a)
-        merged = {}
-        for key in a.keys() | b.keys():
-            merged[key] = join(a.get(key), b.get(key))
+            return None if b is None else State(self, b)
+        merged = State(self, a)
+        if b is None or b is a:
+            return merged
+        for key in self._written:  # type: ignore[union-attr]  # joins happen inside regions only
+            x = a.get(key)
+            y = b.get(key)
+            if x is not y:
+                merged[key] = join(x, y)
         return merged
 
-    @staticmethod
-    def same_states(a: State | None, b: State | None) -> bool:
+    def same_states(self, a: State | None, b: State | None) -> bool:
         if a is None or b is None:
             return a is b
-        if a.keys() != b.keys():
-            return False
-        for key, value in a.items():
-            other = b[key]
+        for key in self._written:  # type: ignore[union-attr]  # as in join_states
+            value = a.get(key)
+            other = b.get(key)
             if value is other:
                 continue
+            if value is None or other is None:
+                return False
             if value.labels != other.labels or value.known != other.known:
                 return False
             if value.items is not None or other.items is not None:
@@ -1525,6 +1604,7 @@ class Interpreter:
         self.eval(stmt.test)
         self.refine(stmt.test, True)
 
+    @_region
     def stmt_If(self, stmt: ast.If) -> None:
         test = self.eval(stmt.test)
         truth = self._truth(test)
@@ -1553,6 +1633,7 @@ class Interpreter:
         except Exception:
             return None
 
+    @_region
     def stmt_While(self, stmt: ast.While) -> None:
         test = self.eval(stmt.test)
         truth = self._truth(test)
@@ -1567,6 +1648,7 @@ class Interpreter:
             self.exec_block(stmt.orelse)
             self.state = self.join_states(self.state, exits)
 
+    @_region
     def stmt_For(self, stmt: ast.For) -> None:
         iterable = self.eval(stmt.iter)
         element = self.element_of(iterable)
@@ -1589,7 +1671,7 @@ class Interpreter:
         head = entry
         rounds = MAX_LOOP_ROUNDS if len(self.loop_breaks) < 2 else 1  # deep nests: one pass, joined
         for _ in range(rounds):
-            self.state = dict(head) if head is not None else None
+            self.state = self._copy(head)
             if self.state is None:
                 break
             if on_enter:
@@ -1635,6 +1717,7 @@ class Interpreter:
 
     stmt_AsyncWith = stmt_With
 
+    @_region
     def stmt_Try(self, stmt: ast.Try) -> None:
         before = self.copy_state()
         self.exec_block(stmt.body)
@@ -1644,7 +1727,7 @@ class Interpreter:
         handler_entry = self.join_states(before, after_body)
         outcomes = normal
         for handler in stmt.handlers:
-            self.state = dict(handler_entry) if handler_entry is not None else None
+            self.state = self._copy(handler_entry)
             if self.state is None:
                 continue
             if handler.name:
@@ -1655,7 +1738,7 @@ class Interpreter:
         if stmt.finalbody:
             if self.state is None:
                 # finally runs on the way out of a return/raise; analyse it for its sinks only
-                self.state = dict(handler_entry) if handler_entry is not None else {}
+                self.state = State(self, handler_entry)
                 self.exec_block(stmt.finalbody)
                 self.state = None
             else:
@@ -1663,6 +1746,7 @@ class Interpreter:
 
     stmt_TryStar = stmt_Try
 
+    @_region
     def stmt_Match(self, stmt) -> None:
         subject = self.eval(stmt.subject)
         before = self.copy_state()
@@ -1672,7 +1756,7 @@ class Interpreter:
             verdict = self._case_matches(case.pattern, subject)
             if verdict is False:
                 continue
-            self.state = dict(before) if before is not None else None
+            self.state = self._copy(before)
             if self.state is None:
                 break
             self._bind_pattern(case.pattern, subject, stmt)
@@ -2025,7 +2109,7 @@ class Interpreter:
         saved = self.copy_state()
         self.refine(node.test, True)
         body = self.eval(node.body)
-        self.state = saved if saved is None else dict(saved)
+        self.state = self._copy(saved)
         self.refine(node.test, False)
         orelse = self.eval(node.orelse)
         self.state = saved
@@ -2238,7 +2322,7 @@ class Interpreter:
 
     def _comprehension(self, node, element_nodes: list[ast.expr]) -> Value:
         saved = self.copy_state()
-        self.state = dict(saved) if saved is not None else {}
+        self.state = State(self, saved)
         for generator in node.generators:
             iterable = self.eval(generator.iter)
             self.assign(generator.target, self.element_of(iterable), node)
@@ -2723,7 +2807,7 @@ class Interpreter:
             return Value(labels=merge_labels(call.args))
         node = target.node
         interp = Interpreter(self.module, target, scope=self.scope)
-        interp.state = dict(self.state or {})
+        interp.state = State(interp, self.state)
         interp.local_names = self.module.facts(node).assigned | self.local_names
         params = _positional(node)
         for i, name in enumerate(params):
