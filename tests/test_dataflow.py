@@ -333,3 +333,34 @@ def test_thousands_of_sequential_branches_keep_the_flow_through_them() -> None:
     code = FLASK + "@app.route('/x')\ndef view(flag):\n    v0 = request.args['q']\n" + blocks + "    os.system(v3000)\n"
     line = code.count("\n")
     assert http(code) == {(line, "shell")}
+
+
+def _review_one(tmp_path: Path, code: str):
+    path = tmp_path / "views.py"
+    path.write_text(code)
+    [review] = review_files([SourceFile("views.py", path, False, "views")], Config()).files
+    return review
+
+
+SUM_VIEW = """import sqlite3
+from flask import request
+
+def view():
+    cursor = sqlite3.connect("app.db").cursor()
+    a, b = "x", "y"
+    q = "SELECT " + {terms}
+    cursor.execute(q)
+"""
+
+
+def test_a_sum_of_thousands_of_terms_keeps_its_tainted_term(tmp_path: Path) -> None:
+    terms = " + ".join(["a", "b"] * 2500) + ' + request.args["x"]'
+    review = _review_one(tmp_path, SUM_VIEW.format(terms=terms))
+    assert (review.not_reviewed, review.incomplete) == (None, [])
+    assert [(f.rule, f.location.line) for f in review.findings] == [("sql-injection", 8)]
+
+
+def test_a_sum_of_thousands_of_constants_stays_clean(tmp_path: Path) -> None:
+    terms = " + ".join(f"'t{i}'" for i in range(5000))
+    review = _review_one(tmp_path, SUM_VIEW.format(terms=terms))
+    assert (review.not_reviewed, review.incomplete, review.findings) == (None, [], [])

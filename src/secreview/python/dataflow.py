@@ -2169,9 +2169,17 @@ class Interpreter:
         return Value(labels=operand.labels)
 
     def expr_BinOp(self, node: ast.BinOp) -> Value:
-        left = self.eval(node.left)
-        right = self.eval(node.right)
-        return self.binop(node.op, left, right, node)
+        # A long sum (generated SQL, a table of strings) nests to the left as deep as it has
+        # terms: walk its left spine with a loop, so its length costs no Python stack.
+        spine = [node]
+        innermost = node.left
+        while isinstance(innermost, ast.BinOp):
+            spine.append(innermost)
+            innermost = innermost.left
+        value = self.eval(innermost)
+        for binop in reversed(spine):
+            value = self.binop(binop.op, value, self.eval(binop.right), binop)
+        return value
 
     def binop(self, op: ast.operator, left: Value, right: Value, node: ast.AST) -> Value:
         if left.known and right.known:
