@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING
 from .. import models as model_files
 from ..findings import Location, TraceStep
 from ..models import ALL_KINDS, EntryModel, Models, SinkModel
-from .module import UNKNOWN, ModuleContext
+from .module import UNKNOWN, ModuleContext, child_nodes
 
 if TYPE_CHECKING:
     from ..guards import Budget
@@ -595,6 +595,9 @@ class ModuleTaint:
         self._self_types: dict[ast.ClassDef, str | None] = {}
         self._constructed: dict[ast.ClassDef, dict[str, Value]] = {}
         self._attribute_stores: dict[str, list[ast.Attribute]] | None = None
+        self._entries: dict[tuple, EntryModel | None] = {}
+        self._derived: dict[tuple, bool] = {}
+        self._value_quals: dict[ast.AST, str | None] = {}
 
     # -- globals
 
@@ -808,6 +811,16 @@ class ModuleTaint:
         node = ref.node
         if isinstance(node, ast.Lambda):
             return None
+        key = (node, ref.cls)
+        found = self._entries.get(key, UNKNOWN)
+        if found is UNKNOWN:
+            found = self._entry(ref)
+            if self._globals is not None:  # while the globals are being computed, names resolve differently
+                self._entries[key] = found
+        return found  # type: ignore[return-value]
+
+    def _entry(self, ref: FunctionRef) -> EntryModel | None:
+        node = ref.node
         for entry in self.models.ordered_entries:
             if entry.module_imports and not self.imports(entry.module_imports):
                 continue
@@ -913,6 +926,16 @@ class ModuleTaint:
 
     def _value_qual(self, node: ast.AST) -> str | None:
         """Qualified name of an expression at module level: ``app.route`` → ``flask.Flask().route``."""
+        # asked for each decorator once per entry-point model: remembered once the globals it
+        # reads are final
+        found = self._value_quals.get(node, UNKNOWN)
+        if found is UNKNOWN:
+            found = self._value_qual_uncached(node)
+            if self._globals is not None:
+                self._value_quals[node] = found
+        return found  # type: ignore[return-value]
+
+    def _value_qual_uncached(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):
             value = self.globals.get(node.id)
             if value is not None and value.qual:
@@ -927,6 +950,15 @@ class ModuleTaint:
         return None
 
     def _derives(self, cls: ast.ClassDef, bases: tuple[str, ...], depth: int = 0) -> bool:
+        if depth:
+            return self._derives_uncached(cls, bases, depth)
+        key = (cls, bases)
+        found = self._derived.get(key)
+        if found is None:
+            found = self._derived[key] = self._derives_uncached(cls, bases, 0)
+        return found
+
+    def _derives_uncached(self, cls: ast.ClassDef, bases: tuple[str, ...], depth: int) -> bool:
         for base in cls.bases:
             qual = self.models.canonical(self.ctx.qualname(base)) or ""
             if any(qual == b or qual.endswith("." + b) or b.endswith("." + qual) and "." not in qual and qual for b in bases):
@@ -1023,14 +1055,15 @@ def _typed_source_prefixes(models: Models) -> frozenset[str]:
 
 
 def _walk_own(node: ast.AST) -> Iterator[ast.AST]:
-    """Nodes of a function body, nested functions and classes excluded."""
-    stack = list(ast.iter_child_nodes(node))
+    """Nodes of a function body, nested functions and classes excluded (and the shared operator
+    and context nodes, which say nothing about a function)."""
+    stack = child_nodes(node)
     while stack:
         child = stack.pop()
         yield child
         if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
-        stack.extend(ast.iter_child_nodes(child))
+        stack.extend(child_nodes(child))
 
 
 def _positional(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> list[str]:
@@ -1118,26 +1151,26 @@ class State(dict):
     Only writes through these methods are recorded; the engine mutates states no other way.
     """
 
-    __slots__ = ("_owner",)
+    __slots__ = ("_log",)
 
     def __init__(self, owner: Interpreter, entries: dict | None = None):
         dict.__init__(self, entries or ())
-        self._owner = owner
+        self._log = owner._log  # the cell, not the interpreter: no reference cycle to collect
 
     def __setitem__(self, key: str, value: Value) -> None:
         dict.__setitem__(self, key, value)
-        log = self._owner._written
+        log = self._log[0]
         if log is not None:
             log.add(key)
 
     def __delitem__(self, key: str) -> None:
         dict.__delitem__(self, key)
-        log = self._owner._written
+        log = self._log[0]
         if log is not None:
             log.add(key)
 
     def pop(self, key: str, *default):
-        log = self._owner._written
+        log = self._log[0]
         if log is not None:
             log.add(key)
         return dict.pop(self, key, *default)
@@ -1176,7 +1209,7 @@ class Interpreter:
         self.models = module.models
         self.ref = ref
         self.scope = scope
-        self._written: set[str] | None = None  # the open region's log of written names, see _open
+        self._log: list[set[str] | None] = [None]  # the open region's log of written names, see _open
         self.state: State | None = State(self)
         self.returns: Value | None = None
         self.summary_hits: list[ParamHit] = []
@@ -1473,14 +1506,14 @@ class Interpreter:
         """Start a region (one compound statement): every state joined inside it was forked
         from the state at its start, so two of them differ only in names written since, which
         this region's log collects.  Returns the enclosing log, for :meth:`_close`."""
-        outer = self._written
-        self._written = set()
+        outer = self._log[0]
+        self._log[0] = set()
         return outer
 
     def _close(self, outer: set[str] | None) -> None:
         """End the region: its writes are writes of the enclosing region too."""
-        written = self._written
-        self._written = outer
+        written = self._log[0]
+        self._log[0] = outer
         if outer is not None and written:
             outer |= written
 
@@ -1493,7 +1526,7 @@ class Interpreter:
         merged = State(self, a)
         if b is None or b is a:
             return merged
-        for key in self._written:  # type: ignore[union-attr]  # joins happen inside regions only
+        for key in self._log[0]:  # type: ignore[union-attr]  # joins happen inside regions only
             x = a.get(key)
             y = b.get(key)
             if x is not y:
@@ -1503,7 +1536,7 @@ class Interpreter:
     def same_states(self, a: State | None, b: State | None) -> bool:
         if a is None or b is None:
             return a is b
-        for key in self._written:  # type: ignore[union-attr]  # as in join_states
+        for key in self._log[0]:  # type: ignore[union-attr]  # as in join_states
             value = a.get(key)
             other = b.get(key)
             if value is other:

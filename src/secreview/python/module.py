@@ -59,6 +59,37 @@ class Call:
         return None
 
 
+# Fields that never hold a node worth indexing: identifiers, numbers, flags, and the operator and
+# context nodes, which CPython shares (one ``Load()`` for the whole process), so that they have no
+# parent of their own and no rule asks for them.  Skipping them halves the cost of the index.
+_NOT_CHILDREN = frozenset({"ctx", "op", "ops", "id", "attr", "name", "arg", "module", "level", "kind",
+                           "conversion", "type_comment", "is_async", "simple", "asname", "tag"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    return tuple(name for name in cls._fields  # type: ignore[attr-defined]
+                 if name not in _NOT_CHILDREN and not (cls is ast.Constant and name == "value"))
+
+
+def child_nodes(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes`` as a list, without the shared operator and context nodes."""
+    cls = type(node)
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = _child_fields(cls)
+    children: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            for item in value:
+                if isinstance(item, ast.AST):
+                    children.append(item)
+        elif isinstance(value, ast.AST):
+            children.append(value)
+    return children
+
+
 class ModuleContext:
     def __init__(self, source: ParsedSource, module_name: str = "", is_test: bool = False):
         self.source = source
@@ -68,6 +99,7 @@ class ModuleContext:
         self.is_test = is_test
         self._parents: dict[ast.AST, ast.AST] = {}
         self._by_type: dict[type, list[ast.AST]] = defaultdict(list)
+        self._qualnames: dict[ast.AST, str | None] = {}
         self._index()
         self.aliases = collect_imports(self.nodes(ast.Import, ast.ImportFrom), module_name)
 
@@ -79,20 +111,27 @@ class ModuleContext:
         parents = self._parents
         by_type = self._by_type
         stack: list[ast.AST] = [self.tree]
-        pop, push, AST = stack.pop, stack.append, ast.AST
+        pop, push, AST, fields_of = stack.pop, stack.append, ast.AST, _CHILD_FIELDS
         while stack:
             node = pop()
-            by_type[type(node)].append(node)
+            cls = type(node)
+            by_type[cls].append(node)
+            fields = fields_of.get(cls)
+            if fields is None:
+                fields = fields_of[cls] = _child_fields(cls)
             children: list[ast.AST] = []
-            for name in node._fields:
+            for name in fields:
                 value = getattr(node, name, None)
-                if isinstance(value, AST):
+                if value.__class__ is list:
+                    for item in value:
+                        if isinstance(item, AST):
+                            children.append(item)
+                elif isinstance(value, AST):
                     children.append(value)
-                elif isinstance(value, list):
-                    children.extend(item for item in value if isinstance(item, AST))
-            for child in reversed(children):
-                parents[child] = node
-                push(child)
+            if children:
+                for child in reversed(children):
+                    parents[child] = node
+                    push(child)
 
     def nodes(self, *types: type[N]) -> list[N]:
         if len(types) == 1:
@@ -110,7 +149,11 @@ class ModuleContext:
         return (call for call in self.calls if call.name in wanted)
 
     def qualname(self, node: ast.AST) -> str | None:
-        return qualify(node, self.aliases)
+        # rules and the engine ask again and again about the same few nodes
+        found = self._qualnames.get(node, _MISSING)
+        if found is _MISSING:
+            found = self._qualnames[node] = qualify(node, self.aliases)
+        return found  # type: ignore[return-value]
 
     # --- structure ------------------------------------------------------------------------
 
