@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import re
+import weakref
 from collections.abc import Iterator
 from pathlib import PurePath
 
@@ -121,7 +122,18 @@ def _module_scope_assignment_counts(ctx: ModuleContext) -> dict[str, int]:
     return counts
 
 
-def _settings(ctx: ModuleContext) -> Iterator[_Setting]:
+_SETTINGS: weakref.WeakKeyDictionary[ModuleContext, list[_Setting]] = weakref.WeakKeyDictionary()
+
+
+def _settings(ctx: ModuleContext) -> list[_Setting]:
+    """The module's settings; three rules read them, so they are found once per module."""
+    found = _SETTINGS.get(ctx)
+    if found is None:
+        found = _SETTINGS[ctx] = list(_find_settings(ctx))
+    return found
+
+
+def _find_settings(ctx: ModuleContext) -> Iterator[_Setting]:
     counts = _module_scope_assignment_counts(ctx)
     for stmt in ctx.tree.body:
         for target, value in _assignments(stmt):
