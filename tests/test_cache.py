@@ -17,6 +17,7 @@ from e2e import scan, write
 from secreview import cache as cache_module
 from secreview import parallel
 from secreview import review as review_module
+from secreview.findings import Severity
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -234,3 +235,65 @@ def test_parallel_and_cached_runs_agree(corpus: Path, tmp_path: Path, monkeypatc
     cold = scan(".", "--format", "sarif", "--no-cache", "--jobs", "1")
     assert scan(".", "--format", "sarif", "--cache-dir", store, "--jobs", "2").stdout == cold.stdout
     assert scan(".", "--format", "sarif", "--cache-dir", store, "--jobs", "2").stdout == cold.stdout
+
+
+POLICY_SENSITIVE = {
+    "legacy.py": "import pickle\nimport subprocess\n\n\ndef restore(blob):\n    return pickle.loads(blob)  # nosec\n\n\n"
+                 "def run(command):\n    subprocess.run(command,  # secreview: ignore\n                   shell=True)\n",
+    "tests/test_legacy.py": "import pickle\n\n\ndef test_restore(blob):\n    assert pickle.loads(blob)\n",
+}
+
+
+def _policy_tree(root: Path) -> Path:
+    shutil.copytree(FIXTURES / "taint_projects", root / "projects")
+    shutil.copytree(FIXTURES / "taint", root / "corpus")
+    return write(root, POLICY_SENSITIVE)
+
+
+def _rendered(result) -> tuple[str, str, int]:
+    from secreview.report import FORMATS
+
+    return FORMATS["text"](result), FORMATS["json"](result), result.exit_code()
+
+
+@pytest.mark.parametrize(("setting", "analysed_again"), [
+    ({"nosec": True}, "none"),
+    ({"strict": True}, "none"),
+    ({"fail_on": Severity.CRITICAL}, "none"),
+    ({"exclude": ("corpus/xml/*",)}, "none"),
+    ({"enable": ()}, "none"),  # the same selection spelt otherwise: every rule by name, below
+    ({"test_code": "all"}, "test code"),  # more rules run on test files, the same on the rest
+    # not run on test files under the default test-code policy: their entries still serve
+    ({"disable": ("unsafe-deserialization",)}, "all but test code"),
+])
+def test_only_settings_that_change_an_analysis_miss_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               setting: dict, analysed_again: str) -> None:
+    from secreview.config import Config
+    from secreview.rules import all_rules
+
+    monkeypatch.chdir(_policy_tree(tmp_path / "tree"))
+    if "enable" in setting:
+        setting = {"enable": tuple(r.id for r in all_rules())}
+    directory = tmp_path / "cache"
+    review_module.review(["."], Config(), cache=cache_module.Cache(directory))
+    changed = Config().with_overrides(**setting)
+    warm_store = cache_module.Cache(directory)
+    warm = review_module.review(["."], changed, cache=warm_store)
+    cold = review_module.review(["."], changed)
+    assert _rendered(warm) == _rendered(cold)
+    reviewed = [r for r in cold.files if r.not_reviewed is None]
+    tests = sum(r.is_test for r in reviewed)
+    expected_misses = {"none": 0, "test code": tests, "all but test code": len(reviewed) - tests}[analysed_again]
+    assert 0 < tests < len(reviewed)
+    assert (warm_store.hits, warm_store.misses) == (len(reviewed) - expected_misses, expected_misses)
+
+
+def test_nosec_toggled_on_a_warm_cache_gives_the_report_of_a_cold_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_policy_tree(tmp_path / "tree"))
+    store = str(tmp_path / "cache")
+    without = scan(".", "--format", "json", "--cache-dir", store, "--strict")
+    assert ("legacy.py", 6, "unsafe-deserialization") in _rules(without)
+    with_nosec = scan(".", "--format", "json", "--cache-dir", store, "--strict", "--nosec")
+    assert with_nosec.stdout == scan(".", "--format", "json", "--no-cache", "--strict", "--nosec").stdout
+    assert ("legacy.py", 6, "unsafe-deserialization") not in _rules(with_nosec)
+    assert scan(".", "--format", "json", "--cache-dir", store, "--strict").stdout == without.stdout

@@ -1,17 +1,35 @@
 """The review cache: one file's analysis, reused while nothing it depended on has changed.
 
-An entry holds a :class:`~secreview.review.FileAnalysis`: the file's own findings raw (before
-suppressions and test-code policy) and with this file's policy applied, and the raw findings
-its flows reach in other files.  Policy depends only on the file's own text (its suppression
-comments) and the configuration, both in the key; flows arriving from other files are merged
-in and the policy applied again after every run, cached or not.  So a suppression added to a
-sink file, or a flow newly arriving, is always honoured.
+An entry holds a :class:`~secreview.review.FileAnalysis`: the file's own findings and the
+findings its flows reach in other files, all raw (before suppressions and test-code policy),
+and the file's suppression marks.  Policy is applied after the cache, on every run, to cached
+and fresh analyses alike, with the flows arriving from other files merged in: so a suppression
+added to a sink file, a flow newly arriving, or another policy setting is always honoured, and
+none of them invalidates an entry.
 
-The entry's name is a hash of: the cache format, the secreview code and built-in models (a
-hash of the installed package, so a development checkout is covered too, not only the version
-number) and the Python version that parses, the effective configuration with the contents of extra model files, and the file's
-path, module name, test-code status and content.  Inside, the entry records what of the rest
-of the project the analysis depended on, checked on every use:
+The key holds exactly what can change what the rules compute for the file, nothing else:
+
+- the cache format, the secreview code and built-in models (a hash of the installed package,
+  so a development checkout is covered too, not only the version number) and the Python
+  version that parses;
+- the rules that run on the file: the enabled rules, and in test code only those the
+  ``test-code`` setting lets report (review.rules_for: the others are not run there, which
+  saves their time on half a typical project, so ``test-code`` is in the key of test files
+  only, as a rule list, as are ``enable`` and ``disable``: two spellings of one selection
+  share entries);
+- ``max-file-size`` (it decides whether the file, and each module the engine follows a call
+  into, is parsed at all) and the extra model files, names and contents;
+- whether the project is large (the engine follows calls more sparingly there);
+- the file's path as shown, module name, test-code status and content.
+
+Not in the key: ``nosec``, ``strict``, ``fail-on`` (policy and report), ``exclude`` and
+``respect-gitignore`` (which files are reviewed: the project facts below cover what that changes
+for one file), ``time-budget`` and ``max-memory`` (a result they cut short is never stored, and
+a whole one does not depend on them).  Nor where the file lies on disk: the same content at the same shown path is the
+same analysis, whether read from the checkout or written by git to a scratch directory.
+
+Inside, the entry records what of the rest of the project the analysis depended on, checked on
+every use:
 
 - the content hash of each module the data-flow engine loaded while analysing the file (a
   change to a helper re-reviews its callers);
@@ -34,20 +52,21 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .findings import Confidence, FileReview, Finding, Location, Severity, TraceStep
+from .policy import Suppression, SuppressionMarks
 from .python import dataflow
+from .review import _model_paths, active_rules, rules_for
 
 if TYPE_CHECKING:
     from .config import Config
     from .discover import SourceFile
     from .review import FileAnalysis
 
-FORMAT = "secreview-cache-1"
+FORMAT = "secreview-cache-2"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 STALE_TEMPORARY_S = 3600  # a temporary file this old belongs to a run that was killed
 
@@ -81,15 +100,10 @@ def engine_digest() -> str:
     return _ENGINE_DIGEST
 
 
-def config_digest(config: Config) -> str:
-    """A hash of every setting that can change an analysis or its policy, and of the extra
-    model files' contents (not only their names)."""
-    from .review import _model_paths
-
-    # the budgets are not: a result they cut short is never stored, and a whole one does not depend on them
-    ignored = ("root", "source", "time_budget", "max_memory")
-    settings = {f.name: getattr(config, f.name) for f in fields(config) if f.name not in ignored}
-    digest = hashlib.sha256(repr(sorted(settings.items())).encode("utf-8", "surrogateescape"))
+def analysis_settings_digest(config: Config) -> str:
+    """A hash of the settings that change an analysis whatever the file (the rules that run are
+    keyed per file): the file-size limit and the extra model files' names and contents."""
+    digest = hashlib.sha256(f"max-file-size={config.max_file_size}\0".encode())
     for model in _model_paths(config):
         digest.update(model.encode("utf-8", "surrogateescape") + b"\0")
         try:
@@ -169,13 +183,16 @@ class _Run:
         # the engine follows calls more sparingly in a large project: crossing that size changes
         # what every file's analysis may find
         size_class = "small" if len(self.modules) <= dataflow.SMALL_PROJECT else "large"
-        self.prefix = "\0".join((FORMAT, engine_digest(), config_digest(config), size_class))
+        self.prefix = "\0".join((FORMAT, engine_digest(), analysis_settings_digest(config), size_class))
+        self._config = config
+        self._active = active_rules(config)
         listing = sorted((f.path, f.module, self.hashes[f.path]) for f in files)
         self.project = _sha256(repr(listing).encode("utf-8", "surrogateescape"))
         self._references: tuple[dict[str, int], dict[str, int]] | None = None
 
     def key(self, source_file: SourceFile) -> str:
-        text = "\0".join((self.prefix, source_file.path, source_file.module, str(source_file.is_test),
+        rule_ids = ",".join(r.id for r in rules_for(source_file, self._active, self._config))
+        text = "\0".join((self.prefix, rule_ids, source_file.path, source_file.module, str(source_file.is_test),
                           self.hashes[source_file.path]))
         return _sha256(text.encode("utf-8", "surrogateescape"))
 
@@ -320,18 +337,35 @@ def _finding_from_json(data: dict) -> Finding:
     )
 
 
+def _marks_to_json(marks: SuppressionMarks | None) -> dict | None:
+    if marks is None:
+        return None
+    return {
+        "suppressions": [[m.line, list(m.selectors), m.text, m.nosec] for m in marks.suppressions],
+        "statements": [[line, first, stop] for line, (first, stop) in sorted(marks.statements.items())],
+    }
+
+
+def _marks_from_json(data: dict | None) -> SuppressionMarks | None:
+    if data is None:
+        return None
+    return SuppressionMarks(
+        suppressions=tuple(Suppression(int(line), tuple(str(s) for s in selectors), str(text), bool(nosec))
+                           for line, selectors, text, nosec in data["suppressions"]),
+        statements={int(line): (int(first), int(stop)) for line, first, stop in data["statements"]},
+    )
+
+
 def _analysis_to_json(analysis: FileAnalysis) -> dict:
     review = analysis.review
     return {
         "review": {
             "path": review.path, "is_test": review.is_test,
-            "findings": [_finding_to_json(f) for f in review.findings],
             "not_reviewed": review.not_reviewed, "incomplete": list(review.incomplete),
-            "unused_suppressions": [[line, text] for line, text in review.unused_suppressions],
-            "bare_suppressions": list(review.bare_suppressions),
         },
         "own": [_finding_to_json(f) for f in analysis.own],
         "elsewhere": [_finding_to_json(f) for f in analysis.elsewhere],
+        "marks": _marks_to_json(analysis.marks),
     }
 
 
@@ -343,12 +377,10 @@ def _analysis_from_json(data: dict) -> FileAnalysis:
     return FileAnalysis(
         review=FileReview(
             path=str(review["path"]), is_test=bool(review["is_test"]),
-            findings=[_finding_from_json(f) for f in review["findings"]],
             not_reviewed=None if not_reviewed is None else str(not_reviewed),
             incomplete=[str(i) for i in review["incomplete"]],
-            unused_suppressions=[(int(line), str(text)) for line, text in review["unused_suppressions"]],
-            bare_suppressions=[int(line) for line in review["bare_suppressions"]],
         ),
         own=[_finding_from_json(f) for f in data["own"]],
         elsewhere=[_finding_from_json(f) for f in data["elsewhere"]],
+        marks=_marks_from_json(data["marks"]),
     )

@@ -115,7 +115,8 @@ def analyse_all(files: list[SourceFile], config: Config, active: list[rules.Rule
 
 
 def _count(analysis: FileAnalysis) -> int:
-    return len(analysis.review.findings) + len(analysis.elsewhere)
+    """Findings so far, for the progress line: before suppressions, which apply at the end."""
+    return len(analysis.own) + len(analysis.elsewhere)
 
 
 def _in_process(readable: list[SourceFile], contents: dict[str, bytes], config: Config, active: list[rules.Rule],

@@ -19,7 +19,7 @@ from .findings import FileReview, Finding, Severity, assign_fingerprints
 from . import models
 from .python import dataflow
 from .python.module import ModuleContext
-from .python.source import NotReviewable, ParsedSource, parse
+from .python.source import NotReviewable, parse
 
 if TYPE_CHECKING:
     from .baseline import BaselineEntry
@@ -66,10 +66,18 @@ def active_rules(config: Config) -> list[rules.Rule]:
 def review_file(source_file: SourceFile, data: bytes, config: Config, active: list[rules.Rule],
                 project: dataflow.Project | None = None) -> FileReview:
     outcome = _analyse_guarded(source_file, data, config, active, project, file_limits(config))
-    if outcome.parsed is not None:
+    if outcome.marks is not None:
         _apply_policy(outcome.review, [f for f in outcome.found if f.location.path == outcome.review.path],
-                      outcome.parsed, config)
+                      outcome.marks, config)
     return outcome.review
+
+
+def rules_for(source_file: SourceFile, active: list[rules.Rule], config: Config) -> list[rules.Rule]:
+    """The rules that analyse this file: in test code, only those the test-code policy lets
+    report (the others' findings would all be dropped, so they are not computed)."""
+    if not source_file.is_test:
+        return active
+    return [r for r in active if policy.applies_in_tests(r.relevant_in_tests, config)]
 
 
 def file_limits(config: Config, processes: int = 1, reserved: int = 0) -> guards.Limits:
@@ -84,12 +92,13 @@ _OUT_OF_MEMORY = "out of memory"
 
 @dataclass
 class _Outcome:
-    """One file's analysis before policy; ``repeatable`` is False when the machine shaped it (a
-    budget, the interpreter's stack, an error), so that another run may find more."""
+    """One file's analysis before policy, with the file's suppression marks (None when it could
+    not be parsed); ``repeatable`` is False when the machine shaped it (a budget, the
+    interpreter's stack, an error), so that another run may find more."""
 
     review: FileReview
     found: list[Finding] = field(default_factory=list)  # some may lie in other files of the project
-    parsed: ParsedSource | None = None
+    marks: policy.SuppressionMarks | None = None
     repeatable: bool = True
 
 
@@ -132,11 +141,9 @@ def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: 
         ctx = ModuleContext(parsed, module_name=source_file.module, is_test=source_file.is_test)
     ctx.project = project
     project.register(ctx)
-    outcome = _Outcome(result, parsed=parsed)
+    outcome = _Outcome(result, marks=policy.suppression_marks(parsed))
     skipped: list[str] = []
-    for rule in active:
-        if source_file.is_test and not policy.applies_in_tests(rule.relevant_in_tests, config):
-            continue
+    for rule in rules_for(source_file, active, config):
         if budget.spent() and not rule.data_flow:
             skipped.append(rule.id)
             continue
@@ -160,13 +167,13 @@ def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: 
     return outcome
 
 
-def _apply_policy(result: FileReview, found: list[Finding], parsed: ParsedSource, config: Config) -> None:
+def _apply_policy(result: FileReview, found: list[Finding], marks: policy.SuppressionMarks, config: Config) -> None:
     """Deduplicate, apply suppressions and assign fingerprints: the file's findings as shown."""
     if result.is_test:
         # a flow from another file into test code follows the test-code policy of the sink's file
         found = [f for f in found if policy.applies_in_tests(_relevant_in_tests(f.rule), config)]
     found = _dedupe(sorted(found, key=lambda f: f.sort_key))
-    applied = policy.apply_suppressions(found, parsed, config)
+    applied = policy.apply_suppressions(found, marks, config)
     result.findings = assign_fingerprints(applied.kept)
     result.unused_suppressions = [(m.line, m.text) for m in applied.unused]
     result.bare_suppressions = [m.line for m in applied.bare]
@@ -228,18 +235,20 @@ def _model_paths(config: Config) -> tuple[str, ...]:
 
 @dataclass
 class FileAnalysis:
-    """One file's analysis before its findings are regrouped to the files they lie in.
+    """One file's analysis, before policy: what a worker process returns and the cache stores.
 
-    What a worker process returns and what the cache stores: ``review`` has the policy of this
-    file applied to ``own`` (the findings located in this file, kept raw so that flows arriving
-    from other files can be merged in and the policy applied again); ``elsewhere`` holds raw
-    findings located in other files of the project.  ``consulted``, ``asked`` and
-    ``caller_answers`` record what of the rest of the project the analysis depended on.
+    ``review`` says whether the file was (fully) reviewed, without findings; ``own`` holds the
+    raw findings located in this file, ``elsewhere`` those located in other files of the
+    project, and ``marks`` the file's suppression comments (None when it could not be parsed).
+    Policy is applied afterwards, on every run, to ``own`` and the flows arriving from other
+    files (:func:`review_files`).  ``consulted``, ``asked`` and ``caller_answers`` record what of
+    the rest of the project the analysis depended on.
     """
 
     review: FileReview
     own: list[Finding] = field(default_factory=list)
     elsewhere: list[Finding] = field(default_factory=list)
+    marks: policy.SuppressionMarks | None = None
     consulted: tuple[str, ...] = ()  # modules whose code the analysis read
     asked: tuple[str, ...] = ()  # module names whose existence the analysis asked about
     caller_answers: tuple[tuple[str, bool], ...] = ()  # Project.has_callers questions and answers
@@ -253,12 +262,10 @@ def analyse(source_file: SourceFile, data: bytes, config: Config, active: list[r
     """Analyse one file of ``project`` (in this process or a worker): see :class:`FileAnalysis`."""
     outcome = _analyse_guarded(source_file, data, config, active, project, limits)
     result = outcome.review
-    own = [f for f in outcome.found if f.location.path == result.path]
-    elsewhere = [f for f in outcome.found if f.location.path != result.path]
-    if outcome.parsed is not None:
-        _apply_policy(result, own, outcome.parsed, config)
     return FileAnalysis(
-        review=result, own=own, elsewhere=elsewhere,
+        review=result, marks=outcome.marks,
+        own=[f for f in outcome.found if f.location.path == result.path],
+        elsewhere=[f for f in outcome.found if f.location.path != result.path],
         consulted=tuple(sorted(project.consulted)), asked=tuple(sorted(project.asked)),
         caller_answers=tuple(sorted(project.caller_answers.items())),
         deterministic=outcome.repeatable,
@@ -280,25 +287,16 @@ def review_files(files: list[SourceFile], config: Config, reviews: list[FileRevi
 
     active = active_rules(config)
     reviews = list(reviews or [])
-    readable, analyses, contents = analyse_all(files, config, active, reviews, jobs=jobs, cache=cache, progress=progress)
-    own: dict[str, tuple[FileReview, list[Finding]]] = {}
-    moved: dict[str, list[Finding]] = {}
+    _, analyses, _ = analyse_all(files, config, active, reviews, jobs=jobs, cache=cache, progress=progress)
+    arriving: dict[str, list[Finding]] = {}
+    for analysis in analyses:
+        for finding in analysis.elsewhere:
+            arriving.setdefault(finding.location.path, []).append(finding)  # dropped if its file is not reviewed
     for analysis in analyses:
         result = analysis.review
+        if analysis.marks is not None:
+            _apply_policy(result, analysis.own + arriving.get(result.path, []), analysis.marks, config)
         reviews.append(result)
-        own[result.path] = (result, analysis.own)
-        for finding in analysis.elsewhere:
-            moved.setdefault(finding.location.path, []).append(finding)
-    for path, findings in moved.items():
-        target = own.get(path)
-        if target is None or target[0].not_reviewed is not None:
-            continue  # the sink lies in a file outside this review
-        result, mine = target
-        try:
-            parsed = parse(path, contents[path], config.max_file_size)
-        except NotReviewable:
-            continue
-        _apply_policy(result, mine + findings, parsed, config)
     reviews.sort(key=lambda r: r.path)
     return ReviewResult(files=reviews, config=config, rules=active, root=Path.cwd())
 
