@@ -611,16 +611,20 @@ def _review_both_forked(after: list[SourceFile], before: list[SourceFile], confi
     A bare process and a pipe rather than a pool: a pool's manager thread would be running
     when the after review forks its own workers, and fork copies no thread.  The progress line
     is this process's (one line on the terminal); the child's cache statistics are added to
-    ``cache``'s, so they count every file either review looked up.  A child that dies (killed,
+    ``cache``'s, so they count every file either review looked up.  The memory ceiling is the
+    whole diff's: the two reviews share it as they share the jobs.  A child that dies (killed,
     out of memory) costs time, not the review: its work is done here.
     """
+    before_jobs = jobs // 2
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_send_before, args=(sending, before, config, jobs // 2, cache))
+    child = context.Process(target=_send_before,
+                            args=(sending, before, _memory_share(config, before_jobs, jobs), before_jobs, cache))
     child.start()
     sending.close()
     try:
-        reviewed = review_files(after, config, jobs=jobs - jobs // 2, cache=cache, progress=progress)
+        reviewed = review_files(after, _memory_share(config, jobs - before_jobs, jobs), jobs=jobs - before_jobs,
+                                cache=cache, progress=progress)
         try:
             findings, hits, misses = receiving.recv()
         except EOFError:
@@ -634,7 +638,13 @@ def _review_both_forked(after: list[SourceFile], before: list[SourceFile], confi
     if cache is not None:
         cache.hits += hits
         cache.misses += misses
-    return reviewed, findings
+    return dataclasses.replace(reviewed, config=config), findings
+
+
+def _memory_share(config: Config, jobs: int, of: int) -> Config:
+    if not config.max_memory:
+        return config  # unbounded
+    return dataclasses.replace(config, max_memory=max(1, config.max_memory * jobs // of))
 
 
 def _send_before(sending, before: list[SourceFile], config: Config, jobs: int, cache: Cache | None) -> None:
