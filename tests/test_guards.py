@@ -67,7 +67,7 @@ def test_without_a_budget_every_handler_is_analysed() -> None:
 
 def test_a_spent_time_budget_keeps_the_flows_found_before_it() -> None:
     # read once at the start and once before each handler: the second handler finds it spent
-    budget = Budget(Limits(seconds=1.5), clock=_ticking_clock())
+    budget = Budget(Limits(seconds=1.5), clock=_ticking_clock(), look_every=0)
     assert _flow_lines(HANDLERS, budget) == [10]
     assert budget.reason == TIME_BUDGET
 
@@ -75,7 +75,7 @@ def test_a_spent_time_budget_keeps_the_flows_found_before_it() -> None:
 def test_memory_pressure_first_drops_what_can_be_rebuilt() -> None:
     relieved = []
     budget = Budget(Limits(seconds=None, memory_bytes=1000), relieve=lambda: relieved.append(True),
-                    measure=lambda: 900)
+                    measure=lambda: 900, look_every=0)
     budget.start()
     assert not budget.spent()
     assert relieved  # 900 is past 80% of the ceiling
@@ -83,7 +83,8 @@ def test_memory_pressure_first_drops_what_can_be_rebuilt() -> None:
 
 def test_memory_past_the_ceiling_after_relief_spends_the_budget() -> None:
     readings = iter([950, 1200])
-    budget = Budget(Limits(seconds=None, memory_bytes=1000), relieve=lambda: None, measure=lambda: next(readings))
+    budget = Budget(Limits(seconds=None, memory_bytes=1000), relieve=lambda: None, measure=lambda: next(readings),
+                    look_every=0)
     budget.start()
     assert budget.spent() and budget.reason == MEMORY_CEILING
     assert budget.spent()  # stays spent until the next file starts

@@ -50,6 +50,10 @@ RELIEVE_AT = 0.8  # share of the ceiling at which rebuildable caches are dropped
 # Once relieved, a process relieves again only after it grew by this share of the ceiling: near
 # the ceiling a collection at every check would cost more than the analysis.
 RELIEF_STEP = 0.05
+# How often the budget really looks: the CPU clock and /proc cost microseconds each (a system
+# call, unlike the monotonic clock), and the review asks before every rule and the engine every
+# few hundred statements, tens of thousands of times on a large project.
+LOOK_EVERY_S = 0.01
 
 
 def resident_bytes() -> int | None:
@@ -98,12 +102,15 @@ class Budget:
     starts, :meth:`spent` is the check."""
 
     def __init__(self, limits: Limits, relieve: Callable[[], None] | None = None,
-                 measure: Callable[[], int | None] = resident_bytes, clock: Callable[[], float] = time.process_time):
+                 measure: Callable[[], int | None] = resident_bytes, clock: Callable[[], float] = time.process_time,
+                 look_every: float = LOOK_EVERY_S):
         self.limits = limits
         self._relieve = relieve  # drops what can be rebuilt, under memory pressure
         self._measure = measure
         self._clock = clock
         self._deadline: float | None = None
+        self._look_every = look_every
+        self._next_look = 0.0  # time.monotonic() before which spent() does not look again
         self.reason: str | None = None  # TIME_BUDGET or MEMORY_CEILING once spent
         self.peak_bytes = 0
         self._after_relief = 0  # resident size after the last relief: kept from file to file
@@ -112,11 +119,17 @@ class Budget:
         seconds = self.limits.seconds
         self._deadline = self._clock() + seconds if seconds else None
         self.reason = None
+        self._next_look = 0.0
 
     def spent(self) -> bool:
         """Whether the analysis must stop; once true it stays true until the next start."""
         if self.reason is not None:
             return True
+        if self._look_every:
+            now = time.monotonic()
+            if now < self._next_look:
+                return False
+            self._next_look = now + self._look_every
         if self._deadline is not None and self._clock() > self._deadline:
             self.reason = TIME_BUDGET
             return True
