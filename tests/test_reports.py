@@ -314,9 +314,37 @@ class MetadataHandler:
 """
 
 
+# One request body passed as several arguments down three calls to one sink: each level maps
+# the parameters it got to its caller's arguments, and all of them meet as one origin at the top.
+BODY_THROUGH_THREE_CALLS = """
+import logging
+from flask import request
+
+LOG = logging.getLogger(__name__)
+
+
+def handler():
+    body = request.get_json()
+    return create(body["zone"], body["host"], body["meta"], body["name"])
+
+
+def create(zone, host, meta, name):
+    return _create_instance(zone, host, meta, name)
+
+
+def _create_instance(zone, host, meta, name):
+    return _build(zone, host, meta, name)
+
+
+def _build(zone, host, meta, name):
+    LOG.info("building %s %s %s %s", zone, host, meta, name)
+"""
+
+
 def test_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     # SARIF carries everything the text does (messages, fixes, traces) and more
-    write(tmp_path, {"handler.py": HANDLER_WITH_SHARED_ORIGIN, "service/cache.py": TREE["service/cache.py"]})
+    write(tmp_path, {"handler.py": HANDLER_WITH_SHARED_ORIGIN, "service/cache.py": TREE["service/cache.py"],
+                     "compute.py": BODY_THROUGH_THREE_CALLS})
     outputs = set()
     for seed in ("1", "2", "3", "4", "5"):
         run = subprocess_cli("scan", ".", "--format", "sarif", cwd=tmp_path, env={"PYTHONHASHSEED": seed})

@@ -259,7 +259,7 @@ def _relabel(value: Value, change: Callable[[Label], Label | None]) -> Value:
     """The value with each label replaced by ``change(label)`` (None drops it), items included."""
     if not value.labels and not value.items:
         return value
-    labels = frozenset(l for l in (change(l) for l in value.labels) if l is not None)
+    labels = collapse(l for l in (change(l) for l in value.labels) if l is not None)
     items = None
     if value.items is not None:
         items = {k: _relabel(v, change) for k, v in value.items.items()}
@@ -291,6 +291,19 @@ def _label_order(label: Label) -> tuple:
             where.column if where else 0, repr(label.param), label.owner, tuple(sorted(label.cleaned)),
             label.var, len(label.trace), tuple((s.location.path, s.location.line, s.location.column, s.label)
                                                for s in label.trace))
+
+
+def collapse(labels: Iterable[Label]) -> frozenset[Label]:
+    """``labels`` as a set, where labels of one origin that arrived along different paths (equal,
+    with other traces) keep the first in :func:`ordered`'s order, not the first met: mapping a
+    set's labels (a parameter replaced by its argument, a conversion that cleans) meets them in
+    hash order, and the trace shown must not depend on the hash seed."""
+    chosen: dict[Label, Label] = {}
+    for label in labels:
+        kept = chosen.get(label)
+        if kept is None or (kept is not label and _label_order(label) < _label_order(kept)):
+            chosen[label] = label
+    return frozenset(chosen.values())
 
 
 def merge_labels(values: Iterable[Value]) -> frozenset[Label]:
@@ -2279,7 +2292,7 @@ class Interpreter:
                     self.eval(part.format_spec)
                 value_labels = value.labels
                 if part.conversion == ord("r"):
-                    value_labels = frozenset(l.clean({"log"}) for l in value_labels)
+                    value_labels = collapse(l.clean({"log"}) for l in value_labels)
                 labels |= value_labels
                 if value.known and part.conversion == -1 and part.format_spec is None:
                     rendered = str(value.const)
@@ -2957,17 +2970,17 @@ class Interpreter:
             shown = param_name(label.param[0]) + "." + field_name if field_name else param_name(label.param)
             step = TraceStep(where, f"passed to `{summary.name}` as `{shown}`")
             inner = tuple(s for s in label.trace[1:])
-            out = set()
+            out = []
             for arg_label in argument.labels:
                 merged = arg_label.step(step)
                 trace = merged.trace + inner
                 if len(trace) > MAX_TRACE:
                     trace = trace[:2] + trace[-(MAX_TRACE - 2):]
-                out.add(merged.with_(trace=trace, cleaned=merged.cleaned | label.cleaned, var=label.var or merged.var))
-            return frozenset(out)
+                out.append(merged.with_(trace=trace, cleaned=merged.cleaned | label.cleaned, var=label.var or merged.var))
+            return collapse(out)
 
         for hit in summary.hits:
-            for label in substitute(hit.label):
+            for label in ordered(substitute(hit.label)):  # the order hits are kept in is the callers' order
                 if label.cleaned_for(hit.kind):
                     continue  # the caller sanitised the argument for this sink: quote(x) into a helper that runs it
                 self.record(hit.kind, hit.sink, hit.location, hit.scope, label, hit.built, hit.variable)
@@ -3489,7 +3502,7 @@ def _percent_labels(template: str, right: Value) -> frozenset[Label]:
         if conv in "diouxXeEfFgGc":
             return frozenset()
         if conv in "ra":
-            return frozenset(l.clean({"log", "header"}) for l in value.labels)
+            return collapse(l.clean({"log", "header"}) for l in value.labels)
         return value.labels
     if all(name for name, _ in specs) and right.items is not None and not right.seq:
         labels: frozenset[Label] = frozenset()
