@@ -891,11 +891,19 @@ class ModuleTaint:
         own = set(ast.walk(init.node))
         reassigned = {attr for attr, nodes in self._attribute_stores.items() if any(n not in own for n in nodes)}
         stored = summarize(self.project, init).self_attrs
-        # containers are left out: other methods fill them in place (self.parts.append(x))
+        # containers are left out: other methods fill them in place (self.parts.append(x)); so are
+        # the project's own objects (self.compute_api = compute.API()): a service layer looks
+        # things up by its arguments, and following it from every handler reports what it loads
         fields = {name: value for name, value in stored.items()
-                  if not value.labels and value.items is None and name not in reassigned}
+                  if not value.labels and value.items is None and name not in reassigned and not self._project_object(value)}
         self._constructed[cls] = fields
         return fields
+
+    def _project_object(self, value: Value) -> bool:
+        if value.func is not None:
+            return True
+        qual = (value.qual or "").split("()", 1)[0]
+        return bool(qual) and (qual.startswith(self.key + ".") or self.project.module_of(qual) is not None)
 
     def framework_self_type(self, cls: ast.ClassDef) -> str | None:
         """The framework type of a handler class's instances, for its helper methods too: in a
