@@ -160,17 +160,56 @@ _OPT_OUT_WORDS = {"insecure", "verify", "verification", "validate", "unverified"
 _HOST_KEY_SETTING_WORDS = _OPT_OUT_WORDS | {"strict", "reject"}
 
 
+# Settings whose true value means "do not check": the branch they select is the opt-out.
+_NEGATIVE_SETTING_WORDS = {"insecure", "unverified", "noverify"}
+
+
+def _setting_words(test: ast.AST) -> set[str]:
+    found: set[str] = set()
+    for part in ast.walk(test):
+        text = part.id if isinstance(part, ast.Name) else part.attr if isinstance(part, ast.Attribute) \
+            else part.value if isinstance(part, ast.Constant) and isinstance(part.value, str) else ""
+        found.update(words(text))
+    return found
+
+
+def _true_means_opt_out(ctx: ModuleContext, test: ast.AST, vocabulary: set[str]) -> bool | None:
+    """Whether ``test`` holds when the operator turned checking off (``insecure``, ``not verify``),
+    False when it holds with checking on (``verify``, ``strict``), None when it names no such setting."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _true_means_opt_out(ctx, test.operand, vocabulary)
+        return None if inner is None else not inner
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 \
+            and isinstance(test.ops[0], (ast.Is, ast.IsNot, ast.Eq, ast.NotEq)):
+        flag = ctx.constant(test.comparators[0], None)
+        if isinstance(flag, bool):
+            inner = _true_means_opt_out(ctx, test.left, vocabulary)
+            if inner is None:
+                return None
+            return inner ^ (flag is False) ^ isinstance(test.ops[0], (ast.IsNot, ast.NotEq))
+    if isinstance(test, ast.BoolOp):
+        verdicts = {_true_means_opt_out(ctx, value, vocabulary) for value in test.values} - {None}
+        return verdicts.pop() if len(verdicts) == 1 else None
+    named = _setting_words(test)
+    if not named & vocabulary:
+        return None
+    return bool(named & _NEGATIVE_SETTING_WORDS)
+
+
 def _chosen_by_operator(ctx: ModuleContext, node: ast.AST, vocabulary: set[str] = _OPT_OUT_WORDS) -> bool:
-    """Inside ``if insecure:`` / ``if not conf.verify_ssl:``: the operator asked for it, as with ``verify=not insecure``."""
+    """In the branch an operator's setting selects for turning checks off: ``if insecure:``, ``if not
+    conf.verify_ssl:``, the ``else`` of ``if conf.verify:``; as with ``verify=not insecure``.  The other
+    branch is the one that checks, and what it does wrong is the code's own."""
+    child: ast.AST = node
     for ancestor in ctx.ancestors(node):
         if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             return False
-        if isinstance(ancestor, (ast.If, ast.IfExp)):
-            for part in ast.walk(ancestor.test):
-                text = part.id if isinstance(part, ast.Name) else part.attr if isinstance(part, ast.Attribute) \
-                    else part.value if isinstance(part, ast.Constant) and isinstance(part.value, str) else ""
-                if set(words(text)) & vocabulary:
-                    return True
+        if isinstance(ancestor, (ast.If, ast.IfExp)) and child is not ancestor.test:
+            opt_out = _true_means_opt_out(ctx, ancestor.test, vocabulary)
+            in_body = child is ancestor.body or (isinstance(ancestor.body, list) and child in ancestor.body)
+            if opt_out is not None and opt_out == in_body:
+                return True
+        child = ancestor
     return False
 
 
