@@ -648,8 +648,9 @@ def hardcoded_private_key(ctx: ModuleContext) -> Iterator[Issue]:
     """
     ## What it does
     Flags string and bytes literals holding a private key: a `-----BEGIN ... PRIVATE KEY-----`
-    block (RSA, DSA, EC, OpenSSH, PKCS#8, PGP) followed by key material.  A header alone, as
-    used to recognise or split PEM text, is not reported.  Reported in test code too: a key
+    block (RSA, DSA, EC, OpenSSH, PKCS#8, PGP) followed by key material before its `-----END`
+    line.  A header alone, as used to recognise or split PEM text, and a docstring that shows
+    the format with a placeholder (`<base64-encoded key>`), are not reported.  Reported in test code too: a key
     committed anywhere is published.
 
     ## Why it matters
@@ -679,7 +680,10 @@ def hardcoded_private_key(ctx: ModuleContext) -> Iterator[Issue]:
             continue
         whole = _folded_around(ctx, node)
         start = whole.find(header.group(0))
-        body = re.sub(r"\s+", "", whole[start + len(header.group(0)):])
+        # The material lies between the markers, one run per line: joining every word of a docstring
+        # that only shows the format would make prose look like base64.
+        body = whole[start + len(header.group(0)):].split("-----END", 1)[0]
+        body = re.sub(r"[ \t]*\n[ \t]*", "", body.strip())
         material = _KEY_BODY.search(body)
         if material is None or len(set(material.group(0))) < 12:
             continue
