@@ -136,20 +136,28 @@ _KEYED_DEFAULTS = {"get", "getenv", "setdefault", "pop", "get_env", "env"}
 _COLLECTING = {"append", "extend", "add", "insert", "appendleft"}
 
 
-def destinations(ctx: ModuleContext, node: ast.AST, follow: int = 3) -> Iterator[tuple[str, str]]:
+def destinations(ctx: ModuleContext, node: ast.AST, follow: int = 3, lookups: bool = False) -> Iterator[tuple[str, str]]:
     """Where the value of ``node`` ends up, as (name, description) pairs, nearest first.
 
     Climbs through formatting and conversions to the place that names the value (an assignment
     target, a keyword, a dict key, a comparison, a receiving call, a ``return``), then follows
     local variables it was assigned to, up to ``follow`` assignments away, within the function.
+    With ``lookups``, a value used as the key of a subscript (``store[digest]``) is named
+    ``lookup``: it identifies an entry.  (A random index picks an element, whose own destination
+    matters, so the randomness rules leave this off.)
     """
     seen_names: set[str] = set()
-    yield from islice(_destinations(ctx, node, follow, seen_names), _MAX_DESTINATIONS)
+    yield from islice(_destinations(ctx, node, follow, seen_names, lookups), _MAX_DESTINATIONS)
 
 
-def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]) -> Iterator[tuple[str, str]]:
+def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str],
+                  lookups: bool) -> Iterator[tuple[str, str]]:
     child, parent = node, ctx.parent(node)
     while parent is not None:
+        if lookups and isinstance(parent, ast.Subscript) and child is parent.slice:
+            container = ast.unparse(parent.value).replace("{", "{{").replace("}", "}}")
+            yield "lookup", f"it is the key of an entry in `{container}`"
+            return
         if isinstance(parent, ast.Call):
             if child is parent.func:
                 # x.hexdigest(): the call's result is the same value
@@ -169,7 +177,7 @@ def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]
                 yield receiver.id, "it is collected into `{name}`"
                 if follow > 0 and receiver.id not in seen:
                     seen.add(receiver.id)
-                    yield from _uses(ctx, parent, receiver.id, follow - 1, seen)
+                    yield from _uses(ctx, parent, receiver.id, follow - 1, seen, lookups)
                 return
             if name in _CONVERSIONS or (name and isinstance(parent.func, ast.Attribute) and child in parent.args
                                         and name == "join"):
@@ -206,7 +214,7 @@ def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]
                 for name in local_names:
                     if name not in seen:
                         seen.add(name)
-                        yield from _uses(ctx, parent, name, follow - 1, seen)
+                        yield from _uses(ctx, parent, name, follow - 1, seen, lookups)
             return
         if isinstance(parent, (ast.Return, ast.Yield)):
             function = ctx.enclosing_function(parent)
@@ -214,7 +222,7 @@ def _destinations(ctx: ModuleContext, node: ast.AST, follow: int, seen: set[str]
                 yield function.name, "it is returned by `{name}`"
                 if follow > 0 and ("()" + function.name) not in seen:
                     seen.add("()" + function.name)
-                    yield from _callers(ctx, function, follow - 1, seen)
+                    yield from _callers(ctx, function, follow - 1, seen, lookups)
             return
         if isinstance(parent, ast.Lambda):
             return
@@ -258,22 +266,24 @@ def _index(ctx: ModuleContext) -> _Index:
     return index
 
 
-def _callers(ctx: ModuleContext, function: ast.AST, follow: int, seen: set[str]) -> Iterator[tuple[str, str]]:
+def _callers(ctx: ModuleContext, function: ast.AST, follow: int, seen: set[str],
+             lookups: bool) -> Iterator[tuple[str, str]]:
     """Destinations of the results of calls to ``function`` in the same module (``token = random_string(32)``)."""
     name = function.name  # type: ignore[attr-defined]
     for call in _index(ctx).calls.get(name, [])[:_MAX_USES]:
         if ctx.enclosing_function(call) is not function:
-            for found, description in _destinations(ctx, call, follow, seen):
+            for found, description in _destinations(ctx, call, follow, seen, lookups):
                 yield found, description.replace("it is", f"the result of `{name}` is", 1)
 
 
-def _uses(ctx: ModuleContext, assignment: ast.AST, name: str, follow: int, seen: set[str]) -> Iterator[tuple[str, str]]:
+def _uses(ctx: ModuleContext, assignment: ast.AST, name: str, follow: int, seen: set[str],
+          lookups: bool) -> Iterator[tuple[str, str]]:
     """Destinations of later reads of local variable ``name`` in the same function."""
     after = (assignment.lineno, assignment.col_offset)
     reads = _index(ctx).reads.get((id(ctx.enclosing_function(assignment)), name), [])
     later = [node for node in reads if (node.lineno, node.col_offset) > after]
     for node in later[:_MAX_USES]:
-        yield from _destinations(ctx, node, follow, seen)
+        yield from _destinations(ctx, node, follow, seen, lookups)
 
 
 def assigned_variable(ctx: ModuleContext, node: ast.AST) -> str | None:

@@ -13,7 +13,8 @@ enclosing function and class.  The nearest decisive name wins:
 - a security name (password, token, signature, secret, auth, session, salt, ...) or a signing
   call: reported, severity high (MD5, MD4, MD2, or SHA-1 of a password) or medium (other SHA-1),
   confidence high;
-- a benign name (cache, etag, checksum, dedup, filename, path, shard, ...): not reported;
+- a benign name (cache, etag, checksum, dedup, filename, path, shard, ...) or a use as the key
+  of an entry (``store[digest]``, an identifier): not reported;
 - no decisive name: reported at severity low and confidence low, so a review that wants only
   confident findings can filter it and an audit still sees every weak digest.
 
@@ -61,7 +62,7 @@ _HASH_VOCABULARY = Vocabulary(
         "uuid", "version", "revision", "chunk", "chunks", "file", "files", "placeholder", "dummy", "fake",
         "mock", "corruption", "corrupt", "sum", "gravatar", "avatar", "bust", "buster", "url", "uri", "urls",
         "host", "hostname", "endpoint", "href", "content", "contents", "read", "git", "blob", "policy",
-        "policies", "strength", "hint", "field", "prompt",
+        "policies", "strength", "hint", "field", "prompt", "lookup",
     }),
     qualified={
         "key": frozenset({"api", "secret", "private", "encryption", "session", "signing", "access", "auth",
@@ -147,7 +148,7 @@ def _purpose_of_digest(ctx: ModuleContext, anchor: ast.AST, data: ast.AST | None
     if verdict.purpose is not Purpose.UNKNOWN:
         return verdict
     module = PurePath(ctx.path).stem
-    return judge_names(_HASH_VOCABULARY, [*destinations(ctx, anchor), *enclosing_names(ctx, anchor),
+    return judge_names(_HASH_VOCABULARY, [*destinations(ctx, anchor, lookups=True), *enclosing_names(ctx, anchor),
                                           (module, "it is computed in module `{name}`")])
 
 
@@ -166,7 +167,8 @@ def weak_hash(ctx: ModuleContext) -> Iterator[Issue]:
     `cryptography` (`hashes.MD5()`, `hashes.SHA1()`) and PyCryptodome (`Crypto.Hash.MD5.new`).
     A digest whose names show a security purpose (a password, token, signature, secret,
     session, salt) is reported with high confidence; one whose names show a benign purpose
-    (cache key, ETag, checksum, dedup key, file name) is not reported; one with no telling name
+    (cache key, ETag, checksum, dedup key, file name) or that is used as the key of an entry in a
+    store (`sessions[digest]`: an identifier) is not reported; one with no telling name
     is reported at low severity and low confidence.  `usedforsecurity=False`, HMAC (`hmac.new(key,
     msg, hashlib.sha1)`), PBKDF2 and OAEP/MGF1 uses are never reported.
 
