@@ -142,6 +142,7 @@ def names_a_setting(value: str, name: str) -> bool:
     return any(w in _CREDENTIAL_VALUE_WORDS or w.endswith(("password", "secret", "token")) for w in words)
 
 
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)*\.[A-Za-z]{2,}")
 _PASSWORD_HASH = re.compile(r"(pbkdf2_|argon2|bcrypt|scrypt|sha1\$|md5\$|\$2[abxy]\$|\$argon2|\$[156]\$|\{SSHA\}|\{SHA\})")
 _PATTERN_OR_VERSION = re.compile(r"\{\d+(,\d*)?\}|\\[dwsS]|\.\*|\[\^|^\^|^\d+(\.\d+)+([-+]|$)")
 
@@ -198,6 +199,8 @@ def secret_value(value: object, name: str, kind: str, in_use: bool = False) -> s
         return None
     if kind == "password" and re.fullmatch(r"[A-Z][a-z]+", stripped):
         return None  # ``"Passwort"``, ``"Kennwort"``: a label in a translation table, not a password
+    if kind == "password" and _EMAIL.fullmatch(stripped):
+        return None  # anonymous FTP's convention: the password is the user's e-mail address, public by design
     if _PASSWORD_HASH.match(stripped):
         return None  # a stored hash, reported (if at all) by the hashing rules
     if _PATTERN_OR_VERSION.search(stripped):  # a validation regex or an object version, not a value
@@ -525,7 +528,8 @@ def hardcoded_password(ctx: ModuleContext) -> Iterator[Issue]:
     subscripts with a constant key, keyword arguments, parameter defaults, comparisons
     (`if password == "hunter2"`) and fallbacks of `os.getenv("DB_PASSWORD", "...")`.
     Placeholders (`""`, `"changeme"`, `"<password>"`, `"${DB_PASSWORD}"`, `"%(password)s"`,
-    `"***"`), names of settings (`"OS_PASSWORD"`, `"adminPass"`), paths and URLs are not
+    `"***"`), names of settings (`"OS_PASSWORD"`, `"adminPass"`), e-mail addresses (the
+    anonymous FTP convention), paths and URLs are not
     reported; neither are names that start with a verb and so name an action or a policy
     (`update_password == "always"`, `change_password`), nor test code.
 
