@@ -119,6 +119,7 @@ class ModuleContext:
             fields = fields_of.get(cls)
             if fields is None:
                 fields = fields_of[cls] = _child_fields(cls)
+            # child_nodes, inlined: this loop visits every node of every file, where a call per node shows
             children: list[ast.AST] = []
             for name in fields:
                 value = getattr(node, name, None)
