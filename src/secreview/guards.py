@@ -35,8 +35,6 @@ from dataclasses import dataclass
 
 TIME_BUDGET = "time budget"
 MEMORY_CEILING = "memory ceiling"
-# Notes starting with these depend on the machine, not only on the code: never cached.
-MACHINE_DEPENDENT = (TIME_BUDGET, MEMORY_CEILING)
 
 DEFAULT_TIME_BUDGET_S = 5.0  # the largest file of OpenStack Nova takes about 1 s
 DEFAULT_MAX_MEMORY_MIB = 2048
@@ -112,7 +110,6 @@ class Budget:
         self._look_every = look_every
         self._next_look = 0.0  # time.monotonic() before which spent() does not look again
         self.reason: str | None = None  # TIME_BUDGET or MEMORY_CEILING once spent
-        self.peak_bytes = 0
         self._after_relief = 0  # resident size after the last relief: kept from file to file
 
     def start(self) -> None:
@@ -143,7 +140,6 @@ class Budget:
         resident = self._measure()
         if resident is None:
             return False
-        self.peak_bytes = max(self.peak_bytes, resident)
         if resident < ceiling * RELIEVE_AT or resident < self._after_relief + ceiling * RELIEF_STEP:
             return resident > ceiling
         if self._relieve is not None:
