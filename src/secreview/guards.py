@@ -76,7 +76,7 @@ class Limits:
     memory_bytes: int | None = None  # this process's share of the review's memory ceiling
 
     @classmethod
-    def share(cls, seconds: float | None, max_memory_mib: int | None, processes: int, reserved: int = 0) -> "Limits":
+    def share(cls, seconds: float | None, max_memory_mib: int | None, processes: int, reserved: int = 0) -> Limits:
         """Limits for one of ``processes`` analysing processes that together may use
         ``max_memory_mib``, less ``reserved`` bytes held by the process that started them."""
         if not max_memory_mib:
