@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from . import guards, policy, rules
 from .config import Config
 from .discover import SourceFile, discover
-from .findings import FileReview, Finding, Severity, assign_fingerprints
+from .findings import FileReview, Finding, assign_fingerprints
 from . import models
 from .python import dataflow
 from .python.module import ModuleContext
