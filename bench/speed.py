@@ -240,16 +240,22 @@ def _tool(name: str) -> str | None:
     return str(found) if found.exists() else shutil.which(name)
 
 
+def _counted(result: Measure, out: str, count, noun: str) -> Measure:
+    """``result`` noting how many findings a peer's JSON report ``out`` holds, unless it already
+    says why the run failed; a report that cannot be read adds nothing."""
+    try:
+        result.note = result.note or f"{count(json.loads(out))} {noun}"
+    except (ValueError, KeyError, TypeError):
+        pass
+    return result
+
+
 def run_bandit(tree: Path) -> Measure:
     exe = _tool("bandit")
     if exe is None:
         return Measure("bandit -r", ran=False, note="not run: bandit is not installed")
     result, out = measure("bandit -r", [exe, "-r", "-q", "-f", "json", "nova"], tree)
-    try:
-        result.note = result.note or f"{len(json.loads(out)['results'])} issues"
-    except (ValueError, KeyError):
-        pass
-    return result
+    return _counted(result, out, lambda report: len(report["results"]), "issues")
 
 
 def run_ruff(tree: Path) -> Measure:
@@ -258,11 +264,7 @@ def run_ruff(tree: Path) -> Measure:
         return Measure("ruff check --select S", ran=False, note="not run: ruff is not installed")
     result, out = measure("ruff check --select S",
                           [exe, "check", "--select", "S", "--output-format", "json", "--no-cache", "--exit-zero", "nova"], tree)
-    try:
-        result.note = result.note or f"{len(json.loads(out))} issues"
-    except ValueError:
-        pass
-    return result
+    return _counted(result, out, len, "issues")
 
 
 def run_semgrep(tree: Path) -> Measure:
@@ -287,11 +289,7 @@ def run_semgrep(tree: Path) -> Measure:
     result, out = measure(f"semgrep ({len(files)} local rule files)",
                           [str(exe), "--metrics=off", "--disable-version-check", "--json", "--quiet", "--no-git-ignore",
                            *configs, "nova"], tree)
-    try:
-        result.note = result.note or f"{len(json.loads(out)['results'])} results"
-    except (ValueError, KeyError):
-        pass
-    return result
+    return _counted(result, out, lambda report: len(report["results"]), "results")
 
 
 def profile(tree: Path) -> None:
