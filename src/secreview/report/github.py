@@ -2,12 +2,16 @@
 
 Annotations are lines that a GitHub Actions step prints, ``::error file=...,line=...::message``;
 GitHub shows them on the lines of the pull request.  Values are escaped as GitHub's runner
-expects: ``%``, CR and LF everywhere, and ``:`` and ``,`` in properties as well.
+expects: ``%``, CR and LF everywhere, and ``:`` and ``,`` in properties as well.  Before that,
+reviewed text (the message and the file name too) is made :func:`~.escape.visible`: the runner's
+log shows ANSI escapes, and a file name that is not shown as it is cannot be placed on the pull
+request anyway, while one with escapes visible still names the file in the run's summary.
 
 The review is the body of ``POST /repos/{owner}/{repo}/pulls/{number}/reviews``: a summary, the
 event ``COMMENT`` and one comment per finding on the right-hand (new) side.  GitHub only accepts
 comments on lines of the pull request's diff, so for a change the comment goes on the first line
-of the finding that the change added.
+of the finding that the change added.  The ``path`` of a review comment stays exact (GitHub
+refuses a review that names a file the pull request lacks); the bodies are made visible.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 from .. import cwe
 from ..findings import Finding, Severity
 from ..review import ReviewResult
+from .escape import json_visible, visible
 from .gerrit import STILL_PRESENT, comment_text
 
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "notice"}
@@ -33,7 +38,7 @@ def escape_property(text: str) -> str:
 
 def annotation(finding: Finding, still_present: bool = False) -> str:
     location = finding.location
-    properties = [("file", location.path), ("line", str(location.line)), ("endLine", str(location.end_line))]
+    properties = [("file", visible(location.path)), ("line", str(location.line)), ("endLine", str(location.end_line))]
     if location.end_line == location.line and location.column >= 1 and location.end_column > location.column:
         properties += [("col", str(location.column)), ("endColumn", str(location.end_column))]
     properties.append(("title", f"{finding.rule} (CWE-{finding.cwe}, {finding.severity.label})"))
@@ -57,7 +62,7 @@ def render(result: ReviewResult) -> str:
             seen.add(line)
             lines.append(line)
     for path, status, why in result.gaps():
-        lines.append(f"::warning file={escape_property(path)},title={status}::{escape_data(why)}")
+        lines.append(f"::warning file={escape_property(visible(path))},title={status}::{escape_data(visible(why))}")
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -67,15 +72,17 @@ def _markdown(finding: Finding, still_present: bool) -> str:
     parts = [
         (f"**{finding.severity.name}** [CWE-{entry.id}](https://cwe.mitre.org/data/definitions/{entry.id}.html) "
          f"{entry.name} · pillar CWE-{pillar.id} {pillar.name} · rule `{finding.rule}` · confidence {finding.confidence.label}"),
-        finding.message,
+        visible(finding.message),
     ]
     if still_present:
         parts.append(f"**{STILL_PRESENT}**")
     if finding.trace:
-        steps = [f"- line {s.location.line} ({s.label}): `{s.location.snippet}`" if s.location.path == finding.location.path
-                 else f"- {s.location.path}:{s.location.line} ({s.label}): `{s.location.snippet}`" for s in finding.trace]
+        steps = [f"- line {s.location.line} ({visible(s.label)}): `{visible(s.location.snippet)}`"
+                 if s.location.path == finding.location.path
+                 else f"- {visible(s.location.path)}:{s.location.line} ({visible(s.label)}): `{visible(s.location.snippet)}`"
+                 for s in finding.trace]
         parts.append("Evidence:\n" + "\n".join(steps))
-    parts.append(f"**Fix:** {finding.fix}")
+    parts.append(f"**Fix:** {visible(finding.fix)}")
     return "\n\n".join(parts)
 
 
@@ -114,7 +121,7 @@ def review_document(result: ReviewResult) -> dict[str, Any]:
     sections = [summary]
     if outside_diff:
         listed = [
-            f"- `{f.location.path}` line {f.location.line}: {f.severity.name} CWE-{f.cwe} `{f.rule}`"
+            f"- `{visible(f.location.path)}` line {f.location.line}: {f.severity.name} CWE-{f.cwe} `{f.rule}`"
             f"{' (still present after this change)' if f.fingerprint in still else ''}"
             for f in outside_diff
         ]
@@ -123,9 +130,9 @@ def review_document(result: ReviewResult) -> dict[str, Any]:
         sections.append(f"Fixed: {len(result.fixed)} finding{'s' if len(result.fixed) != 1 else ''} no longer found.")
     gaps = result.gaps()
     if gaps:
-        sections.append("Not covered in full:\n" + "\n".join(f"- `{path}` {status}: {why}" for path, status, why in gaps))
+        sections.append("Not covered in full:\n" + "\n".join(f"- `{visible(path)}` {status}: {visible(why)}" for path, status, why in gaps))
     return {"body": "\n\n".join(sections), "event": "COMMENT", "comments": comments}
 
 
 def render_review(result: ReviewResult) -> str:
-    return json.dumps(review_document(result), indent=2, ensure_ascii=False) + "\n"
+    return json_visible(json.dumps(review_document(result), indent=2, ensure_ascii=False)) + "\n"

@@ -13,6 +13,7 @@ from typing import Any
 from .. import __version__, cwe
 from ..findings import Finding, Location
 from ..review import ReviewResult
+from .escape import json_visible
 
 SCHEMA_ID = "secreview/review"
 SCHEMA_VERSION = 1
@@ -79,4 +80,4 @@ def document(result: ReviewResult) -> dict[str, Any]:
 
 
 def render(result: ReviewResult) -> str:
-    return json.dumps(document(result), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    return json_visible(json.dumps(document(result), indent=2, sort_keys=False, ensure_ascii=False)) + "\n"

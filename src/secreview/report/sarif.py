@@ -17,6 +17,7 @@ from urllib.parse import quote
 from .. import __version__, cwe
 from ..findings import Finding, Location, Severity
 from ..review import ReviewResult
+from .escape import json_visible
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/secreview/"
@@ -183,4 +184,4 @@ def document(result: ReviewResult) -> dict[str, Any]:
 
 
 def render(result: ReviewResult) -> str:
-    return json.dumps(document(result), indent=2, ensure_ascii=False) + "\n"
+    return json_visible(json.dumps(document(result), indent=2, ensure_ascii=False)) + "\n"

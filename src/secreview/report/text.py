@@ -10,6 +10,7 @@ from __future__ import annotations
 from .. import cwe
 from ..findings import FileReview, Finding, Severity
 from ..review import ReviewResult
+from .escape import visible, visible_lines
 
 CLEAN = "No security defects are detected in the code."
 CLEAN_CHANGE = "No security defects are detected in the lines this change touches."
@@ -26,34 +27,34 @@ def render_finding(finding: Finding) -> list[str]:
     lines = [
         f"  {severity:<7} CWE-{finding.cwe}  {entry.name}",
         f"{_INDENT}pillar CWE-{pillar.id} {pillar.name} · rule {finding.rule} · confidence {finding.confidence.label}",
-        f"{_INDENT}line {finding.location.line}: {finding.location.snippet}",
-        f"{_INDENT}{finding.message}",
+        f"{_INDENT}line {finding.location.line}: {visible(finding.location.snippet)}",
+        f"{_INDENT}{visible(finding.message)}",
     ]
     if finding.trace:
         lines.append(f"{_INDENT}Evidence:")
         for step in finding.trace:
             where = f"line {step.location.line}"
             if step.location.path != finding.location.path:
-                where = f"{step.location.path}:{step.location.line}"
-            lines.append(f"{_INDENT}  {where}: {step.label}: {step.location.snippet}")
-    lines.append(f"{_INDENT}Fix: {finding.fix}")
+                where = f"{visible(step.location.path)}:{step.location.line}"
+            lines.append(f"{_INDENT}  {where}: {visible(step.label)}: {visible(step.location.snippet)}")
+    lines.append(f"{_INDENT}Fix: {visible(finding.fix)}")
     return lines
 
 
 def render_file(review: FileReview, strict: bool = False, clean: str = CLEAN) -> list[str]:
-    lines = [review.path]
+    lines = [visible(review.path)]
     if review.not_reviewed is not None:
-        lines.append(f"  not reviewed: {review.not_reviewed}")
+        lines.append(f"  not reviewed: {visible(review.not_reviewed)}")
         return lines
     for finding in review.findings:
         lines.extend(render_finding(finding))
     for note in review.incomplete:
-        lines.append(f"  not fully reviewed: {note}")
+        lines.append(f"  not fully reviewed: {visible(note)}")
     if not review.findings:
         lines.append(f"  {CLEAN_SO_FAR if review.incomplete else clean}")
     if strict:
         for line, text in review.unused_suppressions:
-            lines.append(f"  unused suppression, line {line}: {text}")
+            lines.append(f"  unused suppression, line {line}: {visible(text)}")
         for line in review.bare_suppressions:
             lines.append(f"  suppression without a rule or CWE, line {line}")
     return lines
@@ -76,21 +77,21 @@ def summary(result: ReviewResult) -> str:
 
 def render_change(change) -> list[str]:
     """The change under review and its commit message, which is what the reviewer reads first."""
-    lines = [f"Change: {change.description}"]
+    lines = [f"Change: {visible(change.description)}"]
     if change.deleted:
-        lines.append(f"  deleted, not reviewed: {', '.join(change.deleted)}")
+        lines.append(f"  deleted, not reviewed: {', '.join(visible(path) for path in change.deleted)}")
     if change.message:
         lines.append("Commit message:")
-        lines.extend(f"    {line}".rstrip() for line in change.message.splitlines())
+        lines.extend(f"    {line}".rstrip() for line in visible_lines(change.message.rstrip("\n")))
     return lines
 
 
 def render_still_present(findings: list[Finding]) -> list[str]:
     lines = ["Still present after this change, although the commit message speaks of a fix:"]
     for finding in findings:
-        lines.append(f"  {finding.location.path} line {finding.location.line}: {finding.severity.name} CWE-{finding.cwe} "
-                     f"{finding.rule}: {finding.location.snippet}")
-        lines.append(f"    {finding.message}")
+        lines.append(f"  {visible(finding.location.path)} line {finding.location.line}: {finding.severity.name} "
+                     f"CWE-{finding.cwe} {finding.rule}: {visible(finding.location.snippet)}")
+        lines.append(f"    {visible(finding.message)}")
     return lines
 
 
@@ -98,7 +99,8 @@ def render_fixed(result: ReviewResult) -> list[str]:
     title = "Fixed by this change" if result.change is not None else "Fixed since the baseline"
     lines = [f"{title} ({len(result.fixed)}):"]
     for entry in sorted(result.fixed, key=lambda e: (e.path, e.line, e.rule)):
-        lines.append(f"  {entry.path} (line {entry.line} before): {entry.severity.upper()} CWE-{entry.cwe} {entry.rule}: {entry.snippet}")
+        lines.append(f"  {visible(entry.path)} (line {entry.line} before): {visible(entry.severity.upper())} "
+                     f"CWE-{entry.cwe} {visible(entry.rule)}: {visible(entry.snippet)}")
     return lines
 
 
