@@ -15,6 +15,7 @@ from . import config as configuration
 from .findings import Severity
 from .progress import Progress
 from .report import FORMATS
+from .report.escape import visible
 from .review import ReviewResult, review
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -160,7 +161,7 @@ def _scan(args: argparse.Namespace) -> int:
     # reviewed: the missing one is listed as not reviewed and the run ends with exit code 2.
     missing = [p for p in args.paths if p != "-" and not os.path.lexists(p)]
     if missing:
-        print(f"secreview: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        print(f"secreview: no such file or directory: {', '.join(visible(p) for p in missing)}", file=sys.stderr)
     speed = _speed(args)
     config = _config_for(args)
     result = review(args.paths, config, **speed)
@@ -170,7 +171,7 @@ def _scan(args: argparse.Namespace) -> int:
     _report(args, result)  # compared with --baseline before that file may be replaced
     baseline.write(Path(args.write_baseline), result)
     count = len(result.findings)
-    print(f"secreview: {count} finding{'' if count == 1 else 's'} written to the baseline {args.write_baseline}", file=sys.stderr)
+    print(f"secreview: {count} finding{'' if count == 1 else 's'} written to the baseline {visible(args.write_baseline)}", file=sys.stderr)
     return EXIT_USAGE if missing else EXIT_CLEAN  # the findings just recorded are accepted
 
 
@@ -237,13 +238,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except configuration.ConfigError as exc:
-        print(f"secreview: configuration error: {exc}", file=sys.stderr)
+        print(f"secreview: configuration error: {visible(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except (changes.ChangeError, baseline.BaselineError) as exc:
-        print(f"secreview: {exc}", file=sys.stderr)
+        print(f"secreview: {visible(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        print(f"secreview: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        print(f"secreview: {visible(str(exc.filename or ''))}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

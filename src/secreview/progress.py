@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
+from .report.escape import visible
+
 SHOW_AFTER_S = 1.0
 REDRAW_EVERY_S = 0.1
 
@@ -63,6 +65,7 @@ class Progress:
         return f"secreview [{bar}] {self._done}/{self._total} files, {self._findings} finding{plural}, {eta}"
 
     def _draw(self, text: str) -> None:
+        text = visible(text)  # counts only today; a file name shown here later must not drive the terminal
         padding = " " * max(0, self._width - len(text))
         self._stream.write("\r" + text + padding)
         self._stream.flush()
