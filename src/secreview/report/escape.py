@@ -92,9 +92,14 @@ def json_visible(document: str) -> str:
     ``json.dumps`` already escapes C0 controls, but with ``ensure_ascii=False`` it leaves DEL,
     C1, U+2028/U+2029, bidi controls and lone surrogates raw.  Those can only occur inside
     strings, where the escape stands for the same character, so the document's value is
-    unchanged.
+    unchanged.  The ``[`` of a runner marker (``##[``, ``##vso[``) becomes ``\\u005b`` for the same
+    reason: a JSON report printed in a CI log must not be obeyed either.  (No line of a JSON
+    document starts with ``::``, since every string value stays on its line.)
     """
-    return _NOT_ASCII.sub(_json_escape, document)
+    document = _NOT_ASCII.sub(_json_escape, document)
+    if "##" in document:
+        document = _RUNNER_MARKER.sub(lambda m: m.group()[:-1] + "\\u005b", document)
+    return document
 
 
 _NOT_ASCII = re.compile(r"[^\x20-\x7e\n]")  # the JSON encoder leaves no other raw C0 control

@@ -2,7 +2,8 @@
 
 The schema is published as ``review.schema.json`` beside this module and every test that
 produces JSON validates against it.  Fields are only ever added within a version; a removal or
-a change of meaning bumps ``version``.
+a change of meaning bumps ``version``.  Values are exact; the characters that could act when the
+document is printed are written as JSON escapes by :func:`~.escape.json_visible`.
 """
 
 from __future__ import annotations

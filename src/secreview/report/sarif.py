@@ -4,7 +4,9 @@ Each rule carries its CWE twice: as the ``external/cwe/cwe-N`` tag that GitHub c
 reads, and as a relationship to the CWE taxonomy shipped in the run, which is how SARIF itself
 relates a rule to a taxonomy.  Paths are relative to ``%SRCROOT%`` (the working directory of the
 review), fingerprints go into ``partialFingerprints``, traces become ``codeFlows``, and files
-that could not be reviewed become tool execution notifications.
+that could not be reviewed become tool execution notifications.  Values are exact; the characters
+that could act when the document is printed (controls the JSON encoder leaves raw, bidi controls,
+runner markers) are written as JSON escapes by :func:`~.escape.json_visible`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def _artifact(path: str) -> dict[str, Any]:
     posix = PurePosixPath(Path(path).as_posix())
     if posix.is_absolute():
         return {"uri": Path(path).as_uri()}
-    return {"uri": quote(str(posix)), "uriBaseId": SRCROOT}
+    # surrogateescape: an undecodable byte of a file name is its own %XX, as in the name on disk
+    return {"uri": quote(str(posix), errors="surrogateescape"), "uriBaseId": SRCROOT}
 
 
 def _region(location: Location) -> dict[str, Any]:
