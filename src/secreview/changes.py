@@ -15,6 +15,14 @@ name and the content, never by where the file lies, and the project facts it che
 the entries of a working-tree diff serve ``diff --commit`` once the change is committed, and
 the "before" entries serve a later diff whose base is the same.
 
+A gate must fail closed, so a changed Python file that is not reviewed is listed, with the
+reason, never dropped: a symbolic link, a file over ``max-file-size``, one that cannot be read;
+a binary file or one that does not parse is listed by the review itself.  A change cannot
+exclude its own code from its own review: the exclusion of the base's configuration decides
+(:func:`_exclusion`).  A file that becomes Python (renamed to ``.py``, or a script given a
+Python first line) is new code: every line counts as changed.  ``--fail-on-incomplete`` turns
+any such entry into exit code 1.
+
 Seam for project-wide analysis: :func:`review_change` hands :func:`~secreview.review.review_files`
 only the changed files; a cross-module phase that needs other modules reads them from
 ``Change.root`` (the checkout), which holds the rest of the project as it stands.
@@ -31,6 +39,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -40,7 +49,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from .baseline import BaselineEntry
-from .config import Config
+from .config import Config, TomlFileError, read_toml
 from .discover import (
     SourceFile,
     is_excluded,
@@ -183,7 +192,11 @@ def parse_patch(text: str) -> list[FilePatch]:
     patches: list[FilePatch] = []
     current: FilePatch | None = None
     hunk: Hunk | None = None
-    lines = text.splitlines()
+    # only at '\n', as git ends a patch's lines: str.splitlines() would also break an added
+    # line at a form feed, U+2028 or \x1c-\x1e and miscount the hunk (see source.physical_lines)
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -270,16 +283,78 @@ class Change:
     files: tuple[ChangedFile, ...] = ()
     deleted: tuple[str, ...] = ()
     provenance: Provenance | None = None
+    not_reviewed: tuple[tuple[str, str], ...] = ()  # (path, why): changed Python files that cannot be reviewed
 
     @property
     def claims_fix(self) -> bool:
         return bool(FIX_CLAIM.search(self.message))
 
 
+def _may_be_python(path: str) -> bool:
+    """By name alone: a module, or an extension-less file that may be a script."""
+    name = PurePosixPath(path).name
+    return name.endswith(".py") or "." not in name
+
+
+def _is_python(path: str, content: Path | None) -> bool:
+    if path.endswith(".py"):
+        return True
+    return _may_be_python(path) and content is not None and has_python_shebang(content)
+
+
+# --- reading a change from git --------------------------------------------------------------
+#
+# Everything git prints about files is read NUL-separated (``-z``) and every file's content is
+# fetched by object id, never by "REV:path" on a line of input, so no file name (a newline in
+# it, leading blanks, quotes) can shift one file's content onto another.  Which files changed
+# comes from ``git diff --raw``, which reads no content; the text of the hunks is then asked
+# only for the files that may be Python, with ``--text``, so that no .gitattributes (``-diff``,
+# ``binary``, a diff driver) can turn a Python file into "Binary files differ".  Content is
+# read as a stream and only up to ``max-file-size``: a larger file is listed as not reviewed
+# without being read whole.
+
+
+@dataclass(frozen=True)
+class _RawChange:
+    """One file of ``git diff --raw -z``."""
+
+    status: str  # A, M, D, R, C, T (type change) or U (unmerged)
+    old_mode: str
+    new_mode: str
+    old_id: str  # all zeros: none, or (new side) the working tree's file
+    new_id: str
+    old_path: str | None
+    new_path: str | None
+
+
+@dataclass
+class _Touched:
+    """A file the change touches, before it is decided whether, and how, it is reviewed."""
+
+    old_path: str | None
+    new_path: str | None
+    source: Path | None = None  # the content after the change (a large file's first bytes)
+    before: Path | None = None
+    patch: FilePatch | None = None  # its hunks; None: every line is new
+    unreadable: str | None = None  # why its content after the change cannot be reviewed
+
+
+@dataclass(frozen=True)
+class _Blob:
+    path: Path | None  # None: larger than the limit, not written
+    size: int
+    head: Path | None = None  # a large blob's first bytes, to tell a script by its first line
+
+
+_SYMLINK_MODE, _GITLINK_MODE = "120000", "160000"
+_HEAD_BYTES = 200
+
+
 def _git(root: Path, *args: str, input: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
     try:
         done = subprocess.run(
-            ["git", "-c", "core.quotePath=false", *args], cwd=root, input=input, capture_output=True, check=False,
+            ["git", "--literal-pathspecs", "-c", "core.quotePath=false", *args], cwd=root, input=input,
+            capture_output=True, check=False,
         )
     except FileNotFoundError:
         raise ChangeError("git is not installed or not on PATH") from None
@@ -293,11 +368,19 @@ def _out(done: subprocess.CompletedProcess) -> str:
     return done.stdout.decode("utf-8", "surrogateescape").strip()
 
 
+def _decode_path(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _absent(object_id: str) -> bool:
+    return not object_id or set(object_id) == {"0"}
+
+
 def repository_root(start: Path) -> Path:
     done = _git(start, "rev-parse", "--show-toplevel", check=False)
     if done.returncode != 0:
         raise ChangeError(f"{start.resolve()} is not in a git repository")
-    return Path(_out(done))
+    return Path(_decode_path(done.stdout.removesuffix(b"\n")))  # not stripped: a name may end in a blank
 
 
 def _commit(root: Path, rev: str, what: str) -> str:
@@ -338,45 +421,164 @@ def provenance(root: Path, revision: str | None = None) -> Provenance | None:
     return Provenance(uri, revision, branch)
 
 
-def _may_be_python(path: str) -> bool:
-    """By name alone: a module, or an extension-less file that may be a script."""
-    name = PurePosixPath(path).name
-    return name.endswith(".py") or "." not in name
+def _raw_diff(root: Path, *revisions: str) -> list[_RawChange]:
+    done = _git(root, "diff", "--raw", "-z", "-M", "--no-abbrev", *revisions, "--")
+    fields = done.stdout.split(b"\x00")
+    found: list[_RawChange] = []
+    i = 0
+    while i + 1 < len(fields) and fields[i].startswith(b":"):
+        old_mode, new_mode, old_id, new_id, status = fields[i][1:].decode("ascii", "replace").split()[:5]
+        letter = status[:1]
+        if letter in ("R", "C") and i + 2 < len(fields):
+            old, new = _decode_path(fields[i + 1]), _decode_path(fields[i + 2])
+            i += 3
+        else:
+            old = new = _decode_path(fields[i + 1])
+            i += 2
+        found.append(_RawChange(letter, old_mode, new_mode, old_id, new_id,
+                                None if letter == "A" else old, None if letter == "D" else new))
+    return found
 
 
-def _is_python(path: str, content: Path | None) -> bool:
-    if path.endswith(".py"):
-        return True
-    return _may_be_python(path) and content is not None and has_python_shebang(content)
+# pathspecs per git call: far below any system's limit on the length of a command line
+_PATHS_PER_CALL = 500
 
 
-def _write_blobs(root: Path, wanted: dict[str, str], scratch: Path) -> dict[str, Path]:
-    """Write ``{object name ('REV:path'): relative destination}`` under scratch, in one git call."""
+def _text_patches(root: Path, revisions: tuple[str, ...], groups: list[tuple[str, ...]]) -> dict[str, FilePatch]:
+    """The hunks of the named files, by path after the change, read as text whatever git's
+    attributes say; a rename's two names stay in one call, so git pairs them as it did before."""
+    found: dict[str, FilePatch] = {}
+    start = 0
+    while start < len(groups):
+        chunk: list[str] = []
+        while start < len(groups) and (not chunk or len(chunk) + len(groups[start]) <= _PATHS_PER_CALL):
+            chunk.extend(groups[start])
+            start += 1
+        done = _git(root, "diff", "--text", "--no-color", "--no-ext-diff", "--no-textconv", "-M", "--unified=0",
+                    "--src-prefix=a/", "--dst-prefix=b/", *revisions, "--", *chunk)
+        for patch in parse_patch(done.stdout.decode("utf-8", "surrogateescape")):
+            if patch.new_path is not None:
+                found[patch.new_path] = patch
+    return found
+
+
+def _write_blobs(root: Path, object_ids: set[str], scratch: Path, limit: int) -> dict[str, _Blob]:
+    """Write each blob named by its object id to ``scratch/<id>``, in one git call read as a
+    stream; a blob over ``limit`` bytes is not written, only its first bytes."""
+    wanted = sorted(i for i in object_ids if not _absent(i))
     if not wanted:
         return {}
-    names = list(wanted)
-    done = _git(root, "cat-file", "--batch", input="".join(f"{n}\n" for n in names).encode("utf-8", "surrogateescape"))
-    out = done.stdout
-    written: dict[str, Path] = {}
-    position = 0
-    for name in names:
-        header_end = out.index(b"\n", position)
-        header = out[position:header_end].split()
-        position = header_end + 1
-        if len(header) < 3 or header[1] != b"blob":
+    scratch.mkdir(parents=True, exist_ok=True)
+    request = scratch / "objects.txt"
+    request.write_text("".join(f"{i}\n" for i in wanted), encoding="ascii")
+    found: dict[str, _Blob] = {}
+    try:
+        with request.open("rb") as stdin, subprocess.Popen(
+            ["git", "cat-file", "--batch"], cwd=root, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        ) as process:
+            out = process.stdout
+            assert out is not None
+            for _ in wanted:
+                header = out.readline().split()
+                if len(header) < 2:
+                    break
+                object_id = header[0].decode("ascii", "replace")
+                if len(header) < 3:  # "<id> missing"
+                    continue
+                size = int(header[2])
+                if header[1] != b"blob":
+                    _copy(out, None, size + 1)
+                    continue
+                if size <= limit:
+                    destination = scratch / object_id
+                    with destination.open("wb") as sink:
+                        _copy(out, sink, size)
+                    _copy(out, None, 1)
+                    found[object_id] = _Blob(destination, size)
+                else:
+                    head = scratch / f"{object_id}.head"
+                    with head.open("wb") as sink:
+                        _copy(out, sink, _HEAD_BYTES)
+                    _copy(out, None, size - _HEAD_BYTES + 1)
+                    found[object_id] = _Blob(None, size, head)
+            while out.read(1 << 20):
+                pass  # whatever git still says, so that it is not left blocked on a full pipe
+    except FileNotFoundError:
+        raise ChangeError("git is not installed or not on PATH") from None
+    return found
+
+
+def _copy(stream, sink, count: int) -> None:
+    while count > 0:
+        piece = stream.read(min(count, 1 << 20))
+        if not piece:
+            return
+        if sink is not None:
+            sink.write(piece)
+        count -= len(piece)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"file too large ({size} bytes; limit {limit}, see max-file-size)"
+
+
+def _touched_in_git(root: Path, raw: list[_RawChange], revisions: tuple[str, ...], after_blobs: bool,
+                    scratch: Path, limit: int) -> list[_Touched]:
+    """The files of a ``git diff`` between ``revisions`` (the working tree when ``after_blobs``
+    is false), each with its content before and after and its hunks."""
+    before_ids = {c.old_id for c in raw if c.old_path and _may_be_python(c.old_path) and c.new_path
+                  and _may_be_python(c.new_path) and c.old_mode not in (_SYMLINK_MODE, _GITLINK_MODE)}
+    readable = [c for c in raw if c.new_path and _may_be_python(c.new_path)
+                and c.new_mode not in (_SYMLINK_MODE, _GITLINK_MODE)]
+    before = _write_blobs(root, before_ids, scratch / "before", limit)
+    after = _write_blobs(root, {c.new_id for c in readable}, scratch / "after", limit) if after_blobs else {}
+    touched: list[_Touched] = []
+    wanted: list[tuple[str, ...]] = []
+    for change in raw:
+        item = _Touched(change.old_path, change.new_path)
+        old_blob = before.get(change.old_id)
+        item.before = old_blob.path if old_blob else None
+        touched.append(item)
+        if change.new_path is None or not _may_be_python(change.new_path) or change.new_mode == _GITLINK_MODE:
             continue
-        size = int(header[2])
-        destination = scratch / wanted[name]
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.write_bytes(out[position:position + size])
-        written[name] = destination
-        position += size + 1
-    return written
+        if change.new_mode == _SYMLINK_MODE:
+            item.unreadable = "symbolic link (not followed)"
+            continue
+        if after_blobs:
+            blob = after.get(change.new_id)
+            if blob is None:
+                item.unreadable = "its content cannot be read from git"
+                continue
+            item.source = blob.path or blob.head
+            if blob.path is None:
+                item.unreadable = _too_large(blob.size, limit)
+                continue
+        else:
+            item.source, item.unreadable = _working_file(root, change.new_path, limit)
+            if item.unreadable:
+                continue
+        wanted.append(tuple(p for p in (change.old_path, change.new_path) if p is not None))
+    patches = _text_patches(root, revisions, wanted)
+    for item in touched:
+        if item.new_path is not None and item.unreadable is None:
+            item.patch = patches.get(item.new_path) or FilePatch(item.old_path, item.new_path)
+    return touched
 
 
-def _diff(root: Path, *revisions: str) -> list[FilePatch]:
-    done = _git(root, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "-M", "--unified=0", *revisions, "--")
-    return parse_patch(done.stdout.decode("utf-8", "surrogateescape"))
+def _working_file(root: Path, path: str, limit: int) -> tuple[Path | None, str | None]:
+    """A file of the working tree, and why it cannot be reviewed (None: it can)."""
+    location = root / path
+    try:
+        status = location.lstat()
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror}"
+    if stat.S_ISLNK(status.st_mode):
+        return None, "symbolic link (not followed)"
+    if not stat.S_ISREG(status.st_mode):
+        return None, "not a regular file"
+    if status.st_size > limit:
+        return location, _too_large(status.st_size, limit)
+    return location, None
 
 
 def _messages(root: Path, range_or_rev: str, single: bool) -> str:
@@ -396,27 +598,117 @@ def _default_base(root: Path) -> str:
     return ""  # a single commit, or none yet: everything is new
 
 
-def _changed_files(patches: list[FilePatch], config: Config, root: Path,
-                   source_of, before_of) -> tuple[tuple[ChangedFile, ...], tuple[str, ...]]:
+# --- which touched files are reviewed, and how ----------------------------------------------
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _read_bytes(path: Path | None) -> bytes:
+    if path is None:
+        return b""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+def _all_lines(data: bytes) -> frozenset[int]:
+    """Every line of the file, as Python numbers them."""
+    return frozenset(range(1, len(_LINE_END.findall(data)) + 2))
+
+
+def _changed_files(touched: list[_Touched], config: Config, root: Path, exclude: tuple[str, ...]
+                   ) -> tuple[tuple[ChangedFile, ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The changed Python files to review, the Python files deleted, and the changed Python
+    files that cannot be reviewed, each with the reason.
+
+    A file is reviewed with every line counted as changed when it was not Python before the
+    change (renamed to ``.py``, or a script that gained a Python first line): its code is new
+    to the review.  So is a file with a lone carriage return, where Python's line numbers and
+    git's part ways.  ``exclude`` is the exclusion that decides (see :func:`_exclusion`).
+    """
     files: list[ChangedFile] = []
     deleted: list[str] = []
-    for patch in patches:
-        if patch.new_path is None:
-            if patch.old_path and _is_python(patch.old_path, None):
-                deleted.append(patch.old_path)
+    not_reviewed: list[tuple[str, str]] = []
+    for item in touched:
+        was_python = item.old_path is not None and _is_python(item.old_path, item.before)
+        new_path = item.new_path
+        if new_path is None or not _may_be_python(new_path):
+            if was_python:
+                deleted.append(item.old_path)
             continue
-        if patch.symlink or patch.binary:
+        if is_excluded(root / new_path, config.root or root, exclude):
             continue
-        source = source_of(patch)
-        if source is None or not _is_python(patch.new_path, source):
+        if item.unreadable is not None or item.source is None:
+            if _is_python(new_path, item.source):
+                not_reviewed.append((new_path, item.unreadable or "its content cannot be read"))
+            elif was_python:
+                deleted.append(item.old_path)
             continue
-        if is_excluded(root / patch.new_path, config.root or root, config.exclude):
+        if not _is_python(new_path, item.source):
+            if was_python:
+                deleted.append(item.old_path)
+            continue
+        data = _read_bytes(item.source)
+        patch = item.patch
+        if (patch is None or (item.old_path is not None and not was_python) or patch.old_path != item.old_path
+                or _LONE_CR.search(data) or _LONE_CR.search(_read_bytes(item.before))):
+            files.append(ChangedFile(new_path, None, _all_lines(data), frozenset(), item.source, None))
             continue
         added, beside = patch.changed_lines()
-        if not added and not beside and patch.old_path == patch.new_path:
+        if not added and not beside and item.old_path == new_path:
             continue  # a mode change only
-        files.append(ChangedFile(patch.new_path, patch.old_path, added, beside, source, before_of(patch)))
-    return tuple(sorted(files, key=lambda f: f.path)), tuple(sorted(deleted))
+        files.append(ChangedFile(new_path, item.old_path, added, beside, item.source, item.before))
+    return (tuple(sorted(files, key=lambda f: f.path)), tuple(sorted(deleted)),
+            tuple(sorted(not_reviewed)))
+
+
+def _exclusion(root: Path, config: Config, base_text: Callable[[str], bytes | None], scratch: Path) -> tuple[str, ...]:
+    """The exclusion that decides which changed files are reviewed: the configured one without
+    the patterns the change itself adds to the configuration file.
+
+    A change must not exclude its own code from its own review.  The base's configuration
+    decides; patterns given on the command line, and those the base already has, still
+    exclude.  (A pattern that the command line and the change both add is not honoured: the
+    file is reviewed, which is the side a gate errs on.)
+    """
+    if not config.source or not config.exclude:
+        return config.exclude
+    source = Path(config.source)
+    try:
+        relative = source.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return config.exclude  # outside the repository: not part of any change
+    now = _exclude_patterns(source)
+    base_data = base_text(relative)
+    if base_data is None:
+        before: tuple[str, ...] = ()
+    else:
+        copy = scratch / "base-pyproject.toml"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(base_data)
+        before = _exclude_patterns(copy)
+    added = set(now) - set(before)
+    return tuple(p for p in config.exclude if p not in added)
+
+
+def _exclude_patterns(pyproject: Path) -> tuple[str, ...]:
+    try:
+        table = read_toml(pyproject).get("tool", {}).get("secreview", {})
+    except TomlFileError:
+        return ()
+    patterns = table.get("exclude", ()) if isinstance(table, dict) else ()
+    return tuple(p for p in patterns if isinstance(p, str)) if isinstance(patterns, list) else ()
+
+
+def _blob_text(root: Path, revision: str) -> Callable[[str], bytes | None]:
+    def read(path: str) -> bytes | None:
+        if revision == EMPTY_TREE:
+            return None
+        done = _git(root, "cat-file", "blob", f"{revision}:{path}", check=False)
+        return done.stdout if done.returncode == 0 else None
+    return read
 
 
 def working_tree_change(start: Path, base: str | None, config: Config, scratch: Path) -> Change:
@@ -437,30 +729,17 @@ def working_tree_change(start: Path, base: str | None, config: Config, scratch: 
         base_commit = EMPTY_TREE
         message = _messages(root, "HEAD", single=True) if has_head else ""
         description = "working tree of a repository without a parent commit (all code is new)"
-    patches = _diff(root, base_commit)
+    limit = config.max_file_size
+    touched = _touched_in_git(root, _raw_diff(root, base_commit), (base_commit,), False, scratch, limit)
     untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
-    for name in _out(untracked).split("\x00"):
-        if name and _is_python(name, root / name):
-            line_count = _line_count(root / name)
-            patch = FilePatch(None, name)
-            patch.hunks.append(Hunk(0, 0, 1, line_count, f"@@ -0,0 +1,{line_count} @@", ["+"] * line_count))
-            patches.append(patch)
-    before = _write_blobs(root, {f"{base_commit}:{p.old_path}": p.new_path for p in patches
-                                 if p.old_path and p.new_path and _may_be_python(p.new_path) and base_commit != EMPTY_TREE},
-                          scratch / "before")
-    files, deleted = _changed_files(
-        patches, config, root,
-        source_of=lambda p: (root / p.new_path) if (root / p.new_path).is_file() else None,
-        before_of=lambda p: before.get(f"{base_commit}:{p.old_path}"),
-    )
-    return Change(root, description, message, files, deleted, provenance(root))
-
-
-def _line_count(path: Path) -> int:
-    try:
-        return max(len(path.read_bytes().splitlines()), 1)
-    except OSError:
-        return 0
+    for raw_name in untracked.stdout.split(b"\x00"):
+        name = _decode_path(raw_name)
+        if name and _may_be_python(name):
+            source, unreadable = _working_file(root, name, limit)
+            touched.append(_Touched(None, name, source=source, unreadable=unreadable))  # no patch: all lines new
+    exclude = _exclusion(root, config, _blob_text(root, base_commit), scratch)
+    files, deleted, not_reviewed = _changed_files(touched, config, root, exclude)
+    return Change(root, description, message, files, deleted, provenance(root), not_reviewed)
 
 
 def commit_change(start: Path, rev: str, config: Config, scratch: Path) -> Change:
@@ -469,19 +748,12 @@ def commit_change(start: Path, rev: str, config: Config, scratch: Path) -> Chang
     commit = _commit(root, rev, "commit")
     parent_done = _git(root, "rev-parse", "--verify", "--quiet", f"{commit}^1", check=False)
     parent = _out(parent_done) if parent_done.returncode == 0 else EMPTY_TREE
-    patches = _diff(root, parent, commit)
-    after = _write_blobs(root, {f"{commit}:{p.new_path}": p.new_path for p in patches
-                                if p.new_path and _may_be_python(p.new_path)}, scratch / "after")
-    before = _write_blobs(root, {f"{parent}:{p.old_path}": p.new_path for p in patches
-                                 if p.old_path and p.new_path and _may_be_python(p.new_path) and parent != EMPTY_TREE},
-                          scratch / "before")
-    files, deleted = _changed_files(
-        patches, config, root,
-        source_of=lambda p: after.get(f"{commit}:{p.new_path}"),
-        before_of=lambda p: before.get(f"{parent}:{p.old_path}"),
-    )
+    touched = _touched_in_git(root, _raw_diff(root, parent, commit), (parent, commit), True, scratch,
+                              config.max_file_size)
+    exclude = _exclusion(root, config, _blob_text(root, parent), scratch)
+    files, deleted, not_reviewed = _changed_files(touched, config, root, exclude)
     message = _messages(root, commit, single=True)
-    return Change(root, f"commit {commit[:12]}", message, files, deleted, provenance(root, commit))
+    return Change(root, f"commit {commit[:12]}", message, files, deleted, provenance(root, commit), not_reviewed)
 
 
 def _decode_patch(data: bytes) -> str:
@@ -527,12 +799,15 @@ def patch_change(start: Path, data: bytes, config: Config, scratch: Path, name: 
     )
     if done.returncode != 0:
         raise ChangeError(f"{name}: {_why_not_applied(done.stderr.decode('utf-8', 'replace'), patches)}")
-    files, deleted = _changed_files(
-        patches, config, root,
-        source_of=lambda p: copy / p.new_path if (copy / p.new_path).is_file() else None,
-        before_of=lambda p: root / p.old_path if p.old_path else None,
-    )
-    return Change(root, f"patch {name} applied to {root}", patch_message(text), files, deleted, provenance(root))
+    touched = []
+    for patch in patches:
+        source, unreadable = _working_file(copy, patch.new_path, config.max_file_size) if patch.new_path else (None, None)
+        touched.append(_Touched(patch.old_path, patch.new_path, source=source, patch=patch, unreadable=unreadable,
+                                before=root / patch.old_path if patch.old_path else None))
+    # the configuration is the checkout's, which the patch has not changed
+    files, deleted, not_reviewed = _changed_files(touched, config, root, config.exclude)
+    return Change(root, f"patch {name} applied to {root}", patch_message(text), files, deleted, provenance(root),
+                  not_reviewed)
 
 
 def _check_inside(root: Path, patch: FilePatch, name: str) -> None:
@@ -690,6 +965,8 @@ def review_change(change: Change, config: Config, *, jobs: int = 1, cache: Cache
         now = {f.fingerprint for f in file_review.findings}
         fixed.extend(BaselineEntry.from_finding(f) for f in before if f.fingerprint not in now)
         kept_files.append(dataclasses.replace(file_review, findings=kept))
+    kept_files.extend(FileReview(path=path, is_test=is_test_path(path), not_reviewed=why) for path, why in change.not_reviewed)
+    kept_files.sort(key=lambda r: r.path)
     return dataclasses.replace(
         after, files=kept_files, root=change.root, change=change, provenance=change.provenance,
         baseline_state=state, fixed=fixed, still_present=still_present,
