@@ -32,6 +32,8 @@ def _review_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--format", choices=sorted(FORMATS), default="text")
     command.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
     command.add_argument("--fail-on", metavar="SEVERITY", help="exit 1 when a finding at or above this severity remains (default: low)")
+    command.add_argument("--fail-on-incomplete", action="store_true", default=None,
+                         help="also exit 1 when a file is not reviewed or not fully reviewed")
     command.add_argument("--config", metavar="PYPROJECT", help="read [tool.secreview] from this file instead of the nearest pyproject.toml")
     command.add_argument("--exclude", action="append", metavar="GLOB", help="skip paths matching GLOB (repeatable; added to the configured ones)")
     command.add_argument("--enable", action="append", metavar="RULE", help="review only with these rules or CWEs (repeatable)")
@@ -119,6 +121,7 @@ def _config_for(args: argparse.Namespace) -> configuration.Config:
         enable=tuple(args.enable) if args.enable else None,
         disable=loaded.disable + tuple(args.disable) if args.disable else None,
         fail_on=fail_on,
+        fail_on_incomplete=args.fail_on_incomplete,
         test_code=args.test_code,
         nosec=args.nosec,
         strict=args.strict,

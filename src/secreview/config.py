@@ -43,6 +43,7 @@ class Config:
     models: tuple[str, ...] = ()  # extra model files for the data-flow engine
     time_budget: float = DEFAULT_TIME_BUDGET_S  # CPU seconds of analysis per file; 0: unbounded
     max_memory: int = DEFAULT_MAX_MEMORY_MIB  # MiB for the whole review, all processes; 0: unbounded
+    fail_on_incomplete: bool = False  # exit 1 when a file is not (fully) reviewed: a gate that fails closed
     root: Path | None = field(default=None, compare=False)  # directory of the pyproject.toml
     source: str | None = field(default=None, compare=False)
 
@@ -117,6 +118,7 @@ OPTIONS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "models": ("models", _string_list),
     "time-budget": ("time_budget", _seconds),
     "max-memory": ("max_memory", _memory_mib),
+    "fail-on-incomplete": ("fail_on_incomplete", _boolean),
 }
 assert {attr for attr, _ in OPTIONS.values()} == {f.name for f in fields(Config)} - {"root", "source"}
 

@@ -56,6 +56,8 @@ class ReviewResult:
         return found
 
     def exit_code(self) -> int:
+        if self.config.fail_on_incomplete and self.gaps():
+            return 1  # what was not read cannot pass a gate that asks for a complete review
         return 1 if any(f.severity >= self.config.fail_on for f in self.findings) else 0
 
 
@@ -142,6 +144,7 @@ def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: 
     ctx.project = project
     project.register(ctx)
     outcome = _Outcome(result, marks=policy.suppression_marks(parsed))
+    result.incomplete.extend(parsed.notes)  # read as Python 2, lines skipped for a syntax error
     skipped: list[str] = []
     for rule in rules_for(source_file, active, config):
         if budget.spent() and not rule.data_flow:
