@@ -1,7 +1,9 @@
 """Reading and parsing one Python file, without importing or executing it.
 
 Every way a file can fail to be reviewable ends here as :class:`NotReviewable` with a reason a
-person can act on; nothing past this module sees an undecodable or unparsable file.
+person can act on; nothing past this module sees an undecodable or unparsable file.  The tree
+comes from :mod:`secreview.python.frontend`: the host's own ``ast`` for every file it parses, and
+the same node types for newer syntax, Python 2 and files with syntax errors.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import re
 import tokenize
 from dataclasses import dataclass, field
 
+from . import frontend
+
 DEFAULT_MAX_FILE_BYTES = 2_000_000
-# Syntax is judged by the interpreter secreview runs on; naming it tells the user why code
-# written for a newer Python is not reviewed.
+# A file no part of which can be read names the interpreter whose parser gave the error.
 _PYTHON = "{}.{}".format(*sys.version_info[:2])
 
 
@@ -30,6 +33,10 @@ class ParsedSource:
     tree: ast.Module
     lines: list[str]
     comments: dict[int, str] = field(default_factory=dict)  # line -> directive comment, '#' included
+    # what the review of this file must say it did not cover (read as Python 2, lines skipped
+    # for a syntax error); see secreview.python.frontend
+    notes: list[str] = field(default_factory=list)
+    way: str = "host"  # how the tree was read: "host", "lowered" or "recovered"
 
     def line(self, number: int) -> str:
         if 1 <= number <= len(self.lines):
@@ -59,7 +66,7 @@ def parse(path: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Pa
         raise NotReviewable(f"file too large ({len(data)} bytes; limit {max_bytes}, see max-file-size)")
     text = decode(path, data)
     try:
-        tree = _parse_tree(text, path)
+        read = frontend.read(text, path)
     except SyntaxError as exc:
         where = f"line {exc.lineno}" if exc.lineno else "unknown line"
         raise NotReviewable(f"not valid Python {_PYTHON} ({exc.msg}, {where})") from None
@@ -67,25 +74,10 @@ def parse(path: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Pa
         raise NotReviewable("expression nesting too deep to analyse") from None
     except ValueError as exc:
         raise NotReviewable(f"not valid Python {_PYTHON} ({exc})") from None
-    return ParsedSource(path=path, text=text, tree=tree, lines=physical_lines(text), comments=_comments(text))
-
-
-# CPython 3.11 builds the tree under a nesting limit of three times the recursion limit, and a
-# left-nested sum is as deep as it has terms: generated SQL or a table of strings built with
-# 5,000 ``+`` must still parse.  The conversion recurses in C, which at this depth needs well
-# under a megabyte of stack.
-_PARSE_RECURSION_LIMIT = 6_000
-
-
-def _parse_tree(text: str, path: str) -> ast.Module:
-    limit = sys.getrecursionlimit()
-    if limit >= _PARSE_RECURSION_LIMIT:
-        return ast.parse(text, filename=path, type_comments=False)
-    sys.setrecursionlimit(_PARSE_RECURSION_LIMIT)
-    try:
-        return ast.parse(text, filename=path, type_comments=False)
-    finally:
-        sys.setrecursionlimit(limit)
+    # the rewritten text keeps every comment on its line, and the host's tokenizer reads it
+    comments = _comments(read.text if read.text is not None else text)
+    return ParsedSource(path=path, text=text, tree=read.tree, lines=physical_lines(text), comments=comments,
+                        notes=read.notes, way=read.way)
 
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
