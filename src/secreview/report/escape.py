@@ -17,9 +17,9 @@ Printed raw, that text can lie to whoever reads the report:
 
 :func:`visible` writes each such character as a Python-style escape (``\\n``, ``\\x1b``,
 ``\\u202e``), so it is shown and cannot act.  It also defuses the markers a CI runner looks for
-inside a line: GitHub's runner obeys ``::command::`` at the start of a line (after leading white
-space) and the older ``##[command]`` anywhere in one; Azure Pipelines obeys ``##vso[`` and
-TeamCity ``##teamcity[`` anywhere.  Their ``[`` becomes ``\\x5b``, and the first ``:`` of a
+inside a line: GitHub's runner obeys ``::command::`` at the start of a line even after leading
+white space (so indenting a line does not protect it) and the older ``##[command]`` anywhere in
+one; Azure Pipelines looks for ``##vso[`` and TeamCity for ``##teamcity[``.  Their ``[`` becomes ``\\x5b``, and the first ``:`` of a
 leading ``::`` becomes ``\\x3a``.  A backslash is not doubled, so code reads as it is written; the
 price is that ``\\n`` in the report may be either a backslash and an ``n`` in the code or a line
 break, which is harmless because neither can act.
@@ -27,9 +27,12 @@ break, which is harmless because neither can act.
 Every human format (the review text, the Gerrit and GitHub message bodies, the progress line and
 the errors on standard error) passes reviewed text through :func:`visible` where it is placed in
 a line; the formats of record (JSON, SARIF, and the path fields that tools match on) keep the
-value exact and rely on :func:`json_visible` instead, which writes the same characters as JSON
-``\\u`` escapes, so the document decodes to the same value but shows nothing raw when printed.
-Ordinary text, including any printable non-ASCII, comes out unchanged.
+value exact and rely on :func:`json_visible` instead, which writes the same characters (and the
+``[`` of a runner marker) as JSON ``\\u`` escapes, so the document decodes to the same value but
+shows nothing raw when printed.
+
+Ordinary text, including any printable non-ASCII, comes out unchanged, and fast: the check is
+``str.isprintable`` for all but the rare strings that need escaping.
 """
 
 from __future__ import annotations
