@@ -125,6 +125,14 @@ def test_renaming_and_editing_a_file_into_python_in_the_working_tree(repo: Repo,
     assert reported(capsys, "HEAD") == {("notes.py", 5, "unsafe-deserialization")}
 
 
+def test_a_patch_that_renames_a_file_to_python_makes_all_its_code_new(repo: Repo, capsys, tmp_path: Path) -> None:
+    repo.git("mv", "notes.txt", "notes.py")
+    patch = tmp_path / "rename.patch"
+    patch.write_text(repo.git("diff", "-M", "--cached"))
+    repo.git("reset", "-q", "--hard")
+    assert reported(capsys, "--patch", str(patch)) == {("notes.py", 5, "unsafe-deserialization")}
+
+
 def test_a_script_that_becomes_python_in_place(repo: Repo, capsys) -> None:
     repo.write("tool", "#!/bin/sh\n" + UNSAFE)  # not Python by its first line
     repo.commit("A shell tool")
@@ -149,6 +157,16 @@ def test_python_renamed_away_from_python_is_listed_as_deleted(repo: Repo, capsys
     code, out, _ = secreview(capsys, "diff", "--commit", "HEAD")
     assert code == 0
     assert "deleted, not reviewed: old.py" in out
+
+
+def test_the_users_diff_settings_do_not_change_the_paths_read(repo: Repo, capsys) -> None:
+    repo.git("config", "diff.noprefix", "true")
+    repo.git("config", "diff.mnemonicPrefix", "true")
+    repo.write("a/b.py", UNSAFE)
+    repo.commit("In a directory named a")
+    assert reported(capsys, "--commit", "HEAD") == {("a/b.py", 5, "unsafe-deserialization")}
+    repo.write("a/b.py", UNSAFE + "\nX = 1\n")
+    assert reported(capsys, "HEAD~1") == {("a/b.py", 5, "unsafe-deserialization")}
 
 
 # 7. files a change adds that the review cannot read, or that the change excludes itself
