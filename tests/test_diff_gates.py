@@ -83,6 +83,23 @@ def test_odd_file_name_in_the_working_tree(repo: Repo, capsys) -> None:
                                         ("untracked\n.py", 5, "unsafe-deserialization")}
 
 
+def test_a_change_read_in_many_git_calls_is_read_whole(repo: Repo, capsys, monkeypatch) -> None:
+    from secreview import changes
+
+    repo.write("old.py", UNSAFE)
+    repo.commit("Old")
+    monkeypatch.setattr(changes, "_PATHS_PER_CALL", 2)
+    monkeypatch.setattr(changes, "_BYTES_PER_CALL", 1)  # one file per call
+    repo.git("mv", "old.py", "moved.py")  # the rename's two names stay in one call: history is kept
+    for name in ("m1.py", "m2.py", "m3.py"):
+        repo.write(name, UNSAFE.replace("blob", name[:2]))  # unlike old.py: not renames of it
+    repo.write("app.py", SAFE + "\nimport pickle\npickle.loads(b'')\n")
+    repo.commit("Many")
+    assert reported(capsys, "--commit", "HEAD") == {
+        ("m1.py", 5, "unsafe-deserialization"), ("m2.py", 5, "unsafe-deserialization"),
+        ("m3.py", 5, "unsafe-deserialization"), ("app.py", 8, "unsafe-deserialization")}
+
+
 # 3. line separators that str.splitlines() would break at, inside an added line
 
 

@@ -440,19 +440,26 @@ def _raw_diff(root: Path, *revisions: str) -> list[_RawChange]:
     return found
 
 
-# pathspecs per git call: far below any system's limit on the length of a command line
+# per git call: pathspecs far below any system's limit on the length of a command line, and
+# contents (before and after) whose diff is held in memory at once
 _PATHS_PER_CALL = 500
+_BYTES_PER_CALL = 64 << 20
 
 
-def _text_patches(root: Path, revisions: tuple[str, ...], groups: list[tuple[str, ...]]) -> dict[str, FilePatch]:
-    """The hunks of the named files, by path after the change, read as text whatever git's
-    attributes say; a rename's two names stay in one call, so git pairs them as it did before."""
+def _text_patches(root: Path, revisions: tuple[str, ...], groups: list[tuple[tuple[str, ...], int]]
+                  ) -> dict[str, FilePatch]:
+    """The hunks of the named files (each group: a file's names and the size of its contents),
+    by path after the change, read as text whatever git's attributes say; a rename's two names
+    stay in one call, so git pairs them as it did before."""
     found: dict[str, FilePatch] = {}
     start = 0
     while start < len(groups):
         chunk: list[str] = []
-        while start < len(groups) and (not chunk or len(chunk) + len(groups[start]) <= _PATHS_PER_CALL):
-            chunk.extend(groups[start])
+        size = 0
+        while start < len(groups) and (not chunk or (len(chunk) + len(groups[start][0]) <= _PATHS_PER_CALL
+                                                     and size + groups[start][1] <= _BYTES_PER_CALL)):
+            chunk.extend(groups[start][0])
+            size += groups[start][1]
             start += 1
         done = _git(root, "diff", "--text", "--no-color", "--no-ext-diff", "--no-textconv", "-M", "--unified=0",
                     "--src-prefix=a/", "--dst-prefix=b/", *revisions, "--", *chunk)
@@ -533,7 +540,7 @@ def _touched_in_git(root: Path, raw: list[_RawChange], revisions: tuple[str, ...
     before = _write_blobs(root, before_ids, scratch / "before", limit)
     after = _write_blobs(root, {c.new_id for c in readable}, scratch / "after", limit) if after_blobs else {}
     touched: list[_Touched] = []
-    wanted: list[tuple[str, ...]] = []
+    wanted: list[tuple[tuple[str, ...], int]] = []
     for change in raw:
         item = _Touched(change.old_path, change.new_path)
         old_blob = before.get(change.old_id)
@@ -553,16 +560,26 @@ def _touched_in_git(root: Path, raw: list[_RawChange], revisions: tuple[str, ...
             if blob.path is None:
                 item.unreadable = _too_large(blob.size, limit)
                 continue
+            size = blob.size
         else:
             item.source, item.unreadable = _working_file(root, change.new_path, limit)
             if item.unreadable:
                 continue
-        wanted.append(tuple(p for p in (change.old_path, change.new_path) if p is not None))
+            size = _size(item.source)
+        size += old_blob.size if old_blob else 0
+        wanted.append((tuple(p for p in (change.old_path, change.new_path) if p is not None), size))
     patches = _text_patches(root, revisions, wanted)
     for item in touched:
         if item.new_path is not None and item.unreadable is None:
             item.patch = patches.get(item.new_path) or FilePatch(item.old_path, item.new_path)
     return touched
+
+
+def _size(path: Path | None) -> int:
+    try:
+        return path.stat().st_size if path is not None else 0
+    except OSError:
+        return 0
 
 
 def _working_file(root: Path, path: str, limit: int) -> tuple[Path | None, str | None]:
