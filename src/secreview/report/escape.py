@@ -13,7 +13,8 @@ Printed raw, that text can lie to whoever reads the report:
   the line a reviewer reads is not the line in the file ("Trojan Source"); other invisible format
   characters (zero-width spaces, tag characters) hide text;
 - lone surrogates, which is how Python spells the undecodable bytes of a file name, cannot be
-  encoded at all and would end the run with a traceback.
+  encoded at all and would end the run with a traceback (:func:`visible` shows such a byte as
+  ``\\xff``, the way ``discover`` names the file).
 
 :func:`visible` writes each such character as a Python-style escape (``\\n``, ``\\x1b``,
 ``\\u202e``), so it is shown and cannot act.  It also defuses the markers a CI runner looks for
@@ -56,6 +57,8 @@ def _escape_char(char: str) -> str:
     if named is not None:
         return named
     code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        code -= 0xDC00  # surrogateescape's spelling of an undecodable byte: show the byte, as discover does
     if code < 0x100:
         return f"\\x{code:02x}"
     if code < 0x10000:
