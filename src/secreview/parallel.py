@@ -17,6 +17,8 @@ import gc
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -69,13 +71,19 @@ def analyse_all(files: list[SourceFile], config: Config, active: list[rules.Rule
                 progress: Progress | None = None) -> tuple[list[SourceFile], list[FileAnalysis], dict[str, bytes]]:
     """The readable ``files``, their analyses in the same order, and their contents (by path) as
     analysed; unreadable files go to ``unreadable``."""
+    from .python.source import NotReviewable
     from .review import _read
 
     readable: list[SourceFile] = []
     contents: dict[str, bytes] = {}
     for source_file in files:
+        # a file over max-file-size is not read at all (its size is checked first), and is not a
+        # module of the project: like a file that cannot be read, nothing of it can be followed
         try:
-            contents[source_file.path] = _read(source_file)
+            contents[source_file.path] = _read(source_file, config.max_file_size)
+        except NotReviewable as exc:
+            unreadable.append(FileReview(source_file.path, source_file.is_test, not_reviewed=str(exc)))
+            continue
         except OSError as exc:
             unreadable.append(FileReview(source_file.path, source_file.is_test, not_reviewed=f"cannot be read: {exc.strerror}"))
             continue
@@ -137,24 +145,107 @@ def _in_process(readable: list[SourceFile], contents: dict[str, bytes], config: 
 _SHARED: tuple | None = None
 _WORKER: tuple | None = None
 
+# Per file index, what the workers of one pool are doing with it, in memory they share with the
+# parent: when a worker dies, the files marked ANALYSING are the ones it (or another worker the
+# broken pool then stopped) held.
+_WAITING, _ANALYSING, _DONE = 0, 1, 2
 
-def _start_worker(shared: tuple | None) -> None:
+# The address-space backstop of a worker, beyond what it has mapped when it starts: its share
+# of --max-memory (which the cooperative budget checks against the resident size) plus room for
+# what is mapped but not resident (allocator arenas, thread stacks), at least ADDRESS_SPACE_ROOM.
+ADDRESS_SPACE_ROOM = 256 * 1024 * 1024
+WORKER_DIED = ("its analysis ended the worker process (out of memory, or killed), "
+               "also when analysed again alone")
+PARENT_POLL_S = 1.0  # how often a worker looks whether its parent is still there, where it must
+
+
+def _backstop_bytes(share: int | None) -> int | None:
+    """How far a worker's address space may grow past its size at start, or None: unbounded."""
+    if share is None:
+        return None
+    return share + max(ADDRESS_SPACE_ROOM, share // 2)
+
+
+def _mapped_bytes() -> int | None:
+    """This process's virtual size (what RLIMIT_AS counts), or None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _limit_address_space(share: int | None) -> None:
+    """A backstop for a single step the cooperative budget cannot interrupt (parsing one file):
+    past the limit an allocation fails with MemoryError, which costs that file ("out of memory"),
+    not the machine.  Only where the platform enforces RLIMIT_AS and the size can be read."""
+    room = _backstop_bytes(share)
+    base = _mapped_bytes()
+    if room is None or base is None:
+        return
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return
+    limit = base + room
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY and soft <= limit:
+            return  # a tighter limit is already set: keep it
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (AttributeError, ValueError, OSError):
+        pass
+
+
+def _end_with_parent(parent: int) -> None:
+    """A worker must not outlive the review that started it (killed with SIGKILL or SIGTERM,
+    the parent cannot stop its workers): on Linux the kernel sends the worker SIGKILL when the
+    parent dies (PR_SET_PDEATHSIG); everywhere, a thread looks every PARENT_POLL_S whether the
+    parent is still its parent, and ends the process when not."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError, TypeError):
+            pass
+    if os.getppid() != parent:  # died before the request above was made
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="secreview-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int, interval: float = PARENT_POLL_S, getppid: Callable[[], int] = os.getppid,
+                  end: Callable[[int], None] = os._exit) -> None:
+    while getppid() == parent:
+        time.sleep(interval)
+    end(1)
+
+
+def _start_worker(shared: tuple | None, states, parent: int, share: int | None) -> None:
     global _WORKER
     from .review import _project
 
+    _end_with_parent(parent)
     gc.set_threshold(*GC_THRESHOLDS)  # a worker's own process: nothing to restore
     readable, contents, config, active, limits = shared if shared is not None else _SHARED
-    _WORKER = (readable, contents, config, active, limits, _project(readable, config, contents))
+    _WORKER = (readable, contents, config, active, limits, _project(readable, config, contents), states)
+    _limit_address_space(share)
 
 
 def _analyse_chunk(indices: list[int]) -> list[tuple[int, FileAnalysis]]:
     from .review import analyse
 
-    readable, contents, config, active, limits, project = _WORKER
+    readable, contents, config, active, limits, project, states = _WORKER
     out = []
     for index in indices:
         source_file = readable[index]
+        states[index] = _ANALYSING
         out.append((index, analyse(source_file, contents[source_file.path], config, active, project, limits)))
+        states[index] = _DONE
     return out
 
 
@@ -171,8 +262,21 @@ def _chunks(pending: list[int], readable: list[SourceFile], contents: dict[str, 
     return runs
 
 
+class _PoolBroke(Exception):
+    """The pool could not run to the end; ``held`` are the files being analysed when it broke."""
+
+    def __init__(self, held: list[int]):
+        super().__init__(f"{len(held)} file(s) held")
+        self.held = held
+
+
 def _in_workers(readable: list[SourceFile], contents: dict[str, bytes], config: Config, active: list[rules.Rule],
                 pending: list[int], jobs: int, finished: Callable[[int, FileAnalysis], None]) -> None:
+    """Analyse in worker processes.  A worker that dies (the out-of-memory killer, a signal)
+    breaks the pool: the files it and the other workers held are then analysed again, each
+    alone in a worker of its own, and one that ends that worker too is reported not reviewed;
+    the files not yet started go to a new pool.  So a file that kills its process costs itself,
+    never the review, and is never retried in this process, which it would kill as well."""
     global _SHARED
     from .review import file_limits
 
@@ -187,27 +291,77 @@ def _in_workers(readable: list[SourceFile], contents: dict[str, bytes], config: 
     shared = (readable, contents, config, active, limits)
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and sys.platform != "darwin":  # fork is unsafe with macOS system libraries
-        context, initargs = multiprocessing.get_context("fork"), (None,)
+        context, passed = multiprocessing.get_context("fork"), None
         _SHARED = shared
     else:
-        context, initargs = multiprocessing.get_context("spawn"), (shared,)
+        context, passed = multiprocessing.get_context("spawn"), shared
     done: set[int] = set()
+
+    def record(index: int, analysis: FileAnalysis) -> None:
+        done.add(index)
+        finished(index, analysis)
+
+    def run(runs: list[list[int]], processes: int) -> None:
+        _pool_run(context, processes, (passed, limits.memory_bytes), len(readable), runs, record)
+
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                 initializer=_start_worker, initargs=initargs) as pool:
-            futures = [pool.submit(_analyse_chunk, chunk) for chunk in chunks]
-            for future in as_completed(futures):
-                try:
-                    results = future.result()
-                except BrokenProcessPool:
-                    break  # a worker died (killed, out of memory): what is left is done here below
-                for index, analysis in results:
-                    done.add(index)
-                    finished(index, analysis)
-    except (BrokenProcessPool, OSError):
+        left = chunks
+        while left:
+            try:
+                run(left, workers)
+                break
+            except _PoolBroke as broke:
+                if not broke.held:
+                    raise  # nothing was being analysed: the workers themselves cannot run
+                for index in broke.held:
+                    if index in done:
+                        continue
+                    try:
+                        run([[index]], 1)
+                    except _PoolBroke:
+                        source_file = readable[index]
+                        record(index, _died(source_file))
+                left = [kept for kept in ([i for i in chunk if i not in done] for chunk in left) if kept]
+    except (_PoolBroke, BrokenProcessPool, OSError):
         pass  # could not start or keep workers: the review still finishes, in this process
     finally:
         _SHARED = None
-    left = [i for i in pending if i not in done]
-    if left:
-        _in_process(readable, contents, config, active, left, finished)
+    left_over = [i for i in pending if i not in done]
+    if left_over:
+        _in_process(readable, contents, config, active, left_over, finished)
+
+
+def _died(source_file: SourceFile) -> FileAnalysis:
+    from .review import FileAnalysis
+
+    return FileAnalysis(review=FileReview(source_file.path, source_file.is_test, not_reviewed=WORKER_DIED),
+                        deterministic=False)
+
+
+def _pool_run(context, processes: int, settings: tuple, size: int, runs: list[list[int]],
+              record: Callable[[int, FileAnalysis], None]) -> None:
+    """Run ``runs`` in a pool of ``processes`` workers, recording each result; :class:`_PoolBroke`
+    when a worker dies.  A run that fails in the worker (an error outside any one file's
+    analysis, which catches its own) counts as held by a dead worker: its files are retried alone."""
+    passed, share = settings
+    states = context.Array("b", size, lock=False)
+    failed: list[int] = []
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_start_worker,
+                             initargs=(passed, states, os.getpid(), share)) as pool:
+        futures = {pool.submit(_analyse_chunk, chunk): chunk for chunk in runs}
+        for future in as_completed(futures):
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                break
+            except Exception:  # MemoryError while returning the results, and the like
+                failed.extend(futures[future])  # analysed there perhaps, but nothing came back
+                continue
+            for index, analysis in results:
+                record(index, analysis)
+        else:
+            if failed:
+                raise _PoolBroke(sorted(failed))
+            return
+    held = sorted({i for i in range(size) if states[i] == _ANALYSING} | set(failed))
+    raise _PoolBroke(held)

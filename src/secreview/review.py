@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import guards, policy, rules
+from . import guards, policy, reading, rules
 from .config import Config
 from .discover import SourceFile, discover
 from .findings import FileReview, Finding, assign_fingerprints
@@ -199,10 +199,25 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return unique
 
 
-def _read(source_file: SourceFile) -> bytes:
-    if source_file.absolute is None:
-        return sys.stdin.buffer.read()
-    return source_file.absolute.read_bytes()
+def _read(source_file: SourceFile, limit: int) -> bytes:
+    """The file's content, never more than ``limit`` (max-file-size) bytes of it: the size is
+    checked before reading (:mod:`secreview.reading`), so many oversized files cost nothing.
+    Raises :class:`NotReviewable` (too large, not a regular file) or OSError."""
+    try:
+        if source_file.absolute is None:
+            return _read_stream(sys.stdin.buffer, limit)
+        return reading.read_regular(source_file.absolute, limit)
+    except reading.TooLarge as exc:
+        raise NotReviewable(f"file too large ({exc.shown_size} bytes; limit {limit}, see max-file-size)") from None
+    except reading.NotRegularFile:
+        raise NotReviewable("not a regular file") from None
+
+
+def _read_stream(stream, limit: int) -> bytes:
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise reading.TooLarge(None, limit)
+    return data
 
 
 def _project(files: list[SourceFile], config: Config, known: dict[str, bytes]) -> dataflow.Project:
@@ -211,7 +226,7 @@ def _project(files: list[SourceFile], config: Config, known: dict[str, bytes]) -
     def loader(source_file: SourceFile):
         def load() -> ModuleContext | None:
             try:
-                data = known[source_file.path] if source_file.path in known else _read(source_file)
+                data = known[source_file.path] if source_file.path in known else _read(source_file, config.max_file_size)
                 parsed = parse(source_file.path, data, config.max_file_size)
             except (OSError, NotReviewable):
                 return None
@@ -222,8 +237,9 @@ def _project(files: list[SourceFile], config: Config, known: dict[str, bytes]) -
         texts = []
         for source_file in files:
             try:
-                texts.append(known[source_file.path] if source_file.path in known else _read(source_file))
-            except OSError:
+                texts.append(known[source_file.path] if source_file.path in known
+                             else _read(source_file, config.max_file_size))
+            except (OSError, NotReviewable):
                 continue
         return dataflow.name_references(texts)
 

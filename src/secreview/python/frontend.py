@@ -14,8 +14,8 @@ those.  :func:`read` produces them in three ways, tried in order:
    the parser cannot read (the statement; if that is not enough, the enclosing compound
    statement, and so on outwards) is blanked, its first line replaced by ``pass`` at its own
    indentation so the block around it stays valid, and the text is read again.  Each round
-   blanks at least one more line of code, and there are at most :data:`MAX_ROUNDS`, so this
-   ends; each region becomes one "not fully reviewed" note naming the error's line.  Lines of
+   blanks at least one more line of code, and the rounds are bounded (:data:`MAX_ROUNDS`,
+   :data:`RECOVERY_BYTES`), so this ends; each region becomes one "not fully reviewed" note naming the error's line.  Lines of
    merge-conflict markers are blanked first (both sides of the conflict stay in the review).
 
 Python 2 forms are noted too (``read as Python 2 (print statement, ...)``): the file is reviewed,
@@ -33,7 +33,10 @@ from dataclasses import dataclass, field
 from . import lowering
 from .lowering import Field, StringToken, TEMPLATE_FUNCTION
 
-MAX_ROUNDS = 64
+# Each round of recovery lowers and parses the whole file again: at most MAX_ROUNDS rounds, and
+# at most RECOVERY_BYTES read in all, so a large file with many errors costs seconds, not minutes.
+MAX_ROUNDS = 100
+RECOVERY_BYTES = 20_000_000
 # CPython 3.11 builds the tree under a nesting limit of three times the recursion limit, and a
 # left-nested sum is as deep as it has terms: generated SQL or a table of strings built with
 # 5,000 ``+`` must still parse.  The conversion recurses in C, which at this depth needs well
@@ -64,7 +67,10 @@ class Read:
 def read(text: str, path: str = "<unknown>") -> Read:
     """The file's tree; raises the host's ``SyntaxError`` when no part of it can be read."""
     try:
-        return Read(host_parse(text, path), "host")
+        tree = host_parse(text, path)
+        if _HOST_TEMPLATES and _TEMPLATE_PREFIX.search(text):
+            tree = _Templates().visit(tree)
+        return Read(tree, "host")
     except SyntaxError as first_error:
         original_error = first_error
     work = text
@@ -77,7 +83,7 @@ def read(text: str, path: str = "<unknown>") -> Read:
             lines[k - 1] = _line_break(lines[k - 1])
         work = "".join(lines)
         notes.append(f"merge-conflict marker lines {_ranges(markers)} skipped; both sides reviewed")
-    for _ in range(MAX_ROUNDS):
+    for _ in range(max(4, min(MAX_ROUNDS, RECOVERY_BYTES // max(len(text), 1)))):
         try:
             lowered = lowering.lower(work)
             tree = host_parse(lowered.text, path)
@@ -279,6 +285,31 @@ def _blank_around(text: str, error_line: int, message: str, regions: list[_Regio
     kept.append(region)
     kept.sort(key=lambda r: r.first)
     return "".join(lines), kept
+
+
+# --- t-strings on a host that reads them (3.14) -----------------------------------------------
+
+_HOST_TEMPLATES = hasattr(ast, "TemplateStr")
+_TEMPLATE_PREFIX = re.compile(r"(?<![\w'\"])(?:[tT][rR]?|[rR][tT])['\"]")
+
+
+class _Templates(ast.NodeTransformer):
+    """The host's TemplateStr nodes as the call every other host shows (see lowering)."""
+
+    def visit_TemplateStr(self, node: ast.AST) -> ast.AST:
+        self.generic_visit(node)
+        where = _span(node)
+        args: list[ast.expr] = []
+        for value in node.values:
+            if isinstance(value, ast.Constant):
+                args.append(value)
+            else:
+                args.append(value.value)
+                spec = getattr(value, "format_spec", None)
+                if spec is not None:
+                    args.extend(v.value if not isinstance(v, ast.Constant) and hasattr(v, "value") else v
+                                for v in spec.values if not isinstance(v, ast.Constant))
+        return ast.Call(func=ast.Name(id=TEMPLATE_FUNCTION, ctx=ast.Load(), **where), args=args, keywords=[], **where)
 
 
 # --- placeholders: f- and t-strings built from their scanned parts ---------------------------

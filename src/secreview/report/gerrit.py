@@ -86,6 +86,14 @@ def _summary(result: ReviewResult) -> str:
         paths = sorted({path for path, kind, _ in result.gaps() if kind == status})
         if paths:
             text += f" {status.capitalize()}: {', '.join(visible(path) for path in paths)}."
+    # what the front end says of how it read a file (secreview.python.frontend)
+    python2 = sorted({path for path, _, note in result.gaps() if note.startswith("read as Python 2")})
+    if python2:
+        text += f" Read as Python 2: {', '.join(visible(path) for path in python2)}."
+    broken = sorted({(path, note.split(" (")[0].removeprefix("syntax error at "))
+                     for path, _, note in result.gaps() if note.startswith("syntax error at line ")})
+    if broken:
+        text += f" Syntax errors: {', '.join(f'{visible(path)} {line}' for path, line in broken)}."
     return text
 
 
