@@ -38,10 +38,22 @@ def test_walk_finds_extensionless_scripts_with_a_python_shebang(tmp_path: Path) 
     assert found("bin") == ["bin/legacy", "bin/tool"]
 
 
-@pytest.mark.parametrize("folder", [".git", "__pycache__", "build", "dist", ".tox", "node_modules", ".mypy_cache", "x.egg-info"])
-def test_walk_skips_version_control_build_and_cache_folders(tmp_path: Path, folder: str) -> None:
+@pytest.mark.parametrize("folder", [".git", "__pycache__", ".tox", "node_modules", ".mypy_cache", "x.egg-info",
+                                    "site-packages"])
+def test_walk_skips_version_control_cache_and_installed_code_folders_silently(tmp_path: Path, folder: str) -> None:
     write(tmp_path, {f"proj/{folder}/hidden.py": "", "proj/kept.py": ""})
     assert found("proj") == ["proj/kept.py"]
+
+
+# build/ and dist/ used to be skipped silently too; a change could hide code there from a gate,
+# so they are now listed (not walked) when they hold Python files: see test_resources.py
+@pytest.mark.parametrize("folder", ["build", "dist"])
+def test_walk_does_not_enter_build_folders_but_lists_them(tmp_path: Path, folder: str) -> None:
+    write(tmp_path, {f"proj/{folder}/lib/hidden.py": "", "proj/kept.py": ""})
+    files, problems = discover(["proj"], Config())
+    assert [f.path for f in files] == ["proj/kept.py"]
+    assert [p.path for p in problems] == [f"proj/{folder}"]
+    assert f"named like build output ({folder})" in problems[0].reason
 
 
 def test_walk_skips_a_virtual_environment_of_any_name(tmp_path: Path) -> None:

@@ -167,3 +167,162 @@ def test_workers_end_when_the_review_is_killed(tmp_path: Path, how: signal.Signa
         for worker in workers:  # only when the test failed: leave no process behind
             if _alive(worker):
                 os.kill(worker, signal.SIGKILL)
+
+
+# --- reading: the size is checked before anything is read ------------------------------------------
+
+
+def test_many_oversized_files_are_not_read_and_the_rest_is_reviewed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"app/views.py": "import pickle\n\ndef load(blob):\n    return pickle.loads(blob)\n"})
+    for i in range(25):
+        with open(tmp_path / f"app/huge_{i}.py", "wb") as handle:
+            handle.truncate(4 * 1024 ** 3)  # sparse: read whole, it would cost 4 GB each
+    run = scan("app", "--format", "json", "--no-cache")
+    files = _files(run)
+    assert run.code == 1
+    assert [f["rule"] for f in files["app/views.py"]["findings"]] == ["unsafe-deserialization"]
+    huge = [entry for path, entry in files.items() if path != "app/views.py"]
+    assert len(huge) == 25
+    assert all(entry["not_reviewed_reason"].startswith(f"file too large ({4 * 1024 ** 3} bytes") for entry in huge)
+
+
+def test_a_file_read_stops_one_byte_past_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "grows.py"
+    path.write_bytes(b"x" * 100)
+    assert reading.read_regular(path, 100) == b"x" * 100
+    with pytest.raises(reading.TooLarge) as raised:
+        reading.read_regular(path, 99)
+    assert raised.value.size == 100
+    read, write_end = os.pipe()
+    os.write(write_end, b"y" * 50)
+    os.close(write_end)
+    with pytest.raises(reading.TooLarge) as raised:
+        reading.read_bounded(read, 10)  # a stream: its size is not known, only that it is over
+    os.close(read)
+    assert raised.value.size is None
+
+
+def test_standard_input_is_read_only_up_to_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = scan("-", "--format", "json", "--max-file-size", "100", stdin="x = 1\n" * 100)
+    assert _files(run)["<stdin>"]["not_reviewed_reason"] == "file too large (more than 100 bytes; limit 100, see max-file-size)"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_is_never_opened_for_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from secreview.discover import SourceFile
+
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "pipe.py")  # no writer: a blocking open would wait forever
+    with pytest.raises(reading.NotRegularFile):
+        reading.read_regular(tmp_path / "pipe.py", 1000)
+    assert reading.read_head(tmp_path / "pipe.py", 10) == b""
+    # a file that became a FIFO after it was discovered
+    result = review_files([SourceFile("pipe.py", tmp_path / "pipe.py", False, "pipe")], Config())
+    assert [(r.path, r.not_reviewed) for r in result.files] == [("pipe.py", "not a regular file")]
+
+
+# --- the walk: nothing left out silently -------------------------------------------------------------
+
+
+def _problems(*paths: str, config: Config | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    from secreview.discover import discover
+
+    files, problems = discover(list(paths), config or Config())
+    return [f.path for f in files], [(p.path, p.reason) for p in problems]
+
+
+SECRET = 'AWS_SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"\n'
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symbolic links")
+def test_a_link_to_a_file_outside_the_tree_is_listed_and_never_read(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"outside/credentials.py": SECRET, "proj/app.py": "", "proj/lib/real.py": ""})
+    (tmp_path / "proj/leak.py").symlink_to(tmp_path / "outside/credentials.py")
+    (tmp_path / "proj/leak_tool").symlink_to(tmp_path / "outside/credentials.py")  # no extension: not Python
+    (tmp_path / "proj/alias.py").symlink_to("lib/real.py")  # inside the tree: still reviewed
+    files, problems = _problems("proj")
+    assert files == ["proj/app.py", "proj/lib/real.py"]
+    assert problems == [("proj/leak.py", "symbolic link to a file outside the reviewed tree")]
+    run = scan("proj", "--no-cache")
+    assert "wJalrXUtnFEMI" not in run.stdout
+    assert "proj/leak.py" in run.stdout and "outside the reviewed tree" in run.stdout
+    # named on the command line, the link is what the user asked to review
+    assert _problems("proj/leak.py") == (["outside/credentials.py"], [])
+
+
+def test_an_unreadable_directory_is_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"proj/app.py": "", "proj/locked/secret.py": ""})
+    real = os.scandir
+
+    def refusing(path="."):
+        if Path(path).name == "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    assert _problems("proj") == (["proj/app.py"], [("proj/locked", "directory cannot be read: Permission denied")])
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() == 0, reason="root reads any directory")
+def test_a_directory_without_read_permission_is_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"proj/app.py": "", "proj/locked/secret.py": ""})
+    (tmp_path / "proj/locked").chmod(0)
+    try:
+        assert _problems("proj") == (["proj/app.py"], [("proj/locked", "directory cannot be read: Permission denied")])
+    finally:
+        (tmp_path / "proj/locked").chmod(0o755)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_in_the_tree_is_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"proj/app.py": ""})
+    os.mkfifo(tmp_path / "proj/pipe.py")
+    os.mkfifo(tmp_path / "proj/tool")
+    os.mkfifo(tmp_path / "proj/notes.txt")  # could not be Python by its name: not worth a line
+    assert _problems("proj") == (["proj/app.py"], [("proj/pipe.py", "not a regular file (a named pipe)"),
+                                                    ("proj/tool", "not a regular file (a named pipe)")])
+
+
+@pytest.mark.parametrize("folder", ["build", "dist", "venv", ".venv", ".env"])
+def test_a_skipped_folder_that_holds_python_files_is_listed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  folder: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"proj/app.py": "", f"proj/{folder}/a.py": "", f"proj/{folder}/deep/b.py": ""})
+    files, problems = _problems("proj")
+    assert files == ["proj/app.py"]
+    assert [path for path, _ in problems] == [f"proj/{folder}"]
+    assert "name it on the command line to review it, or exclude it" in problems[0][1]
+    run = scan("proj", "--format", "json", "--no-cache")
+    assert _files(run)[f"proj/{folder}"]["reviewed"] is False
+
+
+@pytest.mark.parametrize("silencer", [
+    {"proj/pyproject.toml": '[tool.secreview]\nexclude = ["build"]\n'},
+    {"proj/.gitignore": "build/\n"},
+    {"proj/build/readme.txt": ""},  # no Python file in it: nothing to say
+])
+def test_a_build_folder_is_silent_when_excluded_ignored_or_without_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                         silencer: dict[str, str]) -> None:
+    from secreview import config as configuration
+
+    monkeypatch.chdir(tmp_path)
+    files = {"proj/app.py": "", **silencer}
+    if "proj/build/readme.txt" not in silencer:
+        files["proj/build/lib/gen.py"] = ""
+    write(tmp_path, files)
+    loaded = configuration.load(configuration.find_pyproject(tmp_path / "proj"))
+    assert _problems("proj", config=loaded) == (["proj/app.py"], [])
+
+
+@pytest.mark.parametrize("evidence", ["pyvenv.cfg", "bin/activate", "Scripts/activate.bat", "conda-meta/history"])
+def test_a_virtual_environment_is_skipped_silently(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, evidence: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"proj/app.py": "", f"proj/venv/{evidence}": "", "proj/venv/lib/site.py": ""})
+    assert _problems("proj") == (["proj/app.py"], [])

@@ -1,10 +1,30 @@
 """Which files a review covers, and which of them are test code.
 
 Directories are walked for ``*.py`` files and extension-less files with a Python shebang.
-Version-control, virtual-environment, build and cache folders are skipped, and so is whatever
-the project's ``.gitignore`` files ignore.  Files named explicitly on the command line are
-always reviewed.  Symbolic links to directories are not followed, so a link loop cannot make
-the walk run forever; a path that does not exist is reported, not skipped.
+Files named explicitly on the command line are always reviewed, and so is a directory named
+there, whatever its name.  A path that does not exist is reported, not skipped.
+
+What the walk leaves out, and whether it says so (a gate must be able to refuse what was not
+reviewed, so nothing the user may take for reviewed code is left out silently):
+
+- silently: version-control and cache folders (``.git``, ``__pycache__``, ...), folders of
+  installed third-party code (``site-packages``, ``node_modules``, ``.tox``, ``*.egg-info``), a
+  virtual environment (a folder holding ``pyvenv.cfg``, or a ``venv``/``.venv``/``.env`` holding
+  an activation script or ``conda-meta``), and whatever ``exclude`` or the ``.gitignore`` files
+  leave out: the user's or the environment's own decisions;
+- listed once as not reviewed, with the reason: a ``build``/``dist`` folder, or a folder named
+  like a virtual environment without the evidence of one, that holds Python files (not walked:
+  usually generated or installed code, but nothing proves it; naming it reviews it, excluding
+  it silences it); a directory that cannot be read; a FIFO, socket or device where a Python
+  file could be (named ``*.py`` or without an extension); a symbolic link named ``*.py`` that
+  leads nowhere or loops; and a symbolic link to a file outside the reviewed tree (the
+  directory walked), which is never read: a link must not make the review read, and print
+  lines of, a file the user did not ask to review.
+
+Symbolic links to files inside the tree are followed (the file is reviewed once, under its
+real path).  Symbolic links to directories are not followed, so a link loop cannot make the
+walk run forever.  Only regular files are opened, without blocking, so a FIFO cannot hang the
+walk (:mod:`secreview.reading`).
 """
 
 from __future__ import annotations
@@ -13,18 +33,28 @@ import errno
 import fnmatch
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pathspec
 
+from . import reading
 from .config import Config
 
+# skipped silently: nobody takes what these hold for the project's own code
 SKIPPED_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".venv", "venv", ".env",
+    ".git", ".hg", ".svn", ".bzr", ".tox", ".nox",
     "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis",
-    "node_modules", "site-packages", "build", "dist", ".eggs", "__pypackages__",
+    "node_modules", "site-packages", ".eggs", "__pypackages__",
 })
+# not walked, but listed when they hold Python files: generated or installed code, usually
+BUILD_DIRS = frozenset({"build", "dist"})
+VENV_NAMES = frozenset({".venv", "venv", ".env"})
+# what makes a folder a virtual environment, besides pyvenv.cfg (virtualenv before 20, conda)
+_VENV_EVIDENCE = ("bin/activate", "Scripts/activate.bat", "conda-meta")
+HOLDS_PYTHON_LOOK = 10_000  # entries looked at to tell whether a skipped folder holds Python files
+OUTSIDE_TREE = "symbolic link to a file outside the reviewed tree"
 STDIN = "-"
 _TEST_DIRS = frozenset({"tests", "test", "testing", "fixtures", "functional_tests", "unit_tests"})
 _SHEBANG = re.compile(rb"^#![^\n]*\bpython[0-9.]*\b")
@@ -107,15 +137,51 @@ def _link_problem(path: Path) -> str:
 
 
 def has_python_shebang(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return bool(_SHEBANG.match(handle.readline(200)))
-    except OSError:
-        return False
+    return bool(_SHEBANG.match(reading.read_head(path, 200)))
 
 
 def _is_venv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
+
+
+def _looks_like_venv(directory: Path) -> bool:
+    return _is_venv(directory) or any((directory / evidence).exists() for evidence in _VENV_EVIDENCE)
+
+
+def _holds_python(directory: Path) -> bool:
+    """Whether a folder the walk does not enter holds a ``*.py`` file, looking at a bounded
+    number of entries (beyond them: assumed so, as a gate must)."""
+    pending, looked = [directory], 0
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    looked += 1
+                    if looked > HOLDS_PYTHON_LOOK or entry.name.endswith(".py"):
+                        return True
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(Path(entry.path))
+        except OSError:
+            continue
+    return False
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
+
+def _is_inside(path: Path, tree: Path) -> bool:
+    try:
+        path.resolve().relative_to(tree)
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
 
 
 class _Ignores:
@@ -204,6 +270,7 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
         if start != above[-1] and ignores.ignored(start, is_dir=True):
             ignores = _Ignores()
             ignores.push(start)
+    tree = top.resolve()
     seen_dirs: set[tuple[int, int]] = set()
 
     # an explicit stack, not recursion: a tree nested a thousand folders deep must not crash
@@ -211,10 +278,11 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
     while pending:
         directory = pending.pop()
         try:
-            stat = directory.stat()
-        except OSError:
+            status = directory.stat()
+        except OSError as exc:
+            problems.append(Unreadable(_display(directory), f"directory cannot be read: {exc.strerror}"))
             continue
-        key = (stat.st_dev, stat.st_ino)
+        key = (status.st_dev, status.st_ino)
         if key in seen_dirs:
             continue
         seen_dirs.add(key)
@@ -222,8 +290,10 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
             # resolved, like the paths matched against it: a relative base would never match
             ignores.push(directory.resolve())
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(Unreadable(_display(directory), f"directory cannot be read: {exc.strerror}"))
             continue
         for entry in entries:
             child = Path(entry.path)
@@ -231,9 +301,15 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
                 if entry.is_dir(follow_symlinks=False):
                     if entry.name in SKIPPED_DIRS or entry.name.endswith(".egg-info") or _is_venv(child):
                         continue
+                    if entry.name in VENV_NAMES and _looks_like_venv(child):
+                        continue
                     if is_excluded(child, root, config.exclude):
                         continue
                     if config.respect_gitignore and ignores.ignored(child.resolve(), is_dir=True):
+                        continue
+                    if entry.name in BUILD_DIRS or entry.name in VENV_NAMES:
+                        if _holds_python(child):
+                            problems.append(Unreadable(_display(child), _not_walked(entry.name)))
                         continue
                     pending.append(child)
                 elif _is_file(entry):
@@ -243,11 +319,32 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
                         continue
                     if config.respect_gitignore and ignores.ignored(child.resolve(), is_dir=False):
                         continue
+                    if entry.is_symlink() and not _is_inside(child, tree):
+                        problems.append(Unreadable(_display_link(child), OUTSIDE_TREE))
+                        continue
                     found.append(child)
-                elif entry.is_symlink() and entry.name.endswith(".py"):
-                    # a Python file the user would expect reviewed, whose link leads nowhere
-                    problems.append(Unreadable(_display_link(child), _link_problem(child)))
-            except OSError:
+                elif entry.is_symlink():
+                    if entry.name.endswith(".py"):
+                        # a Python file the user would expect reviewed, whose link leads nowhere
+                        problems.append(Unreadable(_display_link(child), _link_problem(child)))
+                elif entry.name.endswith(".py") or "." not in entry.name:
+                    if is_excluded(child, root, config.exclude):
+                        continue
+                    if config.respect_gitignore and ignores.ignored(child.resolve(), is_dir=False):
+                        continue
+                    kind = _special_kind(entry.stat(follow_symlinks=False).st_mode)
+                    problems.append(Unreadable(_display(child), f"not a regular file ({kind})"))
+            except OSError as exc:
+                problems.append(Unreadable(_display_link(child), f"cannot be read: {exc.strerror}"))
                 continue
 
     return found
+
+
+def _not_walked(name: str) -> str:
+    if name in BUILD_DIRS:
+        what = f"a folder named like build output ({name})"
+    else:
+        what = f"a folder named like a virtual environment ({name}) without pyvenv.cfg"
+    return (f"{what} that holds Python files, not walked: name it on the command line to review it, "
+            "or exclude it")
