@@ -326,3 +326,97 @@ def test_a_virtual_environment_is_skipped_silently(tmp_path: Path, monkeypatch: 
     monkeypatch.chdir(tmp_path)
     write(tmp_path, {"proj/app.py": "", f"proj/venv/{evidence}": "", "proj/venv/lib/site.py": ""})
     assert _problems("proj") == (["proj/app.py"], [])
+
+
+# --- model files and pyproject.toml: from where they may come ---------------------------------------
+
+
+def _load_config(project: Path):
+    from secreview import config as configuration
+
+    return configuration.load(project / "pyproject.toml")
+
+
+def _with_models(project: Path, *names: str) -> None:
+    listed = ", ".join(json.dumps(n) for n in names)
+    write(project, {"pyproject.toml": f"[tool.secreview]\nmodels = [{listed}]\n"})
+
+
+@pytest.mark.parametrize("outside", ["../secrets.toml", "{tmp}/secrets.toml", "/dev/zero", "link.toml"])
+def test_a_model_file_outside_the_project_is_refused_unread(tmp_path: Path, outside: str) -> None:
+    from secreview.config import ConfigError
+
+    write(tmp_path, {"secrets.toml": '["password=hunter2"]\nkey = 1\n'})
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "link.toml").symlink_to(tmp_path / "secrets.toml")
+    _with_models(project, outside.format(tmp=tmp_path))
+    with pytest.raises(ConfigError, match="lies outside the project") as raised:
+        _load_config(project)
+    assert "hunter2" not in str(raised.value)
+
+
+def test_a_model_file_inside_the_project_is_still_used(tmp_path: Path) -> None:
+    write(tmp_path, {"models/mine.toml": '[[sink]]\ncalls = ["acme.run"]\nkind = "shell"\nargs = [0]\n'})
+    _with_models(tmp_path, "models/mine.toml")
+    assert _load_config(tmp_path).models == ("models/mine.toml",)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_model_file_that_is_a_fifo_or_a_device_is_refused_without_blocking(tmp_path: Path) -> None:
+    from secreview import models
+    from secreview.config import ConfigError
+
+    os.mkfifo(tmp_path / "pipe.toml")
+    _with_models(tmp_path, "pipe.toml")
+    with pytest.raises(ConfigError, match="pipe.toml: not a regular file"):
+        _load_config(tmp_path)
+    with pytest.raises(models.ModelError, match="not a regular file"):
+        models.check(("/dev/zero",))  # through the API, where no project encloses it
+
+
+def test_a_model_file_over_the_size_bound_is_refused(tmp_path: Path) -> None:
+    from secreview import models
+    from secreview.config import ConfigError
+
+    with open(tmp_path / "huge.toml", "wb") as handle:
+        handle.truncate(models.MAX_MODEL_BYTES + 1)
+    _with_models(tmp_path, "huge.toml")
+    with pytest.raises(ConfigError, match="huge.toml: too large"):
+        _load_config(tmp_path)
+
+
+def test_a_model_error_never_quotes_what_is_not_a_plain_name(tmp_path: Path) -> None:
+    from secreview.config import ConfigError
+
+    write(tmp_path, {"m.toml": 'xkey = 1\n["aws_secret=wJalrXUtnFEMI"]\nx = 1\n[sinks]\n'})
+    _with_models(tmp_path, "m.toml")
+    with pytest.raises(ConfigError) as raised:
+        _load_config(tmp_path)
+    message = str(raised.value)
+    assert "unknown table(s) sinks, xkey, 1 key(s) that are not plain names" in message  # misspelt: still named
+    assert "wJalrXUtnFEMI" not in message
+    (tmp_path / "m.toml").write_text('[[sink]]\ncalls = ["a.b"]\nkind = "shell"\n"token AKIAIOSFODNN7" = 1\n')
+    with pytest.raises(ConfigError) as raised:
+        _load_config(tmp_path)
+    assert "AKIAIOSFODNN7" not in str(raised.value) and "not plain names" in str(raised.value)
+
+
+@pytest.mark.parametrize("git", ["folder", "file"])
+def test_a_pyproject_above_the_repository_root_is_not_applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              git: str) -> None:
+    from secreview.config import find_pyproject
+
+    write(tmp_path, {"pyproject.toml": '[tool.secreview]\nexclude = ["*"]\n', "repo/app/views.py": "import pickle\n"
+                     "pickle.loads(b'')\n"})
+    if git == "folder":
+        (tmp_path / "repo/.git").mkdir()
+    else:  # a worktree or a submodule
+        (tmp_path / "repo/.git").write_text("gitdir: /elsewhere\n")
+    assert find_pyproject(tmp_path / "repo/app") is None
+    monkeypatch.chdir(tmp_path / "repo")
+    run = scan("app", "--format", "json", "--no-cache")
+    assert [f["rule"] for f in _files(run)["app/views.py"]["findings"]] == ["unsafe-deserialization"]
+    # inside the repository, the nearest one still applies
+    write(tmp_path, {"repo/pyproject.toml": '[tool.secreview]\nexclude = ["app"]\n'})
+    assert find_pyproject(tmp_path / "repo/app") == (tmp_path / "repo/pyproject.toml").resolve()

@@ -130,6 +130,10 @@ def check_option(key: str, value: Any, prefix: str = "") -> Any:
 
 
 def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` with a ``[tool.secreview]`` table, from ``start`` up to the
+    root of its git repository (a directory holding ``.git``, a folder or, for a worktree or
+    submodule, a file): a file above the repository belongs to someone else (a parent's
+    ``exclude = ["*"]`` would hide the whole project)."""
     try:
         start = start.resolve()
     except (OSError, RuntimeError):  # a symbolic link loop (RuntimeError before Python 3.13)
@@ -142,8 +146,11 @@ def find_pyproject(start: Path) -> Path | None:
                 tables = _read_toml(pyproject)
             except ConfigError:
                 return pyproject  # a broken pyproject is reported, not skipped past
-            if "secreview" in tables.get("tool", {}):
-                return pyproject
+            tool = tables.get("tool", {})
+            if not isinstance(tool, dict) or "secreview" in tool:
+                return pyproject  # a [tool] that is not a table is reported too
+        if os.path.lexists(candidate / ".git"):
+            break
     return None
 
 
@@ -187,9 +194,24 @@ def load(pyproject: Path | None) -> Config:
 
 
 def _check_models(base: Path, paths: tuple[str, ...]) -> None:
-    """A model file that cannot be used is a configuration error, reported before any review."""
+    """A model file that cannot be used is a configuration error, reported before any review.
+
+    A configuration file travels with the code it configures, so it may name model files inside
+    its own project only (the directory of the pyproject.toml, links resolved): a reviewed
+    change must not make the review read a file elsewhere on the machine (there is no
+    command-line flag for model files, the only way the user could vouch for one)."""
     from . import models
 
+    try:
+        project = base.resolve()
+    except (OSError, RuntimeError):
+        project = Path(os.path.abspath(base))
+    for path in paths:
+        try:
+            (base / path).resolve().relative_to(project)
+        except (ValueError, OSError, RuntimeError):
+            raise ConfigError(f"models: {path} lies outside the project "
+                              f"({project}); a model file must be inside it") from None
     try:
         models.check(tuple(str(base / p) for p in paths))
     except models.ModelError as exc:

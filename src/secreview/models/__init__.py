@@ -81,20 +81,32 @@ Tables (all optional in a file):
     end: ``re.match(r"[a-z]+$", x)``; for methods, the receiver compiled such a pattern).
 
 Users extend the models with ``[tool.secreview] models = ["path/to/file.toml"]``; a file that is
-not valid is a :class:`ModelError` naming the file and the entry.
+not valid is a :class:`ModelError` naming the file and the entry.  A model file is read only if
+it is a regular file of at most :data:`MAX_MODEL_BYTES` (``/dev/zero`` would be read until memory
+runs out, a FIFO would block), and an error never quotes the file's content: a key that is not
+a plain name is counted, not shown, so a configuration pointed at a file of secrets cannot
+print them.  (config.py keeps the paths inside the project whose pyproject.toml names them.)
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..config import TomlFileError, read_toml
+from .. import reading
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 ALL_KINDS = "*"
+MAX_MODEL_BYTES = 4 * 1024 * 1024  # the largest built-in model file is 16 kB
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,39}")
 
 
 class ModelError(Exception):
@@ -272,7 +284,7 @@ def _check_keys(where: str, entry: Any, allowed: set[str]) -> dict[str, Any]:
         raise ModelError(f"{where}: must be a table")
     unknown = set(entry) - allowed
     if unknown:
-        raise ModelError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(allowed))})")
+        raise ModelError(f"{where}: unknown key(s) {_names(unknown)} (known: {', '.join(sorted(allowed))})")
     return entry
 
 
@@ -357,7 +369,7 @@ def _merge(models: Models, data: dict[str, Any], origin: str) -> None:
                     "validating_class"}
     unknown = set(data) - known_tables
     if unknown:
-        raise ModelError(f"{origin}: unknown table(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known_tables))})")
+        raise ModelError(f"{origin}: unknown table(s) {_names(unknown)} (known: {', '.join(sorted(known_tables))})")
     aliases = data.get("aliases", {})
     if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
         raise ModelError(f"{origin}: [aliases] must map names to names")
@@ -472,11 +484,30 @@ def _array(origin: str, data: dict[str, Any], table: str) -> list[Any]:
     return value
 
 
+def _names(keys: set[str]) -> str:
+    """Unknown keys as an error may show them: plain names, the others only counted."""
+    plain = sorted(k for k in keys if isinstance(k, str) and _PLAIN_KEY.fullmatch(k))
+    others = len(keys) - len(plain)
+    return ", ".join([*plain, *([f"{others} key(s) that are not plain names"] if others else [])])
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
-        return read_toml(path)
-    except TomlFileError as exc:
-        raise ModelError(f"model file {path}: {exc}") from None
+        data = reading.read_regular(path, MAX_MODEL_BYTES)
+    except reading.TooLarge as exc:
+        raise ModelError(f"model file {path}: too large ({exc.shown_size} bytes; limit {MAX_MODEL_BYTES})") from None
+    except reading.NotRegularFile:
+        raise ModelError(f"model file {path}: not a regular file") from None
+    except OSError as exc:
+        raise ModelError(f"model file {path}: cannot be read: {exc.strerror}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ModelError(f"model file {path}: not valid TOML: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"model file {path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ModelError(f"model file {path}: not valid TOML: nested too deeply") from None
 
 
 def builtin_files() -> list[Path]:
