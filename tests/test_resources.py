@@ -420,3 +420,14 @@ def test_a_pyproject_above_the_repository_root_is_not_applied(tmp_path: Path, mo
     # inside the repository, the nearest one still applies
     write(tmp_path, {"repo/pyproject.toml": '[tool.secreview]\nexclude = ["app"]\n'})
     assert find_pyproject(tmp_path / "repo/app") == (tmp_path / "repo/pyproject.toml").resolve()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_diff_reads_work_tree_files_within_bounds(tmp_path: Path) -> None:
+    from secreview import changes
+
+    os.mkfifo(tmp_path / "swapped.py")  # a file checked, then replaced by a FIFO before it is read
+    (tmp_path / "grown.py").write_bytes(b"x = 1\n" * 100)
+    assert changes._read_bytes(tmp_path / "swapped.py", 1000) == b""
+    assert changes._read_bytes(tmp_path / "grown.py", 100) == b""
+    assert changes._read_bytes(tmp_path / "grown.py", 600) == b"x = 1\n" * 100

@@ -48,6 +48,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from . import reading
 from .baseline import BaselineEntry
 from .config import Config, TomlFileError, read_toml
 from .discover import (
@@ -621,12 +622,14 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 _LONE_CR = re.compile(rb"\r(?!\n)")
 
 
-def _read_bytes(path: Path | None) -> bytes:
+def _read_bytes(path: Path | None, limit: int) -> bytes:
+    """At most ``limit`` bytes of a regular file (reading.read_regular: a work-tree file replaced
+    by a FIFO or a huge file since it was checked costs nothing); b"" when it cannot be read."""
     if path is None:
         return b""
     try:
-        return path.read_bytes()
-    except OSError:
+        return reading.read_regular(path, limit)
+    except OSError:  # reading's TooLarge and NotRegularFile too
         return b""
 
 
@@ -667,10 +670,10 @@ def _changed_files(touched: list[_Touched], config: Config, root: Path, exclude:
             if was_python:
                 deleted.append(item.old_path)
             continue
-        data = _read_bytes(item.source)
+        data = _read_bytes(item.source, config.max_file_size)
         patch = item.patch
         if (patch is None or (item.old_path is not None and not was_python) or patch.old_path != item.old_path
-                or _LONE_CR.search(data) or _LONE_CR.search(_read_bytes(item.before))):
+                or _LONE_CR.search(data) or _LONE_CR.search(_read_bytes(item.before, config.max_file_size))):
             files.append(ChangedFile(new_path, None, _all_lines(data), frozenset(), item.source, None))
             continue
         added, beside = patch.changed_lines()
