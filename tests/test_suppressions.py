@@ -138,3 +138,124 @@ def test_json_lists_bare_and_unused_suppressions_by_line(tmp_path: Path) -> None
     ))
     assert entry["bare_suppressions"] == [2]
     assert entry["unused_suppressions"] == [{"line": 3, "text": "# secreview: ignore[CWE-502] nothing here"}]
+
+
+# --- Bandit's '# nosec' and Ruff's '# noqa', by code -----------------------------------------
+
+TWO_DEFECTS = "import hashlib, subprocess\nsubprocess.run(cmd, shell=True); h = hashlib.md5(data)  {comment}\n"
+
+
+def rules_flagged(entry: dict) -> set[str]:
+    return {f["rule"] for f in entry["findings"]}
+
+
+def test_both_defects_are_found_without_a_comment(tmp_path: Path) -> None:
+    assert rules_flagged(review(tmp_path, TWO_DEFECTS.format(comment=""))) == {"os-command-injection", "weak-hash"}
+
+
+@pytest.mark.parametrize("comment", ["# nosec B602", "# nosec: B602", "# nosec B602 reviewed by ops",
+                                     "# nosec subprocess_popen_with_shell_equals_true", "#nosec b602"])
+def test_nosec_with_a_bandit_id_silences_only_the_mapped_rule(tmp_path: Path, comment: str) -> None:
+    entry = review(tmp_path, TWO_DEFECTS.format(comment=comment), "--nosec")
+    assert rules_flagged(entry) == {"weak-hash"}
+
+
+def test_nosec_naming_both_ids_silences_both(tmp_path: Path) -> None:
+    assert review(tmp_path, TWO_DEFECTS.format(comment="# nosec B602, B324"), "--nosec")["findings"] == []
+
+
+@pytest.mark.parametrize("comment", ["# nosec", "# nosec - checked by hand"])
+def test_bare_nosec_silences_every_rule(tmp_path: Path, comment: str) -> None:
+    assert review(tmp_path, TWO_DEFECTS.format(comment=comment), "--nosec")["findings"] == []
+
+
+def test_nosec_with_an_id_no_rule_maps_silences_nothing(tmp_path: Path) -> None:
+    entry = review(tmp_path, TWO_DEFECTS.format(comment="# nosec B110"), "--nosec", "--strict")
+    assert rules_flagged(entry) == {"os-command-injection", "weak-hash"}
+    assert entry["unused_suppressions"] == []  # B110 is Bandit's try/except/pass: not secreview's to judge
+
+
+def test_a_word_that_only_mentions_nosec_is_not_a_nosec(tmp_path: Path) -> None:
+    code = "import pickle\npickle.loads(b'')  # see the nosec policy\n"
+    assert lines_flagged(review(tmp_path, code, "--nosec")) == [(2, "unsafe-deserialization")]
+
+
+@pytest.mark.parametrize("comment", ["# noqa: S324", "# noqa:S324", "# NOQA: E501, S324", "# noqa: S324,S101"])
+def test_noqa_with_a_ruff_code_silences_only_the_mapped_rule(tmp_path: Path, comment: str) -> None:
+    entry = review(tmp_path, TWO_DEFECTS.format(comment=comment), "--noqa")
+    assert rules_flagged(entry) == {"os-command-injection"}
+
+
+def test_noqa_is_ignored_unless_asked_for(tmp_path: Path) -> None:
+    entry = review(tmp_path, TWO_DEFECTS.format(comment="# noqa: S324"))
+    assert rules_flagged(entry) == {"os-command-injection", "weak-hash"}
+
+
+def test_noqa_key_in_the_configuration(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "[tool.secreview]\nnoqa = true\n"})
+    entry = review(tmp_path, TWO_DEFECTS.format(comment="# noqa: S602"))
+    assert rules_flagged(entry) == {"weak-hash"}
+
+
+def test_noqa_key_must_be_a_boolean(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "[tool.secreview]\nnoqa = \"yes\"\n", "mod.py": "x = 1\n"})
+    run = scan("mod.py")
+    assert run.code == 2 and "noqa must be true or false" in run.stderr
+
+
+@pytest.mark.parametrize("comment", ["# noqa", "# noqa E501"])  # no colon: a bare noqa to flake8 and Ruff
+def test_bare_noqa_silences_every_rule(tmp_path: Path, comment: str) -> None:
+    assert review(tmp_path, TWO_DEFECTS.format(comment=comment), "--noqa")["findings"] == []
+
+
+def test_noqa_of_another_linter_silences_nothing(tmp_path: Path) -> None:
+    entry = review(tmp_path, TWO_DEFECTS.format(comment="# noqa: E501"), "--noqa", "--strict")
+    assert rules_flagged(entry) == {"os-command-injection", "weak-hash"}
+    assert entry["unused_suppressions"] == []
+
+
+def test_nosec_and_noqa_in_one_comment_each_count(tmp_path: Path) -> None:
+    code = TWO_DEFECTS.format(comment="# nosec B602  # noqa: S324")
+    assert rules_flagged(review(tmp_path, code, "--nosec")) == {"weak-hash"}
+    assert rules_flagged(review(tmp_path, code, "--noqa")) == {"os-command-injection"}
+    assert review(tmp_path, code, "--nosec", "--noqa")["findings"] == []
+
+
+def test_nosec_on_another_line_of_the_statement(tmp_path: Path) -> None:
+    code = "import subprocess\nsubprocess.run(\n    cmd,\n    shell=True,  # nosec B602\n)\n"
+    assert review(tmp_path, code, "--nosec")["findings"] == []
+
+
+def test_strict_lists_unused_suppressions_of_every_kind(tmp_path: Path) -> None:
+    entry = review(tmp_path, (
+        "import pickle\n"
+        "pickle.loads(b'')  # nosec B301\n"
+        "a = 1  # secreview: ignore[weak-hash] gone\n"
+        "b = 2  # nosec B602\n"
+        "c = 3  # nosec\n"
+        "d = 4  # noqa: S324\n"
+        "e = 5  # noqa\n"
+    ), "--nosec", "--noqa", "--strict")
+    assert entry["findings"] == []
+    assert entry["unused_suppressions"] == [
+        {"line": 3, "text": "# secreview: ignore[weak-hash] gone"},
+        {"line": 4, "text": "# nosec B602"},
+        {"line": 5, "text": "# nosec"},
+        {"line": 6, "text": "# noqa: S324"},
+    ]  # line 7: a bare noqa serves every linter, so it is not secreview's to call unused
+
+
+def test_strict_text_names_an_unused_noqa(tmp_path: Path) -> None:
+    write(tmp_path, {"mod.py": "x = 1  # noqa: S602\n"})
+    assert "unused suppression, line 1: # noqa: S602" in scan("mod.py", "--noqa", "--strict").stdout
+
+
+def test_cached_analysis_keeps_the_kind_and_codes_of_each_mark(tmp_path: Path) -> None:
+    write(tmp_path, {"mod.py": TWO_DEFECTS.format(comment="# nosec B602  # noqa: S324")})
+    cache = str(tmp_path / "cache")
+    for _ in range(2):  # the second run reads the marks back from the cache
+        nosec = scan("mod.py", "--format", "json", "--cache-dir", cache, "--nosec").json()["files"][0]
+        noqa = scan("mod.py", "--format", "json", "--cache-dir", cache, "--noqa").json()["files"][0]
+        assert rules_flagged(nosec) == {"weak-hash"}
+        assert rules_flagged(noqa) == {"os-command-injection"}
+    assert list((tmp_path / "cache").rglob("*.json"))

@@ -22,7 +22,7 @@ The key holds exactly what can change what the rules compute for the file, nothi
 - whether the project is large (the engine follows calls more sparingly there);
 - the file's path as shown, module name, test-code status and content.
 
-Not in the key: ``nosec``, ``strict``, ``fail-on`` (policy and report), ``exclude`` and
+Not in the key: ``nosec``, ``noqa``, ``strict``, ``fail-on`` (policy and report), ``exclude`` and
 ``respect-gitignore`` (which files are reviewed: the project facts below cover what that changes
 for one file), ``time-budget`` and ``max-memory`` (a result they cut short is never stored, and
 a whole one does not depend on them).  Nor where the file lies on disk: the same content at the same shown path is the
@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from .discover import SourceFile
     from .review import FileAnalysis
 
-FORMAT = "secreview-cache-2"
+FORMAT = "secreview-cache-3"  # 3: a suppression mark records its kind (secreview, nosec, noqa)
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 STALE_TEMPORARY_S = 3600  # a temporary file this old belongs to a run that was killed
 
@@ -341,7 +341,7 @@ def _marks_to_json(marks: SuppressionMarks | None) -> dict | None:
     if marks is None:
         return None
     return {
-        "suppressions": [[m.line, list(m.selectors), m.text, m.nosec] for m in marks.suppressions],
+        "suppressions": [[m.line, list(m.selectors), m.text, m.kind] for m in marks.suppressions],
         "statements": [[line, first, stop] for line, (first, stop) in sorted(marks.statements.items())],
     }
 
@@ -350,8 +350,8 @@ def _marks_from_json(data: dict | None) -> SuppressionMarks | None:
     if data is None:
         return None
     return SuppressionMarks(
-        suppressions=tuple(Suppression(int(line), tuple(str(s) for s in selectors), str(text), bool(nosec))
-                           for line, selectors, text, nosec in data["suppressions"]),
+        suppressions=tuple(Suppression(int(line), tuple(str(s) for s in selectors), str(text), str(kind))
+                           for line, selectors, text, kind in data["suppressions"]),
         statements={int(line): (int(first), int(stop)) for line, first, stop in data["statements"]},
     )
 

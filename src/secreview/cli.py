@@ -40,6 +40,7 @@ def _review_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--disable", action="append", metavar="RULE", help="do not run these rules or CWEs (repeatable)")
     command.add_argument("--test-code", choices=configuration.TEST_CODE_POLICIES, help="findings to report in test code (default: relevant)")
     command.add_argument("--nosec", action="store_true", default=None, help="honour Bandit's '# nosec' comments")
+    command.add_argument("--noqa", action="store_true", default=None, help="honour Ruff's and flake8's '# noqa: S...' comments")
     command.add_argument("--strict", action="store_true", default=None, help="also list unused and bare suppressions")
     command.add_argument("--max-file-size", type=int, metavar="BYTES", help="files larger than this are not reviewed")
     command.add_argument("--time-budget", type=float, metavar="SECONDS",
@@ -60,7 +61,7 @@ def _review_options(command: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="secreview", description="Security code review for Python.")
-    parser.add_argument("--version", action="version", version=f"secreview {__version__}")
+    parser.add_argument("--version", "-V", action="version", version=f"secreview {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     scan = commands.add_parser("scan", help="review files and directory trees ('-' reads standard input)")
@@ -124,6 +125,7 @@ def _config_for(args: argparse.Namespace) -> configuration.Config:
         fail_on_incomplete=args.fail_on_incomplete,
         test_code=args.test_code,
         nosec=args.nosec,
+        noqa=args.noqa,
         strict=args.strict,
         max_file_size=args.max_file_size,
         time_budget=time_budget,
@@ -198,6 +200,16 @@ def _diff(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     found = rules.find(args.selector)
+    tool = None if found else rules.foreign_tool(args.selector)
+    if tool is not None:  # a Bandit id (B602) or a Ruff S code (S602): the rules that report the same
+        code = args.selector.strip().upper()
+        found = [r for r in map(rules.get, rules.by_foreign_code(code)) if r is not None]
+        if not found:
+            print(f"secreview: no secreview rule reports what {tool} {code} reports (see 'secreview rules')",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        print(f"{tool} {code} is reported by secreview's rule{'s' if len(found) > 1 else ''} "
+              f"{', '.join(r.id for r in found)}.\n")
     if not found:
         number = cwe.parse_cwe(args.selector)
         if number is not None:
@@ -214,7 +226,10 @@ def _explain(args: argparse.Namespace) -> int:
         pillar = cwe.pillar(rule.cwe)
         print(rule.doc_markdown.rstrip())
         print(f"\nCWE-{rule.cwe} {cwe.lookup(rule.cwe).name}; pillar CWE-{pillar.id} {pillar.name}; "
-              f"default severity {rule.severity.label}, confidence {rule.confidence.label}.\n")
+              f"default severity {rule.severity.label}, confidence {rule.confidence.label}.")
+        if rule.bandit or rule.ruff:
+            print(f"Counterparts: Bandit {', '.join(rule.bandit) or 'none'}; Ruff {', '.join(rule.ruff) or 'none'}.")
+        print()
     return EXIT_CLEAN
 
 
@@ -225,7 +240,8 @@ def _rules(args: argparse.Namespace) -> int:
 
         print(json.dumps([
             {"id": r.id, "cwe": f"CWE-{r.cwe}", "pillar": f"CWE-{cwe.pillar(r.cwe).id}", "severity": r.severity.label,
-             "confidence": r.confidence.label, "family": r.family, "summary": r.summary}
+             "confidence": r.confidence.label, "family": r.family, "summary": r.summary,
+             "bandit": list(r.bandit), "ruff": list(r.ruff)}
             for r in listed
         ], indent=2))
         return EXIT_CLEAN

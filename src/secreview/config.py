@@ -37,6 +37,7 @@ class Config:
     disable: tuple[str, ...] = ()
     test_code: str = "relevant"  # relevant: only rules that matter in tests; all; off: none
     nosec: bool = False
+    noqa: bool = False  # honour Ruff's and flake8's '# noqa: S...' (secreview.policy)
     strict: bool = False
     max_file_size: int = DEFAULT_MAX_FILE_BYTES
     respect_gitignore: bool = True
@@ -112,6 +113,7 @@ OPTIONS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "disable": ("disable", _string_list),
     "test-code": ("test_code", _test_code),
     "nosec": ("nosec", _boolean),
+    "noqa": ("noqa", _boolean),
     "strict": ("strict", _boolean),
     "max-file-size": ("max_file_size", _positive_int),
     "respect-gitignore": ("respect_gitignore", _boolean),

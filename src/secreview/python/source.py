@@ -94,7 +94,7 @@ def physical_lines(text: str) -> list[str]:
 
 # Only comments that can change the review are collected; tokenizing every file just to find
 # none would cost more than parsing it.
-_DIRECTIVE_WORDS = ("secreview", "nosec")
+_DIRECTIVE_WORDS = ("secreview", "nosec", "noqa")
 
 
 def _comments(text: str) -> dict[int, str]:

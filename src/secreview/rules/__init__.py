@@ -5,6 +5,13 @@ A rule is a function over a :class:`~secreview.python.module.ModuleContext` that
 written under the fixed headings of :data:`DOC_HEADINGS`; the same text feeds ``secreview
 explain``, the ``rules`` listing and SARIF rule metadata.  The engine finds rules by importing
 every module of this package, so it never knows one by name.
+
+A rule also names its counterparts in Bandit (test ids, ``B602``) and in Ruff's flake8-bandit
+rules (``S602``), where they exist: ``secreview explain B602`` finds the rule by them, and a
+``# nosec B602`` or ``# noqa: S602`` comment (when honoured) suppresses exactly the rules that
+name that code.  A counterpart is listed when the other tool reports the same weakness at the
+same kind of code, not merely the same CWE: Bandit's B310 audits ``urlopen`` for its URL
+scheme, so it is not ``ssrf``'s.
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ class Rule:
     # flows found until then (the engine starts no new work by then)
     data_flow: bool = False
     docs: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    bandit: tuple[str, ...] = ()  # Bandit test ids reporting the same weakness (B602)
+    ruff: tuple[str, ...] = ()  # Ruff's flake8-bandit codes reporting it (S602)
 
     @property
     def doc_markdown(self) -> str:
@@ -78,6 +87,8 @@ class Rule:
 
 _REGISTRY: dict[str, Rule] = {}
 _ID = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+_BANDIT_CODE = re.compile(r"B[1-9][0-9]{2}")
+_RUFF_CODE = re.compile(r"S[1-9][0-9]{2}")
 
 
 def rule(
@@ -88,12 +99,18 @@ def rule(
     summary: str,
     relevant_in_tests: bool = False,
     data_flow: bool = False,
+    bandit: tuple[str, ...] = (),
+    ruff: tuple[str, ...] = (),
 ) -> Callable[[Check], Check]:
     """Register ``check`` as a rule; its docstring holds the rule's documentation."""
 
     def register(check: Check) -> Check:
         if not _ID.fullmatch(id):
             raise ValueError(f"rule id {id!r} is not kebab-case")
+        for tool, codes, pattern in (("bandit", bandit, _BANDIT_CODE), ("ruff", ruff, _RUFF_CODE)):
+            wrong = [c for c in codes if not pattern.fullmatch(c)]
+            if wrong:
+                raise ValueError(f"rule {id!r}: {tool} codes {wrong} are not of the form {pattern.pattern}")
         if id in _REGISTRY:
             raise ValueError(f"rule {id!r} is declared twice")
         cwe_catalogue.pillar(cwe)  # an unknown CWE is a programming error: fail at import
@@ -109,6 +126,8 @@ def rule(
             relevant_in_tests=relevant_in_tests,
             data_flow=data_flow,
             docs=parse_doc(id, inspect.getdoc(check) or ""),
+            bandit=tuple(bandit),
+            ruff=tuple(ruff),
         )
         return check
 
@@ -127,6 +146,8 @@ def taint_rule(
     sources: tuple[str, ...] = ("http",),
     relevant_in_tests: bool = False,
     confidence: str = "high",
+    bandit: tuple[str, ...] = (),
+    ruff: tuple[str, ...] = (),
 ) -> Callable[[Callable], Callable]:
     """Register a data-flow rule: values of ``sources`` kinds reaching ``sinks`` kinds unsanitised.
 
@@ -170,7 +191,7 @@ def taint_rule(
         check.__doc__ = fix_for.__doc__
         check.__module__ = fix_for.__module__
         rule(id=id, cwe=cwe, severity=severity, confidence=confidence, summary=summary,
-             relevant_in_tests=relevant_in_tests, data_flow=True)(check)
+             relevant_in_tests=relevant_in_tests, data_flow=True, bandit=bandit, ruff=ruff)(check)
         return fix_for
 
     return register
@@ -241,6 +262,31 @@ def all_rules() -> list[Rule]:
 def get(rule_id: str) -> Rule | None:
     _load_families()
     return _REGISTRY.get(rule_id)
+
+
+def foreign_tool(code: str) -> str | None:
+    """"Bandit" or "Ruff" when ``code`` has the form of that tool's security codes, else None."""
+    code = code.strip().upper()
+    if _BANDIT_CODE.fullmatch(code):
+        return "Bandit"
+    if _RUFF_CODE.fullmatch(code):
+        return "Ruff"
+    return None
+
+
+_BY_FOREIGN_CODE: dict[str, tuple[str, ...]] | None = None
+
+
+def by_foreign_code(code: str) -> tuple[str, ...]:
+    """The ids of the rules that name ``code`` (``B602``, ``S602``, any case) as a counterpart."""
+    global _BY_FOREIGN_CODE
+    if _BY_FOREIGN_CODE is None:
+        index: dict[str, list[str]] = {}
+        for r in all_rules():
+            for mapped in r.bandit + r.ruff:
+                index.setdefault(mapped, []).append(r.id)
+        _BY_FOREIGN_CODE = {k: tuple(v) for k, v in index.items()}
+    return _BY_FOREIGN_CODE.get(code.strip().upper(), ())
 
 
 def find(selector: str) -> list[Rule]:

@@ -157,6 +157,7 @@ def _members_selected(ctx: ModuleContext, call: Call) -> bool:
 
 @rule(
     id="archive-extraction-traversal",
+    bandit=("B202",), ruff=("S202",),
     cwe=22,
     severity="high",
     confidence="medium",

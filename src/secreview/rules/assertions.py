@@ -236,6 +236,7 @@ _EXCEPTION_FOR = {
 
 @rule(
     id="assert-used-for-security",
+    bandit=("B101",), ruff=("S101",),
     cwe=703,
     severity="medium",
     confidence="medium",

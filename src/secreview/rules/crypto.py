@@ -154,6 +154,7 @@ def _purpose_of_digest(ctx: ModuleContext, anchor: ast.AST, data: ast.AST | None
 
 @rule(
     id="weak-hash",
+    bandit=("B303", "B324"), ruff=("S303", "S324"),
     cwe=328,
     severity="medium",
     confidence="medium",
@@ -313,6 +314,7 @@ def _inside_kdf(ctx: ModuleContext, node: ast.AST) -> bool:
 
 @rule(
     id="password-hash-without-kdf",
+    bandit=("B303", "B324"), ruff=("S303", "S324"),
     cwe=916,
     severity="high",
     confidence="high",
@@ -518,6 +520,7 @@ def _weak_cipher(ctx: ModuleContext, call) -> tuple[str, Severity] | None:
 
 @rule(
     id="weak-cipher",
+    bandit=("B304",), ruff=("S304",),
     cwe=327,
     severity="high",
     confidence="high",
@@ -579,6 +582,7 @@ def _pycrypto_mode_is_ecb(ctx: ModuleContext, call) -> bool:
 
 @rule(
     id="ecb-mode",
+    bandit=("B305",), ruff=("S305",),
     cwe=327,
     severity="medium",
     confidence="high",
@@ -682,6 +686,7 @@ def _key_size_issue(call, algorithm: str, bits: int, size_node: ast.AST | None) 
 
 @rule(
     id="weak-key-size",
+    bandit=("B505",), ruff=("S505",),
     cwe=326,
     severity="medium",
     confidence="high",

@@ -94,6 +94,7 @@ def _allow_pickle_disabled(ctx: ModuleContext, call) -> bool:
 
 @rule(
     id="unsafe-deserialization",
+    bandit=("B301", "B302", "B614"), ruff=("S301", "S302"),
     cwe=502,
     severity="high",
     confidence="medium",
@@ -146,6 +147,7 @@ def unsafe_deserialization(ctx: ModuleContext) -> Iterator[Issue]:
 
 @rule(
     id="yaml-unsafe-load",
+    bandit=("B506",), ruff=("S506",),
     cwe=502,
     severity="high",
     confidence="high",

@@ -23,6 +23,7 @@ _NAME_ONLY_TEMP_CALLS = {
 
 @rule(
     id="insecure-temp-file",
+    bandit=("B306", "B325"), ruff=("S306",),
     cwe=377,
     severity="medium",
     confidence="high",
@@ -190,6 +191,7 @@ def _mode_argument(ctx: ModuleContext, call) -> tuple[ast.expr | None, str]:
 
 @rule(
     id="permissive-file-permissions",
+    bandit=("B103",), ruff=("S103",),
     cwe=732,
     severity="medium",
     confidence="high",
@@ -525,6 +527,7 @@ _MESSAGE_CALLS = {"debug", "info", "warning", "warn", "error", "exception", "cri
 
 @rule(
     id="hardcoded-tmp-path",
+    bandit=("B108",), ruff=("S108",),
     cwe=377,
     severity="medium",
     confidence="medium",

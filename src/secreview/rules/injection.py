@@ -11,7 +11,9 @@ from __future__ import annotations
 from . import taint_rule
 
 
-@taint_rule(id="os-command-injection", cwe=78, severity="critical",
+@taint_rule(id="os-command-injection", bandit=("B602", "B603", "B604", "B605", "B606"),
+            ruff=("S602", "S603", "S604", "S605", "S606"),
+            cwe=78, severity="critical",
             summary="Untrusted data reaches an operating-system command",
             sinks=("shell", "command"))
 def os_command_injection(flow) -> str:
@@ -47,7 +49,8 @@ def os_command_injection(flow) -> str:
     return "Fix the program to a constant and pass untrusted values only as later list elements, after an allow-list check."
 
 
-@taint_rule(id="argument-injection", cwe=88, severity="high",
+@taint_rule(id="argument-injection", bandit=("B603", "B606"), ruff=("S603", "S606"),
+            cwe=88, severity="high",
             summary="Untrusted data becomes an option of a fixed command",
             sinks=("argument",), confidence="medium")
 def argument_injection(flow) -> str:
@@ -78,7 +81,8 @@ def argument_injection(flow) -> str:
             "before running the command.")
 
 
-@taint_rule(id="sql-injection", cwe=89, severity="critical",
+@taint_rule(id="sql-injection", bandit=("B608", "B610", "B611"), ruff=("S608", "S610", "S611"),
+            cwe=89, severity="critical",
             summary="Untrusted data is formatted into an SQL query",
             sinks=("sql",))
 def sql_injection(flow) -> str:
@@ -111,7 +115,8 @@ def sql_injection(flow) -> str:
             f"cursor.execute(\"SELECT ... WHERE id = %s\", ({value},)).")
 
 
-@taint_rule(id="code-injection", cwe=94, severity="critical",
+@taint_rule(id="code-injection", bandit=("B102", "B307"), ruff=("S102", "S307"),
+            cwe=94, severity="critical",
             summary="Untrusted data is evaluated as Python code",
             sinks=("code",))
 def code_injection(flow) -> str:
@@ -198,7 +203,8 @@ def template_injection(flow) -> str:
     return f"Keep the template text constant and pass `{value}` as a context variable: render_template_string(\"... {{{{ {value} }}}}\", {value}={value})."
 
 
-@taint_rule(id="xss", cwe=79, severity="high",
+@taint_rule(id="xss", bandit=("B308", "B703", "B704"), ruff=("S308", "S704"),
+            cwe=79, severity="high",
             summary="Untrusted data is written into an HTML response unescaped",
             sinks=("html",))
 def xss(flow) -> str:
@@ -321,7 +327,9 @@ def ssrf(flow) -> str:
             "or check urlparse(url).hostname against an allow-list before the request.")
 
 
-@taint_rule(id="xml-external-entity-injection", cwe=611, severity="high",
+@taint_rule(id="xml-external-entity-injection", bandit=("B313", "B314", "B315", "B316", "B317", "B318", "B319", "B320"),
+            ruff=("S313", "S314", "S315", "S316", "S317", "S318", "S319", "S320"),
+            cwe=611, severity="high",
             summary="Untrusted XML is parsed by a parser that resolves external entities",
             sinks=("xml",))
 def xxe(flow) -> str:

@@ -156,6 +156,7 @@ def _draws_from_benign_population(call) -> bool:
 
 @rule(
     id="insecure-random",
+    bandit=("B311",), ruff=("S311",),
     cwe=338,
     severity="medium",
     confidence="high",

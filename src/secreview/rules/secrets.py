@@ -514,6 +514,7 @@ def _credential_literals(ctx: ModuleContext, wanted_kind: str) -> Iterator[tuple
 
 @rule(
     id="hardcoded-password",
+    bandit=("B105", "B106", "B107"), ruff=("S105", "S106", "S107"),
     cwe=259,
     severity="medium",
     confidence="medium",
@@ -570,6 +571,7 @@ def hardcoded_password(ctx: ModuleContext) -> Iterator[Issue]:
 
 @rule(
     id="hardcoded-secret",
+    bandit=("B105", "B106", "B107"), ruff=("S105", "S106", "S107"),
     cwe=798,
     severity="medium",
     confidence="medium",

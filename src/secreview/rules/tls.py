@@ -238,6 +238,7 @@ _FIX_VERIFY = ("Remove `verify=False` so the certificate is checked; for a priva
 
 @rule(
     id="tls-verification-disabled",
+    bandit=("B323", "B501"), ruff=("S323", "S501"),
     cwe=295,
     severity="high",
     confidence="high",
@@ -732,6 +733,7 @@ _VERSION_BOUNDS = {"minimum_version", "maximum_version", "ssl_version", "protoco
 
 @rule(
     id="weak-tls-version",
+    bandit=("B502",), ruff=("S502",),
     cwe=327,
     severity="medium",
     confidence="high",
@@ -824,6 +826,7 @@ _ACCEPTING_HOST_KEY_POLICIES = {"AutoAddPolicy": "adds any unknown host key", "W
 
 @rule(
     id="ssh-host-key-not-verified",
+    bandit=("B507",), ruff=("S507",),
     cwe=295,
     severity="high",
     confidence="high",

@@ -243,6 +243,7 @@ _DEBUG_FIX = (
 
 @rule(
     id="debug-enabled",
+    bandit=("B201",), ruff=("S201",),
     cwe=489,
     severity="high",
     confidence="high",
@@ -494,6 +495,7 @@ def _bind_sinks(ctx: ModuleContext, apps: set[str]) -> Iterator[tuple[ast.AST, s
 
 @rule(
     id="bind-all-interfaces",
+    bandit=("B104",), ruff=("S104",),
     cwe=1327,
     severity="low",
     confidence="high",

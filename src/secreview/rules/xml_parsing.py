@@ -82,6 +82,8 @@ def _lxml_parser_problem(ctx: ModuleContext, call: ast.Call) -> tuple[str, Confi
 
 @rule(
     id="xml-external-entities",
+    bandit=("B313", "B314", "B315", "B316", "B317", "B318", "B319", "B320"),
+    ruff=("S313", "S314", "S315", "S316", "S317", "S318", "S319", "S320"),
     cwe=611,
     severity="high",
     confidence="high",
@@ -151,6 +153,7 @@ def xml_external_entities(ctx: ModuleContext) -> Iterator[Issue]:
 
 @rule(
     id="xml-entity-expansion",
+    bandit=("B320",), ruff=("S320",),
     cwe=776,
     severity="medium",
     confidence="high",
