@@ -431,3 +431,22 @@ def test_diff_reads_work_tree_files_within_bounds(tmp_path: Path) -> None:
     assert changes._read_bytes(tmp_path / "swapped.py", 1000) == b""
     assert changes._read_bytes(tmp_path / "grown.py", 100) == b""
     assert changes._read_bytes(tmp_path / "grown.py", 600) == b"x = 1\n" * 100
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="the backstop needs the process's size")
+def test_the_backstop_holds_in_this_process_too_and_is_lifted_after(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import resource
+
+    from secreview.discover import discover
+
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    parents = os.getpid()
+    monkeypatch.setattr(review, "parse", lambda path, data, *args: (bytearray(1 << 30) if path == BOMB and
+                                                                    os.getpid() == parents else None,
+                                                                    _REAL_PARSE(path, data, *args))[1])
+    monkeypatch.setattr(parallel, "_backstop_bytes", lambda share: 256 * 1024 * 1024)
+    files, _ = discover(["corpus"], Config())
+    result = review_files(files, Config(), jobs=1)
+    lost = {r.path: r.not_reviewed for r in result.files if r.not_reviewed}
+    assert lost == {BOMB: "out of memory"}
+    assert resource.getrlimit(resource.RLIMIT_AS) == before

@@ -9,6 +9,18 @@ bytes.  That holds because each file's analysis starts with nothing memoised fro
 analysed before it in the same process (``Project.start_file``).
 
 Small reviews stay in this process: starting workers costs more than it saves there.
+
+Memory: the analysis checks its share of ``--max-memory`` cooperatively (:mod:`secreview.guards`),
+which cannot cut short one long step such as parsing a file.  So each analysing process also
+gets an address-space limit (``RLIMIT_AS``, where the platform enforces it) at its size when it
+starts plus its share and some room (:func:`_backstop_bytes`): an allocation past it fails with
+MemoryError, which costs that file ("out of memory"), not the machine.  A worker keeps the
+limit for its life; this process sets it only while it analyses, and lifts it again.
+
+A worker that dies all the same (the out-of-memory killer, a signal) breaks its pool: the files
+it and the other workers held are analysed again, each alone in a new worker, and a file that
+ends that one too is reported not reviewed; a file is never retried in this process, which it
+would take down.  Workers end with this process, however it ends (:func:`_end_with_parent`).
 """
 
 from __future__ import annotations
@@ -133,9 +145,14 @@ def _in_process(readable: list[SourceFile], contents: dict[str, bytes], config: 
 
     project = _project(readable, config, contents)
     limits = file_limits(config)
-    for index in pending:
-        source_file = readable[index]
-        finished(index, analyse(source_file, contents[source_file.path], config, active, project, limits))
+    restore = _limit_address_space(limits.memory_bytes)  # lifted again below: this process is the user's
+    try:
+        for index in pending:
+            source_file = readable[index]
+            finished(index, analyse(source_file, contents[source_file.path], config, active, project, limits))
+    finally:
+        if restore is not None:
+            restore()
 
 
 # --- worker processes ---------------------------------------------------------------------------
@@ -175,28 +192,37 @@ def _mapped_bytes() -> int | None:
         return None
 
 
-def _limit_address_space(share: int | None) -> None:
+def _limit_address_space(share: int | None) -> Callable[[], None] | None:
     """A backstop for a single step the cooperative budget cannot interrupt (parsing one file):
     past the limit an allocation fails with MemoryError, which costs that file ("out of memory"),
-    not the machine.  Only where the platform enforces RLIMIT_AS and the size can be read."""
+    not the machine.  Only where the platform enforces RLIMIT_AS and the size can be read.
+    Returns what lifts the limit again (None: nothing was set); an unprivileged process may
+    raise its soft limit back up to the hard one."""
     room = _backstop_bytes(share)
     base = _mapped_bytes()
     if room is None or base is None:
-        return
+        return None
     try:
         import resource
     except ImportError:  # pragma: no cover - not on Windows
-        return
+        return None
     limit = base + room
     try:
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         if soft != resource.RLIM_INFINITY and soft <= limit:
-            return  # a tighter limit is already set: keep it
+            return None  # a tighter limit is already set: keep it
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     except (AttributeError, ValueError, OSError):
-        pass
+        return None
+
+    def restore() -> None:
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        except (ValueError, OSError):
+            pass
+    return restore
 
 
 def _end_with_parent(parent: int) -> None:
@@ -233,7 +259,7 @@ def _start_worker(shared: tuple | None, states, parent: int, share: int | None) 
     gc.set_threshold(*GC_THRESHOLDS)  # a worker's own process: nothing to restore
     readable, contents, config, active, limits = shared if shared is not None else _SHARED
     _WORKER = (readable, contents, config, active, limits, _project(readable, config, contents), states)
-    _limit_address_space(share)
+    _limit_address_space(share)  # for the worker's life
 
 
 def _analyse_chunk(indices: list[int]) -> list[tuple[int, FileAnalysis]]:
