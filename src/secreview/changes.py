@@ -762,6 +762,25 @@ def working_tree_change(start: Path, base: str | None, config: Config, scratch: 
     return Change(root, description, message, files, deleted, provenance(root), not_reviewed)
 
 
+def staged_change(start: Path, config: Config, scratch: Path) -> Change:
+    """The index against HEAD: exactly what ``git commit`` would record, for a pre-commit hook.
+
+    Contents come from the index, never from the working tree, so unstaged edits and untracked
+    files are not reviewed; a repository's first commit (no HEAD yet) is reviewed against the
+    empty tree, every line new.
+    """
+    root = repository_root(start)
+    head = _git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
+    base = _out(head) if head.returncode == 0 else EMPTY_TREE
+    revisions = ("--cached", base)
+    touched = _touched_in_git(root, _raw_diff(root, *revisions), revisions, True, scratch, config.max_file_size)
+    exclude = _exclusion(root, config, _blob_text(root, base), scratch)
+    files, deleted, not_reviewed = _changed_files(touched, config, root, exclude)
+    description = (f"staged change against HEAD ({base[:12]})" if base != EMPTY_TREE
+                   else "staged change of a repository's first commit (all code is new)")
+    return Change(root, description, "", files, deleted, provenance(root), not_reviewed)
+
+
 def commit_change(start: Path, rev: str, config: Config, scratch: Path) -> Change:
     """One commit against its first parent, with its message."""
     root = repository_root(start)

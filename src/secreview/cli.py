@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="review the working tree against the merge base of BASE and HEAD (default: the upstream branch, else HEAD~1)")
     diff.add_argument("--commit", metavar="REV", help="review one commit against its parent, with its message")
     diff.add_argument("--patch", metavar="FILE", help="review a unified diff ('-' reads standard input) applied to this checkout")
+    diff.add_argument("--staged", action="store_true", default=None,
+                      help="review the staged change (the index against HEAD), as a pre-commit hook sees it")
     _review_options(diff)
 
     explain = commands.add_parser("explain", help="show a rule's documentation (by rule id or CWE-N)")
@@ -181,8 +183,8 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    if sum(x is not None for x in (args.base, args.commit, args.patch)) > 1:
-        raise changes.ChangeError("give at most one of BASE, --commit and --patch")
+    if sum(x is not None for x in (args.base, args.commit, args.patch, args.staged)) > 1:
+        raise changes.ChangeError("give at most one of BASE, --commit and --patch, or --staged alone")
     speed = _speed(args)
     config = _config_for(args)
     here = Path.cwd()
@@ -191,6 +193,8 @@ def _diff(args: argparse.Namespace) -> int:
             data = sys.stdin.buffer.read() if args.patch == "-" else Path(args.patch).read_bytes()
             name = "standard input" if args.patch == "-" else args.patch
             change = changes.patch_change(here, data, config, Path(scratch), name=name)
+        elif args.staged:
+            change = changes.staged_change(here, config, Path(scratch))
         elif args.commit is not None:
             change = changes.commit_change(here, args.commit, config, Path(scratch))
         else:
