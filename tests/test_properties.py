@@ -46,7 +46,9 @@ CONFIG = Config().with_overrides(test_code="all")
 REPOSITORY = Path(__file__).resolve().parent.parent
 # What a review may legitimately leave unfinished on degenerate input: the documented guards
 # against deep nesting and long analyses.  Anything else in ``incomplete`` is a rule failure.
-GUARD_WORDS = ("nested too deeply", "time budget", "too deep", "too large", "analysed approximately", "memory")
+GUARD_WORDS = ("nested too deeply", "time budget", "too deep", "too large", "analysed approximately", "memory",
+               # how the front end read a file it could only partly read (secreview.python.frontend)
+               "syntax error at line", "read as Python 2", "merge-conflict marker")
 
 # Policies change what happens after the rules run (suppressions, Bandit's nosec, strict notes).
 POLICIES = {

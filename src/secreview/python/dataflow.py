@@ -40,8 +40,8 @@ construction are analysed as roots; others are analysed only when a caller needs
 summary.  In a large project another module is parsed only for a call that passes request
 data on.  A value tracks at most MAX_LABELS origins, a trace MAX_TRACE steps, a loop
 MAX_LOOP_ROUNDS rounds (one when nested three deep).  The reviewed file's budget
-(:mod:`secreview.guards`: time and memory) is checked every few hundred statements; once it is
-spent the engine starts no new work, keeps its findings so far, and the file is reported as not
+(:mod:`secreview.guards`: steps, a CPU backstop and memory) counts the statements and expressions
+interpreted for the file (``Project.steps``) and is checked every 256 of them; once it is spent the engine starts no new work, keeps its findings so far, and the file is reported as not
 fully reviewed.  An expression nested deeper than MAX_EXPR_DEPTH is approximated (its value
 carries what the names in it carry), and code too deep for the interpreter's stack degrades to
 "unknown"; both are recorded in ``Project.notes``, which the review reports, so an approximated
@@ -383,6 +383,10 @@ class Project:
         self.collector: list[Flow] = []  # flows found by the module run in progress
         self.budget: Budget | None = None  # the reviewed file's budget (secreview.guards)
         self.over_budget = False
+        # The current file's analysis steps (statements and expressions interpreted, tree walks of
+        # the review): its step budget counts them (secreview.guards); checked at _check_at.
+        self.steps = 0
+        self._check_at = 0
         self.notes: list[str] = []  # where the analysis of the current file was approximated
         self.stack_exhausted = False  # the interpreter's stack limit shaped the current file's analysis
         self._current: str | None = None  # the module of the reviewed file
@@ -406,6 +410,8 @@ class Project:
         self.in_progress.clear()
         self.depth = 0
         self.over_budget = False
+        self.steps = 0
+        self._check_at = 0
         self.notes = []
         self.stack_exhausted = False
         self._current = name
@@ -424,9 +430,16 @@ class Project:
             old, _ = self._contexts.popitem(last=False)
             self._analyses.pop(old, None)
 
+    def step_checkpoint(self) -> bool:
+        """:meth:`budget_spent`, asked once every 256 steps (at the same steps on every run)."""
+        if self.steps < self._check_at:
+            return self.over_budget
+        self._check_at = self.steps + 256
+        return self.budget_spent()
+
     def budget_spent(self) -> bool:
         """Whether the reviewed file's budget is spent: the engine then starts no new work."""
-        if not self.over_budget and self.budget is not None and self.budget.spent():
+        if not self.over_budget and self.budget is not None and self.budget.spent(self.steps):
             self.over_budget = True
         return self.over_budget
 
@@ -1240,7 +1253,6 @@ class Interpreter:
         self.is_module = ref is None
         self.local_names: set[str] = set()
         self._hit_keys: set[tuple] = set()
-        self._steps = 0
         self._expr_depth = 0
         self.return_facts: list[dict[str, frozenset[str]]] = []
         self.exit_facts: list[dict[str, frozenset[str]]] = []
@@ -1583,8 +1595,9 @@ class Interpreter:
             self.exec_stmt(stmt)
 
     def exec_stmt(self, stmt: ast.stmt) -> None:
-        self._steps += 1
-        if self._steps % 512 == 0 and self.project.budget_spent():
+        project = self.project
+        project.steps += 1
+        if project.steps >= project._check_at and project.step_checkpoint():
             raise _OverBudget
         method = getattr(self, "stmt_" + type(stmt).__name__, None)
         if method is None:
@@ -1965,6 +1978,7 @@ class Interpreter:
             return EMPTY
         if self._expr_depth >= MAX_EXPR_DEPTH:
             return self._approximate(node)
+        self.project.steps += 1
         self._expr_depth += 1
         try:
             method = getattr(self, "expr_" + type(node).__name__, None)

@@ -100,10 +100,36 @@ def read(text: str, path: str = "<unknown>") -> Read:
             notes.extend(r.note() for r in regions)
             way = "recovered" if regions or markers else "lowered"
             return Read(tree, way, notes, lowered.text)
-        work, regions = _blank_around(work, error_line, message, regions)
-        if work is None:
+        blanked, regions = _blank_around(work, error_line, message, regions)
+        if blanked is None:
             break
-    raise original_error
+        work = blanked
+    # out of rounds: keep what comes before the top-level statement of the last error
+    return _head_only(work, error_line, message, regions, notes, path, original_error)
+
+
+def _head_only(work, error_line, message, regions, notes, path, original_error) -> Read:
+    lines = work.splitlines(keepends=True)
+    starts = _statement_starts(work, len(lines))
+    cut = min(max(error_line, 1), len(lines) or 1)
+    while cut > 1 and not (cut in starts and _is_code(lines[cut - 1]) and _indent(lines[cut - 1]) == 0):
+        cut -= 1
+    head = "".join(lines[:cut - 1])
+    try:
+        lowered = lowering.lower(head)
+        tree = _patch(host_parse(lowered.text, path), lowered)
+    except (SyntaxError, lowering.ScanError):
+        raise original_error from None
+    if not _has_code(tree):
+        raise original_error
+    kept = [r for r in regions if r.last < cut]
+    region = _Region(cut, len(lines), error_line, message)
+    notes = list(notes)
+    if lowered.python2:
+        notes.insert(0, "read as Python 2 ({})".format(", ".join(lowered.python2)))
+    notes.extend(r.note() for r in kept)
+    notes.append(region.note().replace(" not reviewed", " not reviewed (too many syntax errors)"))
+    return Read(tree, "recovered", notes, lowered.text + "".join(_line_break(line) for line in lines[cut - 1:]))
 
 
 _CONFLICT_MARKER = re.compile(r"(<{7}|={7}|>{7}|\|{7})(?=[ \t\r\n]|$)")
@@ -407,7 +433,8 @@ def _parts(text, positions, parts, prefix, where, template) -> list[ast.expr]:
         conversion = ord(fld.conversion) if fld.conversion else -1
         if fld.debug:
             debug_end = fld.debug_end
-            out.append(ast.Constant(value=text[fld.expr_start:debug_end], **_part_span(positions, fld.expr_start, debug_end, where)))
+            shown = re.sub(r"#[^\r\n]*", "", text[fld.expr_start:debug_end])  # comments are not shown
+            out.append(ast.Constant(value=shown, **_part_span(positions, fld.expr_start, debug_end, where)))
             if conversion == -1 and fld.spec is None:
                 conversion = ord("r")
         spec = None
@@ -444,7 +471,7 @@ def _expression(text: str, positions: _Positions, start: int, end: int) -> ast.e
         tree = host_parse(source, mode="eval")
     except SyntaxError as exc:
         try:
-            lowered = lowering.lower(source)
+            lowered = lowering.lower(source, build_fstrings="nested too deeply" in (exc.msg or ""))
             tree = _patch(host_parse(lowered.text, mode="eval"), lowered)
         except (SyntaxError, lowering.ScanError):
             raise SyntaxError(f"f-string: {exc.msg}", (None, line0 + (exc.lineno or 1) - 1, 0, "")) from None
@@ -452,7 +479,14 @@ def _expression(text: str, positions: _Positions, start: int, end: int) -> ast.e
         if "lineno" in node._attributes:
             node.lineno, node.col_offset = _shift(node.lineno, node.col_offset, line0, col0)
             node.end_lineno, node.end_col_offset = _shift(node.end_lineno, node.end_col_offset, line0, col0)
-    return tree.body
+    body = tree.body
+    if isinstance(body, ast.Tuple) and (body.lineno, body.col_offset) == (line0, col0 - 1):
+        # f"{3,}": a tuple without parentheses spans its text, not the parentheses added here
+        expression = text[start:end]
+        first = start + len(expression) - len(expression.lstrip())
+        last = end - (len(expression) - len(expression.rstrip()))
+        (body.lineno, body.col_offset), (body.end_lineno, body.end_col_offset) = positions.at(first), positions.at(last)
+    return body
 
 
 def _shift(line: int, col: int, line0: int, col0: int) -> tuple[int, int]:

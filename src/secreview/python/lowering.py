@@ -46,6 +46,7 @@ import ast
 import bisect
 import re
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 TEMPLATE_FUNCTION = "__template__"
@@ -98,6 +99,7 @@ class Field:
     conversion: str | None = None
     debug: bool = False  # ``{x=}``
     debug_end: int = 0  # where the text a ``{x=}`` field shows ends
+    head_end: int = 0  # where the expression, '=' and conversion end: the spec's ':' or the '}'
     spec: list | None = None  # parts of the format spec, like StringToken.parts
 
 
@@ -271,7 +273,7 @@ class Scanner:
                 if depth == 0:
                     if c != "}":
                         raise self.error(f"f-string: unmatched '{c}'", i)
-                    fld.expr_end = i
+                    fld.expr_end = fld.head_end = i
                     fld.end = i + 1
                     return fld
                 depth -= 1
@@ -297,8 +299,8 @@ class Scanner:
                 fld.expr_end = i
                 fld.debug = True
                 j = i + 1
-                while j < n and text[j] in " \t":
-                    j += 1
+                while j < n and text[j] in " \t\r\n#":
+                    j = _line_end(text, j) if text[j] == "#" else j + 1
                 fld.debug_end = j
                 if text[j:j + 1] == "!":
                     fld.conversion = text[j + 1:j + 2]
@@ -309,6 +311,9 @@ class Scanner:
 
     def _field_tail(self, fld: Field, i: int, quote: str, raw: bool) -> Field:
         text = self.text
+        while text[i:i + 1] in (" ", "\t"):  # f"{x!s  }": blanks after a conversion are allowed
+            i += 1
+        fld.head_end = i
         if text[i:i + 1] == ":":
             i, fld.spec = self.formatted(i + 1, quote, raw, in_spec=True)
         if text[i:i + 1] != "}":
@@ -366,8 +371,9 @@ def _blank(text: str) -> str:
     return re.sub(r"[^\r\n]", " ", text)
 
 
-def lower(text: str) -> Lowered:
-    """The source rewritten so that the host's ``ast`` reads it; raises :class:`ScanError`."""
+def lower(text: str, build_fstrings: bool = False) -> Lowered:
+    """The source rewritten so that the host's ``ast`` reads it; raises :class:`ScanError`.
+    ``build_fstrings``: leave every f-string to be built as a tree (nested too deep for 3.11)."""
     scanner = Scanner(text)
     tokens = scanner.tokens()
     edits = _Edits(text)
@@ -377,7 +383,7 @@ def lower(text: str) -> Lowered:
         if form not in kind:
             kind.append(form)
 
-    pending = _lower_strings(scanner, tokens, edits, result, note)
+    pending = _lower_strings(scanner, tokens, edits, result, note, build_fstrings)
     for statement in _statements(tokens):
         _lower_statement(scanner, statement, edits, result, note)
     backticks = [t for t in tokens if t.kind == "OP" and text[t.start] == "`"]
@@ -581,7 +587,8 @@ def _lower_except(text: str, statement: list[Token], edits: _Edits, result: Lowe
         note(result.modern, "except A, B")
 
 
-def _lower_strings(scanner: Scanner, tokens: list[Token], edits: _Edits, result: Lowered, note) -> list:
+def _lower_strings(scanner: Scanner, tokens: list[Token], edits: _Edits, result: Lowered, note,
+                   build_fstrings: bool = False) -> list:
     """Rewrite the string groups 3.11 rejects; return the groups left to build as trees, in
     the order of their placeholder edits' keys."""
     text = scanner.text
@@ -600,9 +607,11 @@ def _lower_strings(scanner: Scanner, tokens: list[Token], edits: _Edits, result:
             j += 1
         k = j
         needs_tree = any("t" in s.prefix for s in group) and not _HOST_READS_TEMPLATES
+        if build_fstrings and any(s.parts is not None for s in group):
+            needs_tree = True
         if not needs_tree and not _HOST_READS_PEP701:
             for s in group:
-                if s.parts is not None and _needs_pep701(text, s):
+                if s.parts is not None and (_needs_pep701(text, s) or not _host_reads(text[s.start:s.end])):
                     swapped = _swap_quotes(text, s)
                     if swapped is None:
                         needs_tree = True
@@ -625,9 +634,10 @@ def _lower_strings(scanner: Scanner, tokens: list[Token], edits: _Edits, result:
 
 
 def _field_texts(text: str, parts: list | None):
+    """The text of each field's expression with its '=' and conversion, nested ones too."""
     for part in parts or ():
         if isinstance(part, Field):
-            yield text[part.expr_start:part.expr_end]
+            yield text[part.expr_start:part.head_end]
             yield from _field_texts(text, part.spec)
 
 
@@ -641,6 +651,16 @@ def _needs_pep701(text: str, s: StringToken) -> bool:
     return False
 
 
+def _host_reads(expression: str) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an invalid escape is the reviewed code's, said once if at all
+        try:
+            ast.parse(expression, mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+    return True
+
+
 def _swap_quotes(text: str, s: StringToken) -> str | None:
     """The f-string with its outer quote swapped for the other one, when that is all 3.11
     needs and the body never uses the other quote."""
@@ -651,8 +671,4 @@ def _swap_quotes(text: str, s: StringToken) -> str | None:
     if other in body or "\\" in "".join(_field_texts(text, s.parts)) or "\n" in body or "#" in body:
         return None
     candidate = text[s.start:s.body_start - 1] + other + body + other
-    try:
-        ast.parse(candidate, mode="eval")
-    except SyntaxError:
-        return None
-    return candidate
+    return candidate if _host_reads(candidate) else None

@@ -134,6 +134,12 @@ class ModuleContext:
                     parents[child] = node
                     push(child)
 
+    @property
+    def node_count(self) -> int:
+        """The nodes of the tree: what a walk of the whole module visits (a rule's cost, for
+        the step budget of secreview.guards)."""
+        return len(self._parents) + 1
+
     def nodes(self, *types: type[N]) -> list[N]:
         if len(types) == 1:
             return list(self._by_type.get(types[0], ()))  # type: ignore[arg-type]
