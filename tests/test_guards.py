@@ -1,9 +1,11 @@
-"""Per-file budgets (time, memory) and the limits that make the analysis degrade, not fail.
+"""Per-file budgets (steps, a CPU backstop, memory) and the limits that make the analysis
+degrade, not fail.
 
 A spent budget or an approximated expression must show in the report as "not fully reviewed"
 with the reason, keep what was found until then, and never be cached as if it were complete.
-The engine-level tests drive the budget with a clock that ticks once per look, so where it
-runs out does not depend on the machine's speed.
+The time budget is counted in analysis steps, so where it cuts is the same on every run; the
+tests of the CPU backstop drive it with a clock that ticks once per look, so where it runs out
+does not depend on the machine's speed either.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from pathlib import Path
 import pytest
 from e2e import scan, write
 
-from secreview import models
-from secreview.guards import MEMORY_CEILING, TIME_BUDGET, Budget, Limits, processes_within
+from secreview import guards, models
+from secreview.guards import CPU_BACKSTOP, MEMORY_CEILING, STEPS_PER_SECOND, TIME_BUDGET, Budget, Limits, processes_within
 from secreview.python import dataflow
 from secreview.python.module import ModuleContext
 from secreview.python.source import parse
@@ -49,7 +51,28 @@ def _ticking_clock():
     return itertools.count().__next__
 
 
+def _stopped_clock() -> float:
+    """A CPU clock that does not move: only steps can spend the budget."""
+    return 0.0
+
+
+def _steps_of(steps: int) -> Limits:
+    """The time budget that allows ``steps`` analysis steps."""
+    return Limits(seconds=steps / STEPS_PER_SECOND)
+
+
+def _engine_steps(code: str) -> int:
+    """The steps the engine takes on ``code`` without a budget."""
+    project = _analysed(code, None)
+    return project.steps
+
+
 def _flow_lines(code: str, budget: Budget | None) -> list[int]:
+    project = _analysed(code, budget)
+    return sorted(f.location.line for f in project.found)
+
+
+def _analysed(code: str, budget: Budget | None) -> dataflow.Project:
     project = dataflow.Project(models=models.load())
     ctx = ModuleContext(parse("app.py", textwrap.dedent(code).encode()), module_name="app")
     ctx.project = project
@@ -58,18 +81,63 @@ def _flow_lines(code: str, budget: Budget | None) -> list[int]:
     if budget is not None:
         budget.start()
         project.budget = budget
-    return sorted(f.location.line for f in ctx.taint_flows())
+    project.found = ctx.taint_flows()
+    return project
 
 
 def test_without_a_budget_every_handler_is_analysed() -> None:
     assert _flow_lines(HANDLERS, None) == [10, 15, 20]
 
 
-def test_a_spent_time_budget_keeps_the_flows_found_before_it() -> None:
-    # read once at the start and once before each handler: the second handler finds it spent
-    budget = Budget(Limits(seconds=1.5), clock=_ticking_clock(), look_every=0)
+class _RecordingBudget(Budget):
+    """A budget without limits that records the step count at each check."""
+
+    def __init__(self) -> None:
+        super().__init__(Limits(seconds=None), look_every=0)
+        self.checked_at: list[int] = []
+
+    def spent(self, steps: int = 0) -> bool:
+        self.checked_at.append(steps)
+        return super().spent(steps)
+
+
+def test_a_spent_step_budget_keeps_the_flows_found_before_it() -> None:
+    # the engine checks at its first statement, then before each handler: a budget of one step
+    # fewer than the count at the check before the second handler is found spent there
+    recorder = _RecordingBudget()
+    assert _flow_lines(HANDLERS, recorder) == [10, 15, 20]
+    before_second = sorted(set(recorder.checked_at))[2]
+    limits = _steps_of(before_second - 1)
+    for _ in range(3):  # and at the same place on every run
+        budget = Budget(limits, clock=_stopped_clock, look_every=0)
+        assert _flow_lines(HANDLERS, budget) == [10]
+        assert budget.reason == TIME_BUDGET and budget.repeatable
+    assert budget.note([]).startswith(f"time budget: the analysis passed its {limits.seconds:g} s limit (")
+
+
+def test_a_step_budget_that_covers_the_analysis_cuts_nothing() -> None:
+    budget = Budget(_steps_of(_engine_steps(HANDLERS)), clock=_stopped_clock, look_every=0)
+    assert _flow_lines(HANDLERS, budget) == [10, 15, 20]
+    assert budget.reason is None
+
+
+def test_the_cpu_backstop_stops_what_the_step_budget_allows() -> None:
+    # a budget of 0.5 s allows 1.5M steps, far more than these handlers take, and a CPU backstop
+    # of 2 s: read at the start, at the first statement and before each handler, the clock
+    # passes it before the second handler
+    budget = Budget(Limits(seconds=0.5), clock=_ticking_clock(), look_every=0)
+    assert guards.BACKSTOP_FACTOR == 4.0
     assert _flow_lines(HANDLERS, budget) == [10]
-    assert budget.reason == TIME_BUDGET
+    assert budget.reason == CPU_BACKSTOP and not budget.repeatable
+    assert "2 s of CPU time" in budget.note([]) and "depends on the machine" in budget.note([])
+
+
+def test_steps_are_counted_from_each_file_start() -> None:
+    budget = Budget(_steps_of(10), clock=_stopped_clock, look_every=0)
+    budget.start()
+    assert not budget.spent(10) and budget.spent(11) and budget.spent(0)  # spent stays spent
+    budget.start()
+    assert not budget.spent(5)
 
 
 def test_memory_pressure_first_drops_what_can_be_rebuilt() -> None:
@@ -126,7 +194,7 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_a_spent_time_budget_is_reported_in_every_format(app: Path) -> None:
     text = scan(".", "--no-cache", "--time-budget", "0.000001")
-    assert "not fully reviewed: time budget: the analysis passed its 1e-06 s limit of CPU time" in text.stdout
+    assert "not fully reviewed: time budget: the analysis passed its 1e-06 s limit (3 analysis steps)" in text.stdout
     assert "No security defects are detected in the part of the code that was reviewed." in text.stdout
     assert "No security defects are detected in the code." not in text.stdout
     assert "(2 not fully)" in text.stdout

@@ -1,22 +1,38 @@
-"""What one file's analysis may spend: wall-clock time and memory.
+"""What one file's analysis may spend: analysis steps, CPU time as a backstop, and memory.
 
-A review must finish, on any input, within bounds the user can set.  Each file's analysis
+A review must finish, on any input, within bounds the user can set, and the same input and
+flags must give the same report on any machine, at any load, on every run.  Each file's analysis
 (parsing, indexing, every rule and the data-flow analysis, including the summaries of other
-modules it follows calls into) runs under a :class:`Budget`: ``time_budget`` seconds of CPU
-time and this process's share of ``max_memory``.  CPU time, not wall-clock time: the analysis
-only computes, so the two agree on an idle machine, and on a busy one (CI runners, the other
-workers of the same review) the CPU time of a file stays what it is, so whether a file fits its
-budget does not depend on what else the machine is doing.  The analysis checks the budget cooperatively: the engine
-every few hundred statements it interprets, the review loop before each rule.  Nothing is
-interrupted from outside (a signal raised into arbitrary code could leave the engine's memo
-tables half written); the price is that a single step between two checks, such as parsing one
-file, is not cut short.  ``max_file_size`` bounds that step.
+modules it follows calls into) runs under a :class:`Budget`:
+
+- a **step budget**: the statements the data-flow engine interprets for the file (every
+  statement of every function it summarises, in this module or others, each loop round
+  counted again).  It is the cut-off that normally applies, and it is deterministic: the engine
+  interprets the same statements in the same order on every run (it starts each file with
+  nothing memoised, see ``dataflow.Project.start_file``), so a file cut by it is cut at the same
+  statement, with the same findings, whatever the machine.  ``--time-budget`` is given in
+  seconds because that is what a user can judge; it is turned into steps at
+  :data:`STEPS_PER_SECOND`, measured on the engine's typical work (see the constant);
+- a **CPU-time backstop**, :data:`BACKSTOP_FACTOR` times the time budget (at least
+  :data:`BACKSTOP_MIN_S`): work that is not
+  counted in steps (one statement holding a huge expression, rules that walk the tree) cannot
+  run for ever.  It is far beyond what a step budget's worth of typical code takes, so it cuts
+  only pathological files, and the report says that such a cut depends on the machine.
+  CPU time, not wall-clock time: on a busy machine (CI runners, the other workers of the same
+  review) the CPU time of a file stays what it is;
+- this process's share of ``max_memory``.
+
+The analysis checks the budget cooperatively: the engine every few hundred statements it
+interprets, the review loop before each rule.  Nothing is interrupted from outside (a signal
+raised into arbitrary code could leave the engine's memo tables half written); the price is
+that a single step between two checks, such as parsing one file, is not cut short.
+``max_file_size`` bounds that step.
 
 When the budget is spent the analysis keeps what it found so far: the engine stops starting
 new work, rules that only read the data-flow results already computed still report them, the
 other rules do not run, and the file is reported "not fully reviewed" with the reason, so a
-reader knows the review of that file is partial.  Such a result depends on the machine's
-speed and load, so it is never cached.
+reader knows the review of that file is partial.  A cut result is never cached: the time budget
+is not part of the cache key, and a backstop or memory cut depends on the machine.
 
 Memory is checked against the process's resident size (Linux ``/proc/self/statm``).  Near the
 ceiling the process first drops what it can rebuild (parsed modules kept to follow calls);
@@ -33,10 +49,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-TIME_BUDGET = "time budget"
+TIME_BUDGET = "time budget"  # the step budget that --time-budget sets: a deterministic cut
+CPU_BACKSTOP = "CPU time backstop"
 MEMORY_CEILING = "memory ceiling"
 
-DEFAULT_TIME_BUDGET_S = 5.0  # the largest file of OpenStack Nova takes about 1 s
+DEFAULT_TIME_BUDGET_S = 5.0  # the largest file of OpenStack Nova takes about 1 s (2.2M steps)
 DEFAULT_MAX_MEMORY_MIB = 2048
 MIN_MEMORY_SHARE = 128 * 1024 * 1024  # below this a process cannot hold Python and one parsed file
 # The smallest ceiling accepted: the interpreter, the engine, the files' contents and the
@@ -52,6 +69,24 @@ RELIEF_STEP = 0.05
 # call, unlike the monotonic clock), and the review asks before every rule and the engine every
 # few hundred statements, tens of thousands of times on a large project.
 LOOK_EVERY_S = 0.01
+# Analysis steps per second of CPU time.  A step is a statement or an expression the data-flow
+# engine interprets, or a node of the tree walked by a rule (each rule is counted as one walk of
+# the whole tree, parsing and indexing as PARSE_WALKS walks).  Measured with
+# bench/budget_steps.py on OpenStack Nova (1,508 files, 2-core machine, 2026-12): the largest
+# files run at 2.4M-7.3M steps per second (pooled over all files with 20k steps or more: 3.8M;
+# generated worst shapes of bench/shapes.py: 4.7M-12M).  3M, below the pooled rate, makes the
+# default budget about 4 s of typical code, 6 s of the slowest large file.  A faster machine
+# finishes a budget's worth of steps sooner, a slower one later; the cut-off stays put.
+STEPS_PER_SECOND = 3_000_000
+# Parsing and indexing a module cost about this many walks of its tree by a rule.
+PARSE_WALKS = 12
+# The CPU time allowed, as a multiple of the time budget, before the analysis is stopped
+# whatever its step count: several times what a step budget's worth of typical code takes (it
+# cuts first only below 750k steps per second, a quarter of the slowest large Nova file's rate).
+BACKSTOP_FACTOR = 4.0
+# ... and never less than this: a small budget's few steps cost fixed overheads too (reading,
+# policy) that steps do not count, and a backstop that cut first would make it machine-dependent.
+BACKSTOP_MIN_S = 1.0
 
 
 def resident_bytes() -> int | None:
@@ -72,8 +107,18 @@ def memory_readable() -> bool:
 class Limits:
     """The budget of one file's analysis in one process; None means unbounded."""
 
-    seconds: float | None = DEFAULT_TIME_BUDGET_S
+    seconds: float | None = DEFAULT_TIME_BUDGET_S  # the time budget, counted in steps
     memory_bytes: int | None = None  # this process's share of the review's memory ceiling
+
+    @property
+    def steps(self) -> int | None:
+        """The step budget: statements the engine may interpret for one file."""
+        return None if not self.seconds else max(1, round(self.seconds * STEPS_PER_SECOND))
+
+    @property
+    def backstop_seconds(self) -> float | None:
+        """CPU seconds after which the analysis stops whatever its step count."""
+        return None if not self.seconds else max(BACKSTOP_MIN_S, self.seconds * BACKSTOP_FACTOR)
 
     @classmethod
     def share(cls, seconds: float | None, max_memory_mib: int | None, processes: int, reserved: int = 0) -> Limits:
@@ -97,7 +142,7 @@ def processes_within(max_memory_mib: int | None, wanted: int, reserved: int = 0)
 
 class Budget:
     """The budget of each file analysed in one process: :meth:`start` when a file's analysis
-    starts, :meth:`spent` is the check."""
+    starts, :meth:`spent` is the check, given the steps taken so far."""
 
     def __init__(self, limits: Limits, relieve: Callable[[], None] | None = None,
                  measure: Callable[[], int | None] = resident_bytes, clock: Callable[[], float] = time.process_time,
@@ -106,21 +151,26 @@ class Budget:
         self._relieve = relieve  # drops what can be rebuilt, under memory pressure
         self._measure = measure
         self._clock = clock
+        self._step_limit = limits.steps
         self._deadline: float | None = None
         self._look_every = look_every
         self._next_look = 0.0  # time.monotonic() before which spent() does not look again
-        self.reason: str | None = None  # TIME_BUDGET or MEMORY_CEILING once spent
+        self.reason: str | None = None  # TIME_BUDGET, CPU_BACKSTOP or MEMORY_CEILING once spent
         self._after_relief = 0  # resident size after the last relief: kept from file to file
 
     def start(self) -> None:
-        seconds = self.limits.seconds
-        self._deadline = self._clock() + seconds if seconds else None
+        backstop = self.limits.backstop_seconds
+        self._deadline = self._clock() + backstop if backstop else None
         self.reason = None
         self._next_look = 0.0
 
-    def spent(self) -> bool:
-        """Whether the analysis must stop; once true it stays true until the next start."""
+    def spent(self, steps: int = 0) -> bool:
+        """Whether the analysis must stop after ``steps`` steps since :meth:`start`; once true
+        it stays true until the next start."""
         if self.reason is not None:
+            return True
+        if self._step_limit is not None and steps > self._step_limit:
+            self.reason = TIME_BUDGET  # checked on every call: where it cuts must not depend on time
             return True
         if self._look_every:
             now = time.monotonic()
@@ -128,13 +178,18 @@ class Budget:
                 return False
             self._next_look = now + self._look_every
         if self._deadline is not None and self._clock() > self._deadline:
-            self.reason = TIME_BUDGET
+            self.reason = CPU_BACKSTOP
             return True
         ceiling = self.limits.memory_bytes
         if ceiling is not None and self._over(ceiling):
             self.reason = MEMORY_CEILING
             return True
         return False
+
+    @property
+    def repeatable(self) -> bool:
+        """Whether the cut, if any, falls at the same place on every run and machine."""
+        return self.reason in (None, TIME_BUDGET)
 
     def _over(self, ceiling: int) -> bool:
         resident = self._measure()
@@ -151,8 +206,14 @@ class Budget:
 
     def note(self, skipped: list[str]) -> str:
         """The "not fully reviewed" note for a spent budget."""
+        seconds = self.limits.seconds
         if self.reason == TIME_BUDGET:
-            head = f"{TIME_BUDGET}: the analysis passed its {self.limits.seconds:g} s limit of CPU time"
+            head = (f"{TIME_BUDGET}: the analysis passed its {seconds:g} s limit "
+                    f"({self.limits.steps:,} analysis steps)")
+        elif self.reason == CPU_BACKSTOP:
+            head = (f"{CPU_BACKSTOP}: the analysis passed {self.limits.backstop_seconds:g} s of CPU time "
+                    f"(its {seconds:g} s budget is counted in steps) before its step budget was spent; "
+                    "where this cut falls depends on the machine")
         else:
             mib = (self.limits.memory_bytes or 0) // (1024 * 1024)
             head = f"{MEMORY_CEILING}: this process reached its share ({mib} MiB) of the memory ceiling"

@@ -143,13 +143,19 @@ def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: 
         ctx = ModuleContext(parsed, module_name=source_file.module, is_test=source_file.is_test)
     ctx.project = project
     project.register(ctx)
+    # Each rule walks the tree about once, and parsing and indexing cost about PARSE_WALKS walks:
+    # counted as that many steps, whether or not this process had the module parsed already, so
+    # that the count is the same in any run.
+    walk = ctx.node_count
+    project.steps += walk * guards.PARSE_WALKS
     outcome = _Outcome(result, marks=policy.suppression_marks(parsed))
     result.incomplete.extend(parsed.notes)  # read as Python 2, lines skipped for a syntax error
     skipped: list[str] = []
     for rule in rules_for(source_file, active, config):
-        if budget.spent() and not rule.data_flow:
+        if budget.spent(project.steps) and not rule.data_flow:
             skipped.append(rule.id)
             continue
+        project.steps += walk
         try:
             outcome.found.extend(rule.run(ctx))
         except RecursionError:
@@ -164,7 +170,7 @@ def _analyse_file(source_file: SourceFile, data: bytes, config: Config, active: 
     result.incomplete.extend(project.notes)
     if budget.reason is not None:
         result.incomplete.insert(0, budget.note(skipped))
-        outcome.repeatable = False
+        outcome.repeatable = False  # not cached: the time budget is not in the cache key
     if project.stack_exhausted:
         outcome.repeatable = False
     return outcome
