@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from e2e import scan, write
+from e2e import scan, subprocess_cli, write
 
 from secreview import guards, models
 from secreview.guards import CPU_BACKSTOP, MEMORY_CEILING, STEPS_PER_SECOND, TIME_BUDGET, Budget, Limits, processes_within
@@ -253,3 +253,59 @@ def test_an_expression_too_deep_to_follow_is_approximated_with_a_note(app: Path)
     (review,) = document["files"]
     assert [f["rule"] for f in review["findings"]] == ["os-command-injection"]
     assert review["incomplete"] == ["expression nested more than 100 deep at line 6: analysed approximately"]
+
+
+# --- determinism at the budget's edge -----------------------------------------------------------
+
+
+def _many_handlers(count: int) -> str:
+    """Handlers each with a flow, so that a cut anywhere in the file changes the findings."""
+    head = "import os\nfrom flask import Flask, request\n\napp = Flask(__name__)\n"
+    return head + "".join(
+        f'\n\n@app.route("/{i}")\ndef handler_{i}():\n    value = request.args["v"]\n'
+        f'    for part in value.split(","):\n        value = value + part.strip()\n    os.system("ls " + value)\n'
+        for i in range(count))
+
+
+def _engine_checks(path: Path) -> list[int]:
+    """The step counts at which the engine checked its budget in a review of ``path`` without one."""
+    checked: list[int] = []
+    real = dataflow.Project.budget_spent
+
+    def recording(project: dataflow.Project) -> bool:
+        checked.append(project.steps)
+        return real(project)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dataflow.Project, "budget_spent", recording)
+        assert scan(str(path), "--no-cache", "--time-budget", "0", "--jobs", "1").code == 1
+    return checked
+
+
+def test_a_file_at_the_edge_of_its_step_budget_gives_the_same_report_every_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"edge.py": _many_handlers(60)})
+    checks = _engine_checks(tmp_path / "edge.py")
+    # the budget runs out in the middle of the engine's work: some handlers analysed, not all
+    seconds = f"{checks[len(checks) // 2] / STEPS_PER_SECOND:.9f}"
+    runs = [scan("edge.py", "--no-cache", "--jobs", "1", "--time-budget", seconds, "--format", "json")
+            for _ in range(3)]
+    runs.append(subprocess_cli("scan", "edge.py", "--no-cache", "--time-budget", seconds, "--format", "json",
+                               cwd=tmp_path))
+    (review,) = runs[0].json()["files"]
+    assert review["incomplete"] and review["incomplete"][0].startswith("time budget: ")
+    assert 0 < len(review["findings"]) < 60
+    assert all(run.stdout == runs[0].stdout for run in runs)
+
+
+def test_the_cpu_backstop_still_cuts_a_file_the_steps_do_not(app: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # as if each step cost a thousand times what the calibration measured (the shape of work
+    # steps do not count): the step budget is never reached, the CPU time backstop cuts
+    monkeypatch.setattr(guards, "STEPS_PER_SECOND", STEPS_PER_SECOND * 1000)
+    monkeypatch.setattr(guards, "BACKSTOP_MIN_S", 0.0)
+    write(app, {"slow.py": _many_handlers(300)})
+    document = scan("slow.py", "--no-cache", "--jobs", "1", "--time-budget", "0.001", "--format", "json").json()
+    (review,) = document["files"]
+    assert review["incomplete"][0].startswith("CPU time backstop: the analysis passed 0.004 s of CPU time")
+    assert len(review["findings"]) < 300
