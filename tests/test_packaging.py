@@ -143,3 +143,41 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(built: dict[str, Path]) -> None
     assert sarif.returncode == 1 and json.loads(sarif.stdout)["version"] == "2.1.0", sarif.stderr
     explained = _run(str(script), "explain", "B602", cwd=project, env=env).stdout
     assert explained.startswith("Bandit B602 is reported by secreview's rule os-command-injection.")
+
+
+# --- the install paths the documentation gives --------------------------------------------------
+
+DOCUMENTS = ["README.md", "docs/integrations.md", "examples/ci/github-workflow.yml", "CONTRIBUTING.md"]
+
+
+def test_documents_never_install_an_unpublished_name_or_a_missing_tag() -> None:
+    import re
+
+    # the bare name (a PyPI lookup), not "secreview @ git+..." nor a wheel's file name
+    bare_name = re.compile(r"pip install\s+(?:--?\S+\s+)*[\"']?secreview(?:\[[^\]]*\])?(?:[=<>!~]=?[^\s\"']*)?[\"']?(?!\s*@)(?:\s|$)")
+    for name in DOCUMENTS:
+        text = (REPO / name).read_text(encoding="utf-8")
+        for line in text.splitlines():
+            if "does not install this project" in line:
+                continue  # the sentence that says so
+            assert not bare_name.search(line), f"{name}: {line.strip()} (secreview is not on PyPI)"
+            assert not re.search(r"\brev:\s*v\d", line), f"{name}: {line.strip()} (there is no such tag)"
+
+
+def test_the_workflow_installs_from_the_repository_at_a_commit() -> None:
+    text = (REPO / "examples/ci/github-workflow.yml").read_text(encoding="utf-8")
+    assert 'pip install "secreview @ git+${SECREVIEW_REPOSITORY}@${SECREVIEW_COMMIT}"' in text
+    assert "SECREVIEW_REPOSITORY:" in text and "SECREVIEW_COMMIT:" in text
+    assert "--fail-on-incomplete" in text
+
+
+def test_pip_installs_secreview_from_a_git_url_pinned_to_a_commit(built: dict[str, Path]) -> None:
+    """The documented form, ``secreview @ git+<repository>@<commit>``, against this repository."""
+    commit = _run("git", "rev-parse", "HEAD", cwd=REPO).stdout.strip()
+    out = built["work"] / "from-git"
+    _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+         "--wheel-dir", str(out), f"secreview @ git+file://localhost{REPO.as_posix()}@{commit}",
+         cwd=built["work"])  # a direct reference needs a host: file://localhost/..., not file:///...
+    [wheel] = out.glob("secreview-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "secreview/cli.py" in names and "secreview/models/stdlib.toml" in names
