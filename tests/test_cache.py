@@ -297,3 +297,87 @@ def test_nosec_toggled_on_a_warm_cache_gives_the_report_of_a_cold_run(tmp_path: 
     assert with_nosec.stdout == scan(".", "--format", "json", "--no-cache", "--strict", "--nosec").stdout
     assert ("legacy.py", 6, "unsafe-deserialization") not in _rules(with_nosec)
     assert scan(".", "--format", "json", "--cache-dir", store, "--strict").stdout == without.stdout
+
+
+def _plant(path: Path, entry: dict, damage: str) -> None:
+    """Replace a cache entry with what a hostile or broken cache directory may hold."""
+    findings = entry["analysis"]["own"]
+    if damage == "nested too deeply":
+        path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    elif damage == "nested in the analysis":
+        path.write_text(json.dumps({**entry, "analysis": "@"}).replace('"@"', "[" * 50_000 + "]" * 50_000),
+                        encoding="utf-8")
+    elif damage == "unknown CWE":
+        path.write_text(json.dumps({**entry, "analysis": {**entry["analysis"], "own": [
+            {**f, "cwe": 999999} for f in findings]}}), encoding="utf-8")
+    elif damage == "unknown rule":
+        path.write_text(json.dumps({**entry, "analysis": {**entry["analysis"], "own": [
+            {**f, "rule": "no-such-rule"} for f in findings]}}), encoding="utf-8")
+    elif damage == "infinite line":
+        text = json.dumps({**entry, "analysis": {**entry["analysis"], "own": [
+            {**f, "location": [f["location"][0], "@"] + f["location"][2:]} for f in findings]}})
+        path.write_text(text.replace('"@"', 'Infinity'), encoding="utf-8")
+    elif damage == "path not a string":
+        path.write_text(json.dumps({**entry, "analysis": {**entry["analysis"], "own": [
+            {**f, "location": [["app.py"]] + f["location"][1:]} for f in findings]}}), encoding="utf-8")
+    elif damage == "unknown severity":
+        path.write_text(json.dumps({**entry, "analysis": {**entry["analysis"], "own": [
+            {**f, "severity": 9} for f in findings]}}), encoding="utf-8")
+    elif damage == "fifo":
+        path.unlink()
+        os.mkfifo(path)
+    elif damage == "link to /dev/zero":
+        path.unlink()
+        path.symlink_to("/dev/zero")
+    elif damage == "directory":
+        path.unlink()
+        path.mkdir()
+    elif damage == "too large":
+        path.write_bytes(b" " * (cache_module.MAX_ENTRY_BYTES + 1))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX feature")
+@pytest.mark.parametrize("damage", ["nested too deeply", "nested in the analysis", "unknown CWE", "unknown rule",
+                                    "infinite line", "path not a string", "unknown severity", "fifo", "link to /dev/zero", "directory",
+                                    "too large"])
+def test_a_planted_entry_is_a_miss_not_a_crash_or_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         damage: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"app.py": HANDLER, "helpers.py": PASSING_HELPER})
+    store = tmp_path / "cache"
+    cold = scan(".", "--format", "json", "--cache-dir", str(store), "--jobs", "1")
+    assert cold.code == 1 and _rules(cold) == [("app.py", 12, "os-command-injection")]
+    (app_entry,) = [p for p in _entries(store) if json.loads(p.read_text(encoding="utf-8"))["path"] == "app.py"]
+    _plant(app_entry, json.loads(app_entry.read_text(encoding="utf-8")), damage)
+    analysed = _count_analyses(monkeypatch)
+    again = scan(".", "--format", "json", "--cache-dir", str(store), "--jobs", "1")
+    assert (again.code, again.stdout, again.stderr) == (cold.code, cold.stdout, cold.stderr)
+    assert analysed == ["app.py"]  # the planted entry was a miss; helpers.py's was used
+    if damage != "directory":  # a directory cannot be replaced by a file; it stays a miss
+        assert json.loads(app_entry.read_text(encoding="utf-8"))["format"] == cache_module.FORMAT
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX feature")
+@pytest.mark.parametrize("damage", ["nested too deeply", "fifo", "wrong types"])
+def test_planted_name_counts_are_recomputed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    from secreview.config import Config
+    from secreview.discover import discover
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"app.py": HANDLER, "helpers.py": PASSING_HELPER})
+    files, _ = discover(["."], Config())
+    contents = {f.path: f.absolute.read_bytes() for f in files}
+    expected = cache_module.Cache(tmp_path / "fresh").begin(files, contents, Config()).references()
+    store = tmp_path / "cache"
+    run = cache_module.Cache(store).begin(files, contents, Config())
+    references = store / "references" / f"{run.project}.json"
+    references.parent.mkdir(parents=True)
+    if damage == "nested too deeply":
+        references.write_text("{" + '"a":{' * 50_000 + "}" * 50_001, encoding="utf-8")
+    elif damage == "fifo":
+        os.mkfifo(references)
+    else:
+        references.write_text(json.dumps({"format": cache_module.FORMAT, "mentions": {"x": "many"},
+                                          "definitions": {}}), encoding="utf-8")
+    assert run.references() == expected
+    assert json.loads(references.read_text(encoding="utf-8"))["format"] == cache_module.FORMAT  # rewritten

@@ -39,8 +39,12 @@ every use:
 
 Entries are JSON (never pickle: a cache directory must not be a way to run code), written to
 a temporary file and moved into place with ``os.replace``, so a run killed at any moment or
-two runs at once leave whole entries or none.  An entry that does not parse, or was written
-for another key or format, is ignored and rewritten.  The directory is bounded: beyond
+two runs at once leave whole entries or none.  The cache directory is not trusted to hold only
+what secreview wrote: an entry is read only if it is a regular file of at most
+:data:`MAX_ENTRY_BYTES` (never a FIFO, which would block, or a link to ``/dev/zero``, which
+would never end), and one that does not parse (torn, nested too deeply for the decoder, holding
+a value of the wrong type, an unknown rule or CWE), or was written for another key or format,
+is a miss: the file is analysed afresh and the entry rewritten.  The directory is bounded: beyond
 ``max_bytes`` the entries used least recently are deleted.
 """
 
@@ -55,7 +59,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import __version__, cwe, reading, rules
 from .findings import Confidence, FileReview, Finding, Location, Severity, TraceStep
 from .policy import Suppression, SuppressionMarks
 from .python import dataflow
@@ -69,11 +73,23 @@ if TYPE_CHECKING:
 FORMAT = "secreview-cache-3"  # 3: a suppression mark records its kind (secreview, nosec, noqa)
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 STALE_TEMPORARY_S = 3600  # a temporary file this old belongs to a run that was killed
+# The largest entry read back: far beyond what any file's analysis writes (Nova's largest is
+# under 1 MB), small enough that a planted huge file costs little.
+MAX_ENTRY_BYTES = 32 * 1024 * 1024
+# What decoding a damaged or planted entry can raise: a miss, never a crash.  RecursionError:
+# JSON nested deeper than the decoder's stack; OverflowError: Infinity where an int belongs.
+_UNUSABLE_ENTRY = (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError,
+                   OverflowError)
 
 
 def default_directory() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "secreview"
+
+
+def _load_entry(path: Path) -> Any:
+    """The JSON document stored at ``path``: a regular file, at most MAX_ENTRY_BYTES."""
+    return json.loads(reading.read_regular(path, MAX_ENTRY_BYTES))
 
 
 def _sha256(data: bytes) -> str:
@@ -205,10 +221,10 @@ class _Run:
         key = self.key(source_file)
         path = self._path(key)
         try:
-            entry = json.loads(path.read_bytes())
+            entry = _load_entry(path)
             analysis = self._valid(entry, key)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            analysis = None  # missing, torn, foreign or from another version: analysed afresh
+        except _UNUSABLE_ENTRY:
+            analysis = None  # missing, torn, planted, foreign or from another version: analysed afresh
         if analysis is None:
             self.cache.misses += 1
             return None
@@ -242,11 +258,11 @@ class _Run:
         if self._references is None:
             path = self.cache.directory / "references" / f"{self.project}.json"
             try:
-                stored = json.loads(path.read_bytes())
+                stored = _load_entry(path)
                 if stored.get("format") != FORMAT:
                     raise ValueError("another format")
-                self._references = (dict(stored["mentions"]), dict(stored["definitions"]))
-            except (OSError, ValueError, TypeError, KeyError, AttributeError):
+                self._references = (_counts(stored["mentions"]), _counts(stored["definitions"]))
+            except _UNUSABLE_ENTRY:
                 from .python.dataflow import name_references
 
                 mentions, definitions = name_references(self.contents.values())
@@ -288,6 +304,13 @@ class _Run:
         return _write_atomically(self._path(key), entry)
 
 
+def _counts(data: Any) -> dict[str, int]:
+    counts = dict(data)
+    if not all(isinstance(k, str) and isinstance(v, int) for k, v in counts.items()):
+        raise TypeError("name counts must map names to integers")
+    return counts
+
+
 def _write_atomically(path: Path, entry: dict) -> bool:
     """Write ``entry`` so that readers see the old file or the new one, never a part."""
     try:
@@ -314,7 +337,20 @@ def _location_to_json(location: Location) -> list:
 
 def _location_from_json(data: list) -> Location:
     path, line, column, end_line, end_column, snippet = data
-    return Location(str(path), int(line), int(column), int(end_line), int(end_column), str(snippet))
+    return Location(_text(path), _integer(line), _integer(column), _integer(end_line), _integer(end_column),
+                    _text(snippet))
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _integer(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
 
 
 def _finding_to_json(finding: Finding) -> dict:
@@ -328,8 +364,14 @@ def _finding_to_json(finding: Finding) -> dict:
 
 
 def _finding_from_json(data: dict) -> Finding:
+    rule, cwe_id = data["rule"], data["cwe"]
+    if not isinstance(rule, str) or rules.get(rule) is None:
+        raise KeyError(f"unknown rule {rule!r}")
+    if not isinstance(cwe_id, int):
+        raise TypeError("cwe must be an integer")
+    cwe.pillar(cwe_id)  # every report names the CWE and its pillar: UnknownCweError (a KeyError) if either is unknown
     return Finding(
-        rule=str(data["rule"]), cwe=int(data["cwe"]), severity=Severity(data["severity"]),
+        rule=rule, cwe=cwe_id, severity=Severity(data["severity"]),
         confidence=Confidence(data["confidence"]), location=_location_from_json(data["location"]),
         message=str(data["message"]), fix=str(data["fix"]), scope=str(data["scope"]),
         trace=tuple(TraceStep(_location_from_json(loc), str(label)) for loc, label in data["trace"]),
