@@ -241,7 +241,7 @@ _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\
 _ANYWHERE_MARKER = re.compile(r"##(?:vso|teamcity)?\[", re.IGNORECASE)
 # escape_property leaves neither ',' nor ':' in a value; 'title=' is on every genuine annotation
 _GENUINE_ANNOTATION = re.compile(
-    r"::(?:error|warning|notice) file=[^,:]*(?:,line=\d+,endLine=\d+(?:,col=\d+,endColumn=\d+)?)?,title=[^,:]*::")
+    r"::(?:error|warning|notice) (?:file=[^,:]*(?:,line=\d+,endLine=\d+(?:,col=\d+,endColumn=\d+)?)?,)?title=[^,:]*::")
 
 
 def is_raw_hidden(char: str) -> bool:

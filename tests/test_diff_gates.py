@@ -310,3 +310,248 @@ def test_fail_on_incomplete_must_be_a_boolean(tmp_path: Path, capsys, monkeypatc
     (tmp_path / "good.py").write_text(SAFE)
     code, _, err = secreview(capsys, "scan", ".")
     assert code == 2 and "fail-on-incomplete must be true or false" in err
+
+
+# A change cannot switch off its own review: the base's [tool.secreview] decides, not the change's
+
+GATE_ARGS = {"commit": ["--commit", "HEAD"], "working tree": ["HEAD"], "staged": ["--staged"]}
+SWITCHES_OFF = {  # what a change could write into its own [tool.secreview] to pass its own review
+    "disable": 'disable = ["unsafe-deserialization"]',
+    "disable by CWE": 'disable = ["CWE-502"]',
+    "enable": 'enable = ["weak-hash"]',
+    "fail-on": 'fail-on = "critical"',
+    "max-file-size": "max-file-size = 10",
+    "exclude": 'exclude = ["*.py"]',
+    "nosec": "nosec = true",
+    "models": 'models = ["no-such-model.toml"]',
+}
+
+
+def _change_with_own_config(repo: Repo, mode: str, setting: str, base_config: str | None = None) -> list[str]:
+    if base_config is not None:
+        repo.write("pyproject.toml", base_config)
+        repo.commit("Configure")
+    repo.write("pyproject.toml", (base_config or "[tool.secreview]\n") + setting + "\n")
+    repo.write("evil.py", UNSAFE.replace("blob)\n", "blob)  # nosec\n"))
+    if mode == "commit":
+        repo.commit("Add code and switch its review off")
+    elif mode == "staged":
+        repo.git("add", "-A")
+    return GATE_ARGS[mode]
+
+
+@pytest.mark.parametrize("mode", list(GATE_ARGS))
+@pytest.mark.parametrize("key", list(SWITCHES_OFF))
+def test_a_change_cannot_switch_off_its_own_review(repo: Repo, capsys, mode: str, key: str) -> None:
+    args = _change_with_own_config(repo, mode, SWITCHES_OFF[key], base_config="[tool.secreview]\nstrict = false\n")
+    code, out, err = secreview(capsys, "diff", "--format", "json", *args)
+    assert code == 1, err  # the finding is reported, and fails the gate at the base's fail-on (low)
+    document = json.loads(out)
+    findings = [(f["location"]["path"], f["location"]["line"]) for file in document["files"] for f in file["findings"]]
+    assert findings == [("evil.py", 5)]
+    assert document["change"]["notes"] == [
+        "this %s modifies [tool.secreview] in pyproject.toml; the base revision's configuration was applied"
+        % ("commit" if mode == "commit" else "change")]
+
+
+@pytest.mark.parametrize("mode", list(GATE_ARGS))
+def test_a_change_that_adds_the_first_configuration_is_reviewed_without_it(repo: Repo, capsys, mode: str) -> None:
+    args = _change_with_own_config(repo, mode, 'disable = ["unsafe-deserialization"]')
+    code, out, _ = secreview(capsys, "diff", *args)
+    assert code == 1
+    assert "evil.py\n  HIGH" in out
+    assert ("note: this %s modifies [tool.secreview] in pyproject.toml; the base revision has no "
+            "[tool.secreview], so none was applied" % ("commit" if mode == "commit" else "change")) in out
+
+
+def test_removing_the_configuration_does_not_remove_its_settings(repo: Repo, capsys) -> None:
+    repo.write("pyproject.toml", '[tool.secreview]\ntest-code = "all"\nfail-on-incomplete = true\n')
+    repo.commit("Review test code in full")
+    (repo.path / "pyproject.toml").unlink()
+    repo.write("tests/test_weak.py", "import hashlib\n\n\ndef test_it():\n    hashlib.md5(b'x').hexdigest()\n")
+    (repo.path / "blob.py").write_bytes(b"\x00\x01")  # not reviewed: fails the base's fail-on-incomplete
+    repo.commit("Drop the configuration")
+    found = files_of(capsys, "--commit", "HEAD")
+    assert [f["rule"] for f in found["tests/test_weak.py"]["findings"]] == ["weak-hash"]
+    code, out, _ = secreview(capsys, "diff", "--commit", "HEAD", "--fail-on", "critical")
+    assert code == 1 and "modifies [tool.secreview] in pyproject.toml" in out
+
+
+def test_a_closer_configuration_added_by_the_change_is_not_used(repo: Repo, capsys, monkeypatch) -> None:
+    repo.write("pyproject.toml", "[tool.secreview]\nstrict = false\n")
+    repo.write("sub/keep.py", SAFE)
+    repo.commit("Configure")
+    repo.write("sub/pyproject.toml", '[tool.secreview]\ndisable = ["unsafe-deserialization"]\n')
+    repo.write("sub/evil.py", UNSAFE)
+    repo.commit("A closer configuration")
+    monkeypatch.chdir(repo.path / "sub")
+    code, out, _ = secreview(capsys, "diff", "--commit", "HEAD")
+    assert code == 1 and "sub/evil.py\n  HIGH" in out
+    assert "modifies [tool.secreview] in sub/pyproject.toml; the base revision's configuration was applied" in out
+
+
+def test_the_command_line_still_applies_over_the_base_configuration(repo: Repo, capsys) -> None:
+    args = _change_with_own_config(repo, "commit", 'disable = ["unsafe-deserialization"]',
+                                   base_config='[tool.secreview]\nfail-on = "low"\n')
+    assert secreview(capsys, "diff", *args, "--disable", "unsafe-deserialization")[0] == 0
+    assert secreview(capsys, "diff", *args, "--fail-on", "critical")[0] == 0
+    assert secreview(capsys, "diff", *args)[0] == 1
+
+
+def test_a_named_configuration_in_the_repository_is_read_as_the_base_has_it(repo: Repo, capsys) -> None:
+    repo.write("ci/secreview.toml", "[tool.secreview]\nstrict = false\n")
+    repo.commit("CI configuration")
+    repo.write("ci/secreview.toml", '[tool.secreview]\ndisable = ["unsafe-deserialization"]\n')
+    repo.write("evil.py", UNSAFE)
+    repo.commit("Loosen it")
+    code, out, _ = secreview(capsys, "diff", "--commit", "HEAD", "--config", "ci/secreview.toml")
+    assert code == 1 and "evil.py\n  HIGH" in out
+
+
+def test_a_named_configuration_outside_the_repository_is_used_as_it_is(repo: Repo, capsys, tmp_path: Path) -> None:
+    outside = tmp_path / "ci.toml"
+    outside.write_text('[tool.secreview]\ndisable = ["unsafe-deserialization"]\n')
+    repo.write("evil.py", UNSAFE)
+    repo.commit("Code")
+    assert secreview(capsys, "diff", "--commit", "HEAD", "--config", str(outside))[0] == 0
+
+
+def test_model_files_are_read_as_the_base_has_them(repo: Repo, capsys) -> None:
+    repo.write("pyproject.toml", '[tool.secreview]\nmodels = ["models/extra.toml"]\n')
+    repo.write("models/extra.toml", "# no models yet\n")
+    repo.commit("Models")
+    repo.write("models/extra.toml", "[[sink]\nbroken\n")  # read from the checkout, this would be an error
+    repo.write("evil.py", UNSAFE)
+    repo.commit("Edit the models")
+    code, out, err = secreview(capsys, "diff", "--commit", "HEAD")
+    assert code == 1 and "evil.py\n  HIGH" in out, err
+    assert "modifies [tool.secreview]" not in out  # the table itself is unchanged
+    code, _, err = secreview(capsys, "scan", "evil.py")  # scan reads the checkout's, and says what is wrong
+    assert code == 2 and "extra.toml" in err
+
+
+def test_an_invalid_base_configuration_is_an_error_that_names_the_revision(repo: Repo, capsys) -> None:
+    repo.write("pyproject.toml", '[tool.secreview]\ndisable = ["no-such-rule"]\n')
+    base = repo.commit("Broken configuration")
+    repo.write("pyproject.toml", "[tool.secreview]\n")
+    repo.write("evil.py", UNSAFE)
+    repo.commit("Fix it and add code")
+    code, _, err = secreview(capsys, "diff", "--commit", "HEAD")
+    assert code == 2
+    assert f"{base[:12]}:pyproject.toml" in err and "no-such-rule" in err and "secreview-" not in err
+
+
+def test_a_patch_is_reviewed_with_the_checkouts_configuration_and_says_it_edits_it(
+        repo: Repo, capsys, tmp_path: Path) -> None:
+    repo.write("pyproject.toml", "[tool.secreview]\nstrict = false\n")
+    repo.commit("Configure")
+    repo.write("pyproject.toml", '[tool.secreview]\ndisable = ["unsafe-deserialization"]\n')
+    repo.write("evil.py", UNSAFE)
+    repo.git("add", "-A")
+    patch = tmp_path / "change.patch"
+    patch.write_text(repo.git("diff", "--cached"))
+    repo.git("reset", "-q", "--hard")
+    code, out, _ = secreview(capsys, "diff", "--patch", str(patch), "--format", "json")
+    assert code == 1
+    assert json.loads(out)["change"]["notes"] == [
+        "this patch modifies [tool.secreview] in pyproject.toml; the checkout's configuration, as before the "
+        "patch, was applied"]
+
+
+def test_editing_pyproject_outside_tool_secreview_adds_no_note(repo: Repo, capsys) -> None:
+    repo.write("pyproject.toml", '[project]\nname = "app"\n\n[tool.secreview]\nstrict = false\n')
+    repo.commit("Configure")
+    repo.write("pyproject.toml", '[project]\nname = "app"\nversion = "2"\n\n[tool.secreview]\nstrict = false\n')
+    repo.commit("Version")
+    code, out, _ = secreview(capsys, "diff", "--commit", "HEAD", "--format", "json")
+    assert json.loads(out)["change"] == {"notes": [], "added_suppressions": []}
+
+
+def test_the_configuration_note_is_in_every_format(repo: Repo, capsys) -> None:
+    args = _change_with_own_config(repo, "commit", 'disable = ["unsafe-deserialization"]',
+                                   base_config="[tool.secreview]\nstrict = false\n")
+    note = "modifies [tool.secreview] in pyproject.toml; the base revision's configuration was applied"
+    outputs = {fmt: secreview(capsys, "diff", *args, "--format", fmt)[1]
+               for fmt in ("text", "json", "sarif", "gerrit", "github", "github-review")}
+    assert f"  note: this commit {note}" in outputs["text"]
+    assert any(note in n["message"]["text"] and n["level"] == "warning"
+               for n in json.loads(outputs["sarif"])["runs"][0]["invocations"][0]["toolExecutionNotifications"])
+    assert note in json.loads(outputs["gerrit"])["message"]
+    assert f"::warning title=configuration::this commit {note}" in outputs["github"].splitlines()
+    assert f"**Note:** this commit {note}" in json.loads(outputs["github-review"])["body"]
+
+
+# the suppressions a change adds are legitimate, but a reviewer must see them
+
+SUPPRESSED = ("import pickle\nimport hashlib\n\n\ndef load(blob):\n"
+              "    return pickle.loads(blob)  # secreview: ignore[unsafe-deserialization] blobs are signed\n"
+              "\n\ndef digest(data):\n    return hashlib.md5(data).hexdigest()  # secreview: ignore\n")
+
+
+def test_the_suppressions_a_change_adds_are_listed_in_every_format(repo: Repo, capsys) -> None:
+    repo.write("old.py", "import pickle\npickle.loads(b'')  # secreview: ignore[unsafe-deserialization] old\n")
+    repo.commit("An old, accepted suppression")
+    repo.write("old.py", "import pickle\npickle.loads(b'')  # secreview: ignore[unsafe-deserialization] old\nX = 1\n")
+    repo.write("added.py", SUPPRESSED)
+    repo.commit("Suppress")
+    args = ["diff", "--commit", "HEAD"]
+    code, text, _ = secreview(capsys, *args)
+    assert code == 0  # suppressing is legitimate: the gate passes
+    assert ("Suppressions this change adds (2):\n"
+            "  added.py line 6: ignore[unsafe-deserialization]: blobs are signed\n"
+            "  added.py line 10: ignore (every rule): no reason given\n") in text
+    assert "old.py line" not in text  # not added by this change
+    document = json.loads(secreview(capsys, *args, "--format", "json")[1])
+    assert document["change"]["added_suppressions"] == [
+        {"path": "added.py", "line": 6, "kind": "secreview", "rules": ["unsafe-deserialization"],
+         "reason": "blobs are signed", "comment": "# secreview: ignore[unsafe-deserialization] blobs are signed"},
+        {"path": "added.py", "line": 10, "kind": "secreview", "rules": [], "reason": "",
+         "comment": "# secreview: ignore"}]
+    sarif = json.loads(secreview(capsys, *args, "--format", "sarif")[1])
+    notes = [n for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"] if n["level"] == "note"]
+    assert [(n["locations"][0]["physicalLocation"]["region"]["startLine"], n["properties"]["reason"]) for n in notes] == [
+        (6, "blobs are signed"), (10, "")]
+    gerrit = json.loads(secreview(capsys, *args, "--format", "gerrit")[1])
+    assert [(c["line"], c["message"].splitlines()[0]) for c in gerrit["robot_comments"]["added.py"]] == [
+        (6, "This change adds a suppression: ignore[unsafe-deserialization]"),
+        (10, "This change adds a suppression: ignore (every rule)")]
+    github = secreview(capsys, *args, "--format", "github")[1].splitlines()
+    assert [line.split("::")[1] for line in github] == [
+        "notice file=added.py,line=6,endLine=6,title=suppression added",
+        "notice file=added.py,line=10,endLine=10,title=suppression added"]
+    review = json.loads(secreview(capsys, *args, "--format", "github-review")[1])
+    assert [(c["path"], c["line"]) for c in review["comments"]] == [("added.py", 6), ("added.py", 10)]
+    assert "Suppressions this change adds:" in review["body"]
+
+
+@pytest.mark.parametrize("nosec", [False, True])
+def test_an_added_nosec_is_listed_when_it_is_honoured(repo: Repo, capsys, nosec: bool) -> None:
+    repo.write("app.py", SAFE + "\nimport pickle\npickle.loads(b'')  # nosec\n")
+    flags = ["--nosec"] if nosec else []
+    code, out, _ = secreview(capsys, "diff", "HEAD", "--format", "json", *flags)
+    added = json.loads(out)["change"]["added_suppressions"]
+    assert code == (0 if nosec else 1)
+    assert [(s["line"], s["kind"]) for s in added] == ([(8, "nosec")] if nosec else [])
+
+
+def test_a_suppression_on_a_line_the_change_edits_is_listed(repo: Repo, capsys) -> None:
+    # the edited code is new under the old comment: keeping the suppression is the change's choice again
+    repo.write("app.py", "import pickle\n\npickle.loads(b'')  # secreview: ignore[unsafe-deserialization] ok\n")
+    repo.commit("Accepted")
+
+    def added() -> list[int]:
+        document = json.loads(secreview(capsys, "diff", "HEAD", "--format", "json")[1])
+        return [s["line"] for s in document["change"]["added_suppressions"]]
+
+    repo.write("app.py", "import pickle\n\npickle.loads(b'')  # secreview: ignore[unsafe-deserialization] ok\nX = 1\n")
+    assert added() == []
+    repo.write("app.py", "import pickle\n\npickle.loads(input())  # secreview: ignore[unsafe-deserialization] ok\n")
+    assert added() == [3]
+
+
+def test_a_suppression_reason_cannot_write_a_line_of_the_report(repo: Repo, capsys) -> None:
+    repo.write("app.py", SAFE + "\nimport pickle\npickle.loads(b'')  # secreview: ignore[x] \u2028::error::FORGED \x1b[2J\n")
+    code, out, _ = secreview(capsys, "diff", "HEAD")
+    line = next(line for line in out.splitlines() if "app.py line 8" in line)
+    assert line == "  app.py line 8: ignore[x]: \\u2028::error::FORGED \\x1b[2J"
+    assert not any(line.lstrip().startswith("::") for line in out.splitlines())

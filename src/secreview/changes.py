@@ -18,10 +18,12 @@ the "before" entries serve a later diff whose base is the same.
 A gate must fail closed, so a changed Python file that is not reviewed is listed, with the
 reason, never dropped: a symbolic link, a file over ``max-file-size``, one that cannot be read;
 a binary file or one that does not parse is listed by the review itself.  A change cannot
-exclude its own code from its own review: the exclusion of the base's configuration decides
-(:func:`_exclusion`).  A file that becomes Python (renamed to ``.py``, or a script given a
-Python first line) is new code: every line counts as changed.  ``--fail-on-incomplete`` turns
-any such entry into exit code 1.
+switch off its own review: the configuration that decides is the base's (:func:`_base_configuration`,
+and, for a patch, the checkout's as it is before the patch), merged with the command line's
+flags; a change that modifies ``[tool.secreview]`` gets a note on its review that says so, and
+the suppression comments it adds are listed (:class:`AddedSuppression`).  A file that becomes
+Python (renamed to ``.py``, or a script given a Python first line) is new code: every line counts
+as changed.  ``--fail-on-incomplete`` turns any such entry into exit code 1.
 
 Seam for project-wide analysis: :func:`review_change` hands :func:`~secreview.review.review_files`
 only the changed files; a cross-module phase that needs other modules reads them from
@@ -49,8 +51,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from . import reading
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from . import policy
 from .baseline import BaselineEntry
-from .config import Config, TomlFileError, read_toml
+from .config import Config, ConfigError, find_pyproject, load
 from .discover import (
     SourceFile,
     is_excluded,
@@ -59,6 +67,7 @@ from .discover import (
     module_name,
 )
 from .findings import FileReview, Finding
+from .python.source import NotReviewable, decode, parse
 from .review import ReviewResult, review_files
 
 if TYPE_CHECKING:
@@ -277,6 +286,28 @@ class ChangedFile:
 
 
 @dataclass(frozen=True)
+class AddedSuppression:
+    """A suppression comment on a line the change adds or modifies, which the review honours.
+
+    Suppressing is legitimate, so it does not fail the gate, but a reviewer must see what a
+    change chooses not to be told about: every format lists these.
+    """
+
+    path: str
+    line: int
+    kind: str  # "secreview" (# secreview: ignore[...]), "nosec" or "noqa"
+    rules: tuple[str, ...]  # what it names (rule ids, CWE-N, Bandit or Ruff codes); empty: every rule
+    reason: str  # the words after an ignore's selectors; "" when none are given
+    comment: str  # the directive as written
+
+    @property
+    def what(self) -> str:
+        """One line: the kind and what it silences."""
+        named = f"[{', '.join(self.rules)}]" if self.rules else " (every rule)"
+        return f"{'ignore' if self.kind == 'secreview' else self.kind}{named}"
+
+
+@dataclass(frozen=True)
 class Change:
     root: Path  # the checkout the change applies to
     description: str  # one line: what was compared with what
@@ -285,6 +316,9 @@ class Change:
     deleted: tuple[str, ...] = ()
     provenance: Provenance | None = None
     not_reviewed: tuple[tuple[str, str], ...] = ()  # (path, why): changed Python files that cannot be reviewed
+    config: Config | None = None  # the configuration that decides the review: the base's, with the flags
+    notes: tuple[str, ...] = ()  # on the review as a whole: the change edits [tool.secreview]
+    added_suppressions: tuple[AddedSuppression, ...] = ()  # set by review_change
 
     @property
     def claims_fix(self) -> bool:
@@ -638,7 +672,7 @@ def _all_lines(data: bytes) -> frozenset[int]:
     return frozenset(range(1, len(_LINE_END.findall(data)) + 2))
 
 
-def _changed_files(touched: list[_Touched], config: Config, root: Path, exclude: tuple[str, ...]
+def _changed_files(touched: list[_Touched], config: Config, root: Path
                    ) -> tuple[tuple[ChangedFile, ...], tuple[str, ...], tuple[tuple[str, str], ...]]:
     """The changed Python files to review, the Python files deleted, and the changed Python
     files that cannot be reviewed, each with the reason.
@@ -646,7 +680,7 @@ def _changed_files(touched: list[_Touched], config: Config, root: Path, exclude:
     A file is reviewed with every line counted as changed when it was not Python before the
     change (renamed to ``.py``, or a script that gained a Python first line): its code is new
     to the review.  So is a file with a lone carriage return, where Python's line numbers and
-    git's part ways.  ``exclude`` is the exclusion that decides (see :func:`_exclusion`).
+    git's part ways.  ``config`` is the configuration that decides (see :func:`_base_configuration`).
     """
     files: list[ChangedFile] = []
     deleted: list[str] = []
@@ -658,7 +692,7 @@ def _changed_files(touched: list[_Touched], config: Config, root: Path, exclude:
             if was_python:
                 deleted.append(item.old_path)
             continue
-        if is_excluded(root / new_path, config.root or root, exclude):
+        if is_excluded(root / new_path, config.root or root, config.exclude):
             continue
         if item.unreadable is not None or item.source is None:
             if _is_python(new_path, item.source):
@@ -684,55 +718,232 @@ def _changed_files(touched: list[_Touched], config: Config, root: Path, exclude:
             tuple(sorted(not_reviewed)))
 
 
-def _exclusion(root: Path, config: Config, base_text: Callable[[str], bytes | None], scratch: Path) -> tuple[str, ...]:
-    """The exclusion that decides which changed files are reviewed: the configured one without
-    the patterns the change itself adds to the configuration file.
+# --- the configuration that decides ---------------------------------------------------------
+#
+# A change must not switch off its own review: not by excluding its code, nor by disabling the
+# rules it would trip, turning test code off, honouring '# nosec', raising the size limit or
+# the time budget, or pointing ``models`` at files it writes.  So the pyproject.toml that
+# decides a diff is the base revision's: found as scan finds one, but in the base's tree (from
+# the working directory up to the repository root, or the file named with --config), read from
+# git, never from the checkout, with the model files it names as the base has them too.  The
+# command line's flags are merged over it as usual.  A configuration outside the repository is
+# part of no change and is used as it is.  A patch is not applied to the checkout, so for a
+# patch the checkout's configuration is the base's already.  Whatever the change does to
+# ``[tool.secreview]`` of any pyproject.toml is said on the review (``Change.notes``).
 
-    A change must not exclude its own code from its own review.  The base's configuration
-    decides; patterns given on the command line, and those the base already has, still
-    exclude.  (A pattern that the command line and the change both add is not honoured: the
-    file is reviewed, which is the side a gate errs on.)
+CONFIG_FILE = "pyproject.toml"
+_CONFIG_BYTES = 16 << 20  # far above any real configuration or model file; a larger one is not read whole
+_REGULAR_MODES = ("100644", "100755")
+
+Configure = Callable[[Path | None], Config]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How ``diff`` makes its configuration out of a pyproject.toml.
+
+    ``configure`` turns a pyproject.toml (None: there is none) into the review's configuration,
+    the command line's flags merged over the file's (the CLI passes its own); ``named`` is the
+    file given with ``--config``, else the nearest one to the working directory decides.
     """
-    if not config.source or not config.exclude:
-        return config.exclude
-    source = Path(config.source)
+
+    configure: Configure = load
+    named: Path | None = None
+
+
+def _inside(root: Path, path: Path) -> str | None:
+    """``path`` relative to the repository root, in git's spelling, or None outside it."""
     try:
-        relative = source.resolve().relative_to(root.resolve()).as_posix()
+        return path.resolve().relative_to(root.resolve()).as_posix()
     except (ValueError, OSError, RuntimeError):
-        return config.exclude  # outside the repository: not part of any change
-    now = _exclude_patterns(source)
-    base_data = base_text(relative)
-    if base_data is None:
-        before: tuple[str, ...] = ()
-    else:
-        copy = scratch / "base-pyproject.toml"
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        copy.write_bytes(base_data)
-        before = _exclude_patterns(copy)
-    added = set(now) - set(before)
-    return tuple(p for p in config.exclude if p not in added)
+        return None
 
 
-def _exclude_patterns(pyproject: Path) -> tuple[str, ...]:
+def _directories_up(root: Path, start: Path) -> list[str]:
+    """The directories from ``start`` up to the root, relative to the root ("" is the root)."""
+    relative = _inside(root, start if start.is_dir() else start.parent)
+    parts = PurePosixPath(relative).parts if relative not in (None, ".") else ()
+    return ["/".join(parts[:count]) for count in range(len(parts), -1, -1)]
+
+
+def _files_at(root: Path, revision: str, paths: list[str], scratch: Path) -> dict[str, bytes]:
+    """The content of each of ``paths`` (relative to the root) that is a regular file in ``revision``."""
+    if revision == EMPTY_TREE or not paths:
+        return {}
+    done = _git(root, "ls-tree", "-z", "--full-tree", revision, "--", *paths, check=False)
+    ids: dict[str, str] = {}
+    for entry in done.stdout.split(b"\x00"):
+        meta, tab, name = entry.partition(b"\t")
+        fields = meta.decode("ascii", "replace").split()
+        if tab and len(fields) == 3 and fields[1] == "blob" and fields[0] in _REGULAR_MODES:
+            ids[_decode_path(name)] = fields[2]
+    blobs = _write_blobs(root, set(ids.values()), scratch, _CONFIG_BYTES)
+    found: dict[str, bytes] = {}
+    for path, object_id in ids.items():
+        blob = blobs.get(object_id)
+        if blob is None:
+            continue
+        if blob.path is None:
+            raise ChangeError(f"{path} in {revision[:12]} is too large to be read as configuration "
+                              f"({blob.size} bytes; limit {_CONFIG_BYTES})")
+        found[path] = blob.path.read_bytes()
+    return found
+
+
+def _secreview_table(data: bytes | None) -> object:
+    """What of a pyproject.toml's content can decide a review: its ``[tool.secreview]`` (None: no
+    file, or no such table).  Content that is not readable TOML stands for itself, so any edit
+    of it counts as an edit of the table."""
+    if data is None:
+        return None
     try:
-        table = read_toml(pyproject).get("tool", {}).get("secreview", {})
-    except TomlFileError:
-        return ()
-    patterns = table.get("exclude", ()) if isinstance(table, dict) else ()
-    return tuple(p for p in patterns if isinstance(p, str)) if isinstance(patterns, list) else ()
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError, ValueError):
+        return data
+    tool = document.get("tool")
+    return tool.get("secreview") if isinstance(tool, dict) else None
 
 
-def _blob_text(root: Path, revision: str) -> Callable[[str], bytes | None]:
-    def read(path: str) -> bytes | None:
-        if revision == EMPTY_TREE:
+_FROM_BASE = "the base revision's configuration was applied"
+_NONE_IN_BASE = "the base revision has no [tool.secreview], so none was applied"
+
+
+def _base_configuration(root: Path, start: Path, settings: Settings, revision: str, scratch: Path
+                        ) -> tuple[Config, str]:
+    """The configuration of the base ``revision`` (EMPTY_TREE: nothing is in it) with the flags
+    merged over it, and how to say which one was applied."""
+    named = settings.named
+    if named is not None:
+        relative = _inside(root, named)
+        if relative is None:
+            return settings.configure(named), f"the configuration {named}, outside the repository, was applied"
+        candidates = [relative]
+    else:
+        current = find_pyproject(start)
+        if current is not None and _inside(root, current) is None:
+            return settings.configure(current), f"the configuration {current}, outside the repository, was applied"
+        candidates = [f"{d}/{CONFIG_FILE}" if d else CONFIG_FILE for d in _directories_up(root, start)]
+    contents = _files_at(root, revision, candidates, scratch / "base-config-blobs")
+    for relative in candidates:
+        data = contents.get(relative)
+        if data is not None and (named is not None or _secreview_table(data) is not None):
+            return _load_from_base(root, relative, data, settings, revision, scratch), _FROM_BASE
+    return settings.configure(None), _NONE_IN_BASE
+
+
+def _load_from_base(root: Path, relative: str, data: bytes, settings: Settings, revision: str, scratch: Path) -> Config:
+    """Load the base's ``relative`` (its content ``data``) from a copy, with the model files it
+    names in the repository as the base has them.
+
+    The copy lies in a mirror of the repository's layout, so that the models' relative paths
+    resolve, and are checked, as in the base.  A model file whose content in the checkout is
+    the base's is then read from the checkout (the cache key stays that of a scan); one that
+    the change modified is read from the mirror.  A model path that leaves the repository
+    cannot be in the mirror: such a configuration is an error here.
+    """
+    mirror = scratch / "base-config"
+    copy = mirror / relative
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_bytes(data)
+    directory = PurePosixPath(relative).parent
+    table = _secreview_table(data)
+    written = table.get("models") if isinstance(table, dict) else None
+    in_repository: dict[str, str] = {}  # a model as written -> its path in the repository
+    for model in written if isinstance(written, list) else ():
+        if isinstance(model, str) and not PurePosixPath(model).is_absolute():
+            path = os.path.normpath(str(directory / model))
+            if path != ".." and not path.startswith("../"):
+                in_repository[model] = PurePosixPath(path).as_posix()
+    base_models = _files_at(root, revision, sorted(set(in_repository.values())), scratch / "base-model-blobs")
+    for path, content in base_models.items():
+        (mirror / path).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / path).write_bytes(content)
+    try:
+        config = settings.configure(copy)
+    except ConfigError as exc:  # name the file as git does, not by its scratch copy
+        raise ConfigError(str(exc).replace(str(mirror) + os.sep, f"{revision[:12]}:")) from None
+    models = []
+    for model in config.models:
+        path = in_repository.get(model)
+        if path is not None and path in base_models and _checkout_bytes(root / path) != base_models[path]:
+            models.append(str(mirror / path))
+        else:
+            models.append(model)
+    return dataclasses.replace(config, root=root / directory, source=f"{relative} as in {revision[:12]}",
+                               models=tuple(models))
+
+
+def _checkout_bytes(path: Path) -> bytes | None:
+    try:
+        return reading.read_regular(path, _CONFIG_BYTES)
+    except OSError:  # reading's TooLarge and NotRegularFile too
+        return None
+
+
+def _configured(root: Path, start: Path, config: Config | Settings, revision: str, scratch: Path
+                ) -> tuple[Config, str]:
+    """The configuration that decides a change from git: a :class:`Settings` is resolved
+    against the base; a ready :class:`Config` is the caller's decision and is used as it is."""
+    if isinstance(config, Config):
+        return config, "the configuration given was applied"
+    return _base_configuration(root, start, config, revision, scratch)
+
+
+def _configuration_notes(edits: list[tuple[str, bytes | None, bytes | None]], change: str, applied: str
+                         ) -> tuple[str, ...]:
+    """A note for each pyproject.toml whose ``[tool.secreview]`` the change edits, adds or removes."""
+    notes = {f"{change} modifies [tool.secreview] in {path}; {applied}"
+             for path, before, after in edits if _secreview_table(before) != _secreview_table(after)}
+    return tuple(sorted(notes))
+
+
+def _is_config_file(path: str | None) -> bool:
+    return path is not None and PurePosixPath(path).name == CONFIG_FILE
+
+
+def _git_configuration_edits(root: Path, raw: list[_RawChange], untracked: list[str], after_blobs: bool,
+                             scratch: Path) -> list[tuple[str, bytes | None, bytes | None]]:
+    """(path, content before, content after) of each pyproject.toml the change touches; None:
+    absent on that side.  Content that cannot be compared (a link, too large) is a stand-in
+    that differs from any other."""
+    sides: list[tuple[str, str | None, str | None]] = []  # path, object id before, after ("" : the work tree)
+    for change in raw:
+        old = change.old_id if change.old_mode in _REGULAR_MODES else f"mode {change.old_mode}"
+        new = (change.new_id if after_blobs else "") if change.new_mode in _REGULAR_MODES else f"mode {change.new_mode}"
+        if change.old_path == change.new_path:
+            if _is_config_file(change.new_path):
+                sides.append((change.new_path, old, new))
+            continue
+        if _is_config_file(change.old_path):
+            sides.append((change.old_path, old, None))
+        if _is_config_file(change.new_path):
+            sides.append((change.new_path, None, new))
+    sides.extend((path, None, "") for path in untracked if _is_config_file(path))
+    ids = {i for _, *pair in sides for i in pair if i and not i.startswith("mode ")}
+    blobs = _write_blobs(root, ids, scratch / "config-edits", _CONFIG_BYTES)
+
+    def content(path: str, side: str | None) -> bytes | None:
+        if side is None:
             return None
-        done = _git(root, "cat-file", "blob", f"{revision}:{path}", check=False)
-        return done.stdout if done.returncode == 0 else None
-    return read
+        if side == "":
+            try:
+                return reading.read_regular(root / path, _CONFIG_BYTES)
+            except OSError as exc:
+                return f"\x00{path}: {exc}".encode("utf-8", "surrogateescape")
+        blob = blobs.get(side)
+        if blob is None or blob.path is None:
+            return f"\x00{side}".encode()
+        return blob.path.read_bytes()
+
+    return [(path, content(path, old), content(path, new)) for path, old, new in sides]
 
 
-def working_tree_change(start: Path, base: str | None, config: Config, scratch: Path) -> Change:
-    """The working tree (staged, unstaged and untracked files) against the merge base of ``base`` and HEAD."""
+def working_tree_change(start: Path, base: str | None, config: Config | Settings, scratch: Path) -> Change:
+    """The working tree (staged, unstaged and untracked files) against the merge base of ``base`` and HEAD.
+
+    ``config``: :class:`Settings` to configure the review as the base is configured (what the
+    command line does), or a ready :class:`Config`, used as it is.
+    """
     root = repository_root(start)
     has_head = _git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False).returncode == 0
     base_name = base if base is not None else _default_base(root)
@@ -749,21 +960,24 @@ def working_tree_change(start: Path, base: str | None, config: Config, scratch: 
         base_commit = EMPTY_TREE
         message = _messages(root, "HEAD", single=True) if has_head else ""
         description = "working tree of a repository without a parent commit (all code is new)"
-    limit = config.max_file_size
-    touched = _touched_in_git(root, _raw_diff(root, base_commit), (base_commit,), False, scratch, limit)
-    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
-    for raw_name in untracked.stdout.split(b"\x00"):
-        name = _decode_path(raw_name)
-        if name and _may_be_python(name):
+    decided, applied = _configured(root, start, config, base_commit, scratch)
+    limit = decided.max_file_size
+    raw = _raw_diff(root, base_commit)
+    touched = _touched_in_git(root, raw, (base_commit,), False, scratch, limit)
+    listed = _git(root, "ls-files", "--others", "--exclude-standard", "-z")
+    untracked = [name for name in map(_decode_path, listed.stdout.split(b"\x00")) if name]
+    for name in untracked:
+        if _may_be_python(name):
             source, unreadable = _working_file(root, name, limit)
             touched.append(_Touched(None, name, source=source, unreadable=unreadable))  # no patch: all lines new
-    exclude = _exclusion(root, config, _blob_text(root, base_commit), scratch)
-    files, deleted, not_reviewed = _changed_files(touched, config, root, exclude)
-    return Change(root, description, message, files, deleted, provenance(root), not_reviewed)
+    files, deleted, not_reviewed = _changed_files(touched, decided, root)
+    notes = _configuration_notes(_git_configuration_edits(root, raw, untracked, False, scratch), "this change", applied)
+    return Change(root, description, message, files, deleted, provenance(root), not_reviewed, decided, notes)
 
 
-def staged_change(start: Path, config: Config, scratch: Path) -> Change:
-    """The index against HEAD: exactly what ``git commit`` would record, for a pre-commit hook.
+def staged_change(start: Path, config: Config | Settings, scratch: Path) -> Change:
+    """The index against HEAD: exactly what ``git commit`` would record, for a pre-commit hook
+    (``config`` as for :func:`working_tree_change`).
 
     Contents come from the index, never from the working tree, so unstaged edits and untracked
     files are not reviewed; a repository's first commit (no HEAD yet) is reviewed against the
@@ -772,27 +986,31 @@ def staged_change(start: Path, config: Config, scratch: Path) -> Change:
     root = repository_root(start)
     head = _git(root, "rev-parse", "--verify", "--quiet", "HEAD", check=False)
     base = _out(head) if head.returncode == 0 else EMPTY_TREE
+    decided, applied = _configured(root, start, config, base, scratch)
     revisions = ("--cached", base)
-    touched = _touched_in_git(root, _raw_diff(root, *revisions), revisions, True, scratch, config.max_file_size)
-    exclude = _exclusion(root, config, _blob_text(root, base), scratch)
-    files, deleted, not_reviewed = _changed_files(touched, config, root, exclude)
+    raw = _raw_diff(root, *revisions)
+    touched = _touched_in_git(root, raw, revisions, True, scratch, decided.max_file_size)
+    files, deleted, not_reviewed = _changed_files(touched, decided, root)
+    notes = _configuration_notes(_git_configuration_edits(root, raw, [], True, scratch), "this change", applied)
     description = (f"staged change against HEAD ({base[:12]})" if base != EMPTY_TREE
                    else "staged change of a repository's first commit (all code is new)")
-    return Change(root, description, "", files, deleted, provenance(root), not_reviewed)
+    return Change(root, description, "", files, deleted, provenance(root), not_reviewed, decided, notes)
 
 
-def commit_change(start: Path, rev: str, config: Config, scratch: Path) -> Change:
-    """One commit against its first parent, with its message."""
+def commit_change(start: Path, rev: str, config: Config | Settings, scratch: Path) -> Change:
+    """One commit against its first parent, with its message (``config`` as for :func:`working_tree_change`)."""
     root = repository_root(start)
     commit = _commit(root, rev, "commit")
     parent_done = _git(root, "rev-parse", "--verify", "--quiet", f"{commit}^1", check=False)
     parent = _out(parent_done) if parent_done.returncode == 0 else EMPTY_TREE
-    touched = _touched_in_git(root, _raw_diff(root, parent, commit), (parent, commit), True, scratch,
-                              config.max_file_size)
-    exclude = _exclusion(root, config, _blob_text(root, parent), scratch)
-    files, deleted, not_reviewed = _changed_files(touched, config, root, exclude)
+    decided, applied = _configured(root, start, config, parent, scratch)
+    raw = _raw_diff(root, parent, commit)
+    touched = _touched_in_git(root, raw, (parent, commit), True, scratch, decided.max_file_size)
+    files, deleted, not_reviewed = _changed_files(touched, decided, root)
     message = _messages(root, commit, single=True)
-    return Change(root, f"commit {commit[:12]}", message, files, deleted, provenance(root, commit), not_reviewed)
+    notes = _configuration_notes(_git_configuration_edits(root, raw, [], True, scratch), "this commit", applied)
+    return Change(root, f"commit {commit[:12]}", message, files, deleted, provenance(root, commit), not_reviewed,
+                  decided, notes)
 
 
 def _decode_patch(data: bytes) -> str:
@@ -844,9 +1062,34 @@ def patch_change(start: Path, data: bytes, config: Config, scratch: Path, name: 
         touched.append(_Touched(patch.old_path, patch.new_path, source=source, patch=patch, unreadable=unreadable,
                                 before=root / patch.old_path if patch.old_path else None))
     # the configuration is the checkout's, which the patch has not changed
-    files, deleted, not_reviewed = _changed_files(touched, config, root, config.exclude)
+    files, deleted, not_reviewed = _changed_files(touched, config, root)
+    notes = _configuration_notes(_patch_configuration_edits(root, copy, patches), "this patch",
+                                 "the checkout's configuration, as before the patch, was applied")
     return Change(root, f"patch {name} applied to {root}", patch_message(text), files, deleted, provenance(root),
-                  not_reviewed)
+                  not_reviewed, config, notes)
+
+
+def _patch_configuration_edits(root: Path, copy: Path, patches: list[FilePatch]
+                               ) -> list[tuple[str, bytes | None, bytes | None]]:
+    def content(directory: Path, path: str | None) -> bytes | None:
+        if path is None:
+            return None
+        try:
+            return reading.read_regular(directory / path, _CONFIG_BYTES)
+        except OSError as exc:
+            return f"\x00{path}: {exc}".encode("utf-8", "surrogateescape")
+
+    edits = []
+    for patch in patches:
+        if patch.old_path == patch.new_path:
+            if _is_config_file(patch.new_path):
+                edits.append((patch.new_path, content(root, patch.old_path), content(copy, patch.new_path)))
+            continue
+        if _is_config_file(patch.old_path):
+            edits.append((patch.old_path, content(root, patch.old_path), None))
+        if _is_config_file(patch.new_path):
+            edits.append((patch.new_path, None, content(copy, patch.new_path)))
+    return edits
 
 
 def _check_inside(root: Path, patch: FilePatch, name: str) -> None:
@@ -969,15 +1212,19 @@ def _send_before(sending, before: list[SourceFile], config: Config, jobs: int, c
     sending.close()
 
 
-def review_change(change: Change, config: Config, *, jobs: int = 1, cache: Cache | None = None,
+def review_change(change: Change, config: Config | None = None, *, jobs: int = 1, cache: Cache | None = None,
                   progress: Progress | None = None) -> ReviewResult:
     """Review the changed files whole; keep the findings on lines the change added or modified.
 
-    A finding beside removed code (a deleted check or sanitizer) is kept when it is new, i.e.
-    absent from the review of the file before the change.  Findings of the old version that no
-    longer occur are listed as fixed; when the commit message claims a fix, findings that
-    survive near the changed lines are called out as still present.
+    The configuration is the one the change was read with (``change.config``: the base's, with
+    the flags) unless ``config`` is given.  A finding beside removed code (a deleted check or
+    sanitizer) is kept when it is new, i.e. absent from the review of the file before the
+    change.  Findings of the old version that no longer occur are listed as fixed; when the
+    commit message claims a fix, findings that survive near the changed lines are called out as
+    still present.  The suppression comments the change adds are listed on the change.
     """
+    if config is None:
+        config = change.config if change.config is not None else Config()
     after, before_by_path = _review_both(
         _source_files(change, lambda c: c.source), _source_files(change, lambda c: c.before), config,
         jobs=jobs, cache=cache, progress=progress)
@@ -1006,7 +1253,49 @@ def review_change(change: Change, config: Config, *, jobs: int = 1, cache: Cache
         kept_files.append(dataclasses.replace(file_review, findings=kept))
     kept_files.extend(FileReview(path=path, is_test=is_test_path(path), not_reviewed=why) for path, why in change.not_reviewed)
     kept_files.sort(key=lambda r: r.path)
+    change = dataclasses.replace(change, added_suppressions=_added_suppressions(change, after, config))
     return dataclasses.replace(
         after, files=kept_files, root=change.root, change=change, provenance=change.provenance,
         baseline_state=state, fixed=fixed, still_present=still_present,
     )
+
+
+_DIRECTIVE_WORDS = ("secreview", "nosec", "noqa")
+_IGNORE_REASON = re.compile(r"ignore(?:\[[^\]]*\])?(?P<reason>.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def _honoured(mark: policy.Suppression, config: Config) -> bool:
+    """As policy honours marks: secreview's always, Bandit's and Ruff's only when configured."""
+    kind = _kind(mark)
+    return kind == "secreview" or (kind == "nosec" and config.nosec) or (kind == "noqa" and getattr(config, "noqa", False))
+
+
+def _kind(mark: policy.Suppression) -> str:
+    return getattr(mark, "kind", None) or ("nosec" if getattr(mark, "nosec", False) else "secreview")
+
+
+def _added_suppressions(change: Change, after: ReviewResult, config: Config) -> tuple[AddedSuppression, ...]:
+    """The honoured suppression comments on the lines the change adds or modifies, in the files
+    the review read.  Only files that hold a directive word are parsed a second time."""
+    reviewed = {r.path for r in after.files if r.not_reviewed is None}
+    found: list[AddedSuppression] = []
+    for changed in change.files:
+        if changed.path not in reviewed or not changed.added:
+            continue
+        data = _read_bytes(changed.source, config.max_file_size)
+        try:
+            if not any(word in decode(changed.path, data).lower() for word in _DIRECTIVE_WORDS):
+                continue
+            marks = policy.suppression_marks(parse(changed.path, data, config.max_file_size))
+        except (NotReviewable, RecursionError, MemoryError):
+            continue  # the review says why it could not read the file; no suppression applied there
+        for mark in marks.suppressions:
+            if mark.line not in changed.added or not _honoured(mark, config):
+                continue
+            kind = _kind(mark)
+            reason = ""
+            if kind == "secreview":
+                match = _IGNORE_REASON.search(mark.text)
+                reason = match.group("reason").strip(" \t-:") if match else ""
+            found.append(AddedSuppression(changed.path, mark.line, kind, tuple(mark.selectors), reason, mark.text))
+    return tuple(sorted(found, key=lambda s: (s.path, s.line, s.kind)))

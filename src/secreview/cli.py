@@ -88,14 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config_for(args: argparse.Namespace) -> configuration.Config:
-    if args.config:
-        pyproject = Path(args.config)
-        if not pyproject.is_file():
-            raise configuration.ConfigError(f"{pyproject}: no such file")
-    else:
-        first = next((p for p in getattr(args, "paths", ()) if p != "-"), ".")
-        pyproject = configuration.find_pyproject(Path(first))
+def _named_config(args: argparse.Namespace) -> Path | None:
+    if not args.config:
+        return None
+    pyproject = Path(args.config)
+    if not pyproject.is_file():
+        raise configuration.ConfigError(f"{pyproject}: no such file")
+    return pyproject
+
+
+_FOUND = Path()  # _config_for's default: the file --config names, else the nearest pyproject.toml
+
+
+def _config_for(args: argparse.Namespace, pyproject: Path | None = _FOUND) -> configuration.Config:
+    """The command line's flags over ``pyproject``'s [tool.secreview] (None: no file)."""
+    if pyproject is _FOUND:
+        pyproject = _named_config(args)
+        if pyproject is None:
+            first = next((p for p in getattr(args, "paths", ()) if p != "-"), ".")
+            pyproject = configuration.find_pyproject(Path(first))
     loaded = configuration.load(pyproject)
     fail_on = None
     if args.fail_on is not None:
@@ -186,20 +197,21 @@ def _diff(args: argparse.Namespace) -> int:
     if sum(x is not None for x in (args.base, args.commit, args.patch, args.staged)) > 1:
         raise changes.ChangeError("give at most one of BASE, --commit and --patch, or --staged alone")
     speed = _speed(args)
-    config = _config_for(args)
+    # from git, the base's pyproject.toml decides, never the change's; a patch is not applied yet
+    settings = changes.Settings(lambda pyproject: _config_for(args, pyproject), _named_config(args))
     here = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="secreview-") as scratch:
         if args.patch is not None:
             data = sys.stdin.buffer.read() if args.patch == "-" else Path(args.patch).read_bytes()
             name = "standard input" if args.patch == "-" else args.patch
-            change = changes.patch_change(here, data, config, Path(scratch), name=name)
+            change = changes.patch_change(here, data, _config_for(args), Path(scratch), name=name)
         elif args.staged:
-            change = changes.staged_change(here, config, Path(scratch))
+            change = changes.staged_change(here, settings, Path(scratch))
         elif args.commit is not None:
-            change = changes.commit_change(here, args.commit, config, Path(scratch))
+            change = changes.commit_change(here, args.commit, settings, Path(scratch))
         else:
-            change = changes.working_tree_change(here, args.base, config, Path(scratch))
-        return _report(args, changes.review_change(change, config, **speed))
+            change = changes.working_tree_change(here, args.base, settings, Path(scratch))
+        return _report(args, changes.review_change(change, **speed))
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -94,7 +94,19 @@ def _summary(result: ReviewResult) -> str:
                      for path, _, note in result.gaps() if note.startswith("syntax error at line ")})
     if broken:
         text += f" Syntax errors: {', '.join(f'{visible(path)} {line}' for path, line in broken)}."
+    if result.change is not None:
+        for note in result.change.notes:
+            text += f" Note: {visible(note)}."
+        added = result.change.added_suppressions
+        if added:
+            text += f" Suppressions this change adds: {len(added)} (commented on their lines)."
     return text
+
+
+def suppression_text(mark) -> str:
+    """The comment on a suppression a change adds, for the reviewer to accept or refuse."""
+    reason = visible(mark.reason) if mark.reason else "no reason given"
+    return f"This change adds a suppression: {visible(mark.what)}\n\nReason: {reason}"
 
 
 def document(result: ReviewResult) -> dict[str, Any]:
@@ -131,6 +143,12 @@ def document(result: ReviewResult) -> dict[str, Any]:
         if span is not None:
             comment["range"] = span
         comments.setdefault(finding.location.path, []).append(comment)
+    for mark in result.change.added_suppressions if result.change is not None else ():
+        comments.setdefault(mark.path, []).append({
+            "robot_id": ROBOT_ID, "robot_run_id": robot_run_id, "line": mark.line,
+            "message": suppression_text(mark), "unresolved": True,
+            "properties": {"kind": mark.kind, "rules": ", ".join(mark.rules), "reason": mark.reason},
+        })
     review: dict[str, Any] = {"message": _summary(result), "tag": TAG}
     if comments:
         review["robot_comments"] = comments

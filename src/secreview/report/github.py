@@ -23,7 +23,7 @@ from .. import cwe
 from ..findings import Finding, Severity
 from ..review import ReviewResult
 from .escape import json_visible, visible
-from .gerrit import STILL_PRESENT, comment_text
+from .gerrit import STILL_PRESENT, comment_text, suppression_text
 
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "notice"}
 
@@ -63,6 +63,12 @@ def render(result: ReviewResult) -> str:
             lines.append(line)
     for path, status, why in result.gaps():
         lines.append(f"::warning file={escape_property(visible(path))},title={status}::{escape_data(visible(why))}")
+    if result.change is not None:
+        for note in result.change.notes:
+            lines.append(f"::warning title=configuration::{escape_data(visible(note))}")
+        for mark in result.change.added_suppressions:
+            lines.append(f"::notice file={escape_property(visible(mark.path))},line={mark.line},endLine={mark.line},"
+                         f"title=suppression added::{escape_data(suppression_text(mark))}")
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -131,6 +137,15 @@ def review_document(result: ReviewResult) -> dict[str, Any]:
     gaps = result.gaps()
     if gaps:
         sections.append("Not covered in full:\n" + "\n".join(f"- `{visible(path)}` {status}: {visible(why)}" for path, status, why in gaps))
+    if result.change is not None:
+        sections.extend(f"**Note:** {visible(note)}" for note in result.change.notes)
+        added = result.change.added_suppressions
+        if added:
+            sections.append("Suppressions this change adds:\n" + "\n".join(
+                f"- `{visible(m.path)}` line {m.line}: `{visible(m.what)}`: {visible(m.reason) if m.reason else 'no reason given'}"
+                for m in added))
+        # each on its own line too, which the change added, so GitHub accepts the comment there
+        comments.extend({"path": m.path, "line": m.line, "side": "RIGHT", "body": suppression_text(m)} for m in added)
     return {"body": "\n\n".join(sections), "event": "COMMENT", "comments": comments}
 
 

@@ -65,6 +65,7 @@ def document(result: ReviewResult) -> dict[str, Any]:
     counts = {s: 0 for s in ("critical", "high", "medium", "low")}
     for finding in result.findings:
         counts[finding.severity.label] += 1
+    change = {} if result.change is None else {"change": change_dict(result.change)}
     return {
         "schema": SCHEMA_ID,
         "version": SCHEMA_VERSION,
@@ -77,6 +78,19 @@ def document(result: ReviewResult) -> dict[str, Any]:
             "findings": sum(counts.values()),
             "by_severity": counts,
         },
+        **change,
+    }
+
+
+def change_dict(change) -> dict[str, Any]:
+    """What a reviewer of a change must see besides its findings."""
+    return {
+        "notes": list(change.notes),
+        "added_suppressions": [
+            {"path": s.path, "line": s.line, "kind": s.kind, "rules": list(s.rules), "reason": s.reason,
+             "comment": s.comment}
+            for s in change.added_suppressions
+        ],
     }
 
 

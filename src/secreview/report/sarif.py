@@ -148,6 +148,22 @@ def _provenance(result: ReviewResult) -> dict[str, Any]:
     return {"versionControlProvenance": [details]}
 
 
+def _change_notifications(change) -> list[dict[str, Any]]:
+    """The change's notes (it edits [tool.secreview]) and the suppressions it adds, which a
+    reviewer must see although they are no results."""
+    found: list[dict[str, Any]] = [{"level": "warning", "message": {"text": note}} for note in change.notes]
+    for mark in change.added_suppressions:
+        reason = mark.reason or "no reason given"
+        found.append({
+            "level": "note",
+            "message": {"text": f"{mark.path}: line {mark.line}: suppression added by this change: {mark.what}: {reason}"},
+            "locations": [{"physicalLocation": {"artifactLocation": _artifact(mark.path),
+                                                "region": {"startLine": mark.line}}}],
+            "properties": {"kind": mark.kind, "rules": list(mark.rules), "reason": mark.reason},
+        })
+    return found
+
+
 def document(result: ReviewResult) -> dict[str, Any]:
     rules = sorted({r.id: r for r in result.rules}.values(), key=lambda r: r.id)
     rule_index = {r.id: i for i, r in enumerate(rules)}
@@ -161,6 +177,8 @@ def document(result: ReviewResult) -> dict[str, Any]:
                 "message": {"text": f"{review.path}: {problem}"},
                 "locations": [{"physicalLocation": {"artifactLocation": _artifact(review.path)}}],
             })
+    if result.change is not None:
+        notifications.extend(_change_notifications(result.change))
     root_uri = result.root.resolve().as_uri().rstrip("/") + "/"
     return {
         "$schema": SCHEMA_URI,

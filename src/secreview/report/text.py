@@ -80,9 +80,23 @@ def render_change(change) -> list[str]:
     lines = [f"Change: {visible(change.description)}"]
     if change.deleted:
         lines.append(f"  deleted, not reviewed: {', '.join(visible(path) for path in change.deleted)}")
+    for note in change.notes:
+        lines.append(f"  note: {visible(note)}")
     if change.message:
         lines.append("Commit message:")
         lines.extend(f"    {line}".rstrip() for line in visible_lines(change.message.rstrip("\n")))
+    return lines
+
+
+def render_added_suppressions(change) -> list[str]:
+    """The suppression comments the change adds: a reviewer decides whether each is justified."""
+    added = change.added_suppressions
+    if not added:
+        return []
+    lines = [f"Suppressions this change adds ({len(added)}):"]
+    for mark in added:
+        reason = visible(mark.reason) if mark.reason else "no reason given"
+        lines.append(f"  {visible(mark.path)} line {mark.line}: {visible(mark.what)}: {reason}")
     return lines
 
 
@@ -114,6 +128,8 @@ def render(result: ReviewResult) -> str:
     blocks = []
     if result.change is not None:
         blocks.append("\n".join(render_change(result.change)))
+        if result.change.added_suppressions:
+            blocks.append("\n".join(render_added_suppressions(result.change)))
     if result.still_present:
         blocks.append("\n".join(render_still_present(result.still_present)))
     blocks += ["\n".join(render_file(r, result.config.strict, clean)) for r in result.files]
