@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,48 @@ def test_bad_baseline_is_a_one_line_error(project: Path, capsys, content: str, m
     code, out, err = run(capsys, "scan", "service.py", "--baseline", "baseline.json")
     assert code == 2 and out == ""
     assert err.startswith("secreview: baseline.json: ") and message in err and err.count("\n") == 1, err
+
+
+def _with_entry(project: Path, capsys, **changes: object) -> str:
+    """A baseline of service.py's findings, its first entry changed."""
+    assert run(capsys, "scan", "service.py", "--write-baseline", "baseline.json")[0] == 0
+    document = json.loads((project / "baseline.json").read_text())
+    document["findings"][0].update(changes)
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize("planted, message", [
+    ("nested", "not a baseline file (JSON nested too deeply)"),
+    ("severity", "finding 1: unknown severity 'catastrophic' (one of low, medium, high, critical)"),
+    ("cwe", "finding 1: CWE-999999 is not in the CWE-1000 research view"),
+    ("not utf-8", "not a baseline file (invalid JSON"),
+])
+def test_a_baseline_secreview_did_not_write_is_a_one_line_error(project: Path, capsys, planted: str,
+                                                                message: str) -> None:
+    content = {
+        "nested": '{"schema": "secreview/baseline", "version": 1, "findings": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "severity": _with_entry(project, capsys, severity="catastrophic"),
+        "cwe": _with_entry(project, capsys, cwe=999999),
+        "not utf-8": '{"schema": "secreview/baseline\xff"}',
+    }[planted]
+    (project / "baseline.json").write_bytes(content.encode("latin-1") if planted == "not utf-8" else content.encode())
+    code, out, err = run(capsys, "scan", "service.py", "--baseline", "baseline.json")
+    assert code == 2 and out == ""
+    assert err.startswith("secreview: baseline.json: ") and message in err and err.count("\n") == 1, err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX feature")
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero", "directory"])
+def test_a_baseline_that_is_not_a_regular_file_is_an_error_not_a_hang(project: Path, capsys, kind: str) -> None:
+    if kind == "fifo":
+        os.mkfifo(project / "baseline.json")
+    elif kind == "directory":
+        (project / "baseline.json").mkdir()
+    else:
+        (project / "baseline.json").symlink_to("/dev/zero")
+    code, out, err = run(capsys, "scan", "service.py", "--baseline", "baseline.json")
+    assert (code, out) == (2, "")
+    assert err == "secreview: baseline.json: not a baseline file (not a regular file)\n"
 
 
 def test_missing_baseline_file(project: Path, capsys) -> None:

@@ -5,6 +5,11 @@ matched by fingerprint alone (rule, file, enclosing function, normalised code an
 never line numbers), so lines inserted above a finding or unrelated reformatting do not make it
 new.  Each entry also keeps the rule, place and code it had when the baseline was written, which
 is what a reviewer needs to see when an entry no longer occurs and is listed as fixed.
+
+A baseline is input like any other: it is read only if it is a regular file of at most
+:data:`MAX_BASELINE_BYTES`, and anything it holds that secreview would not have written (JSON
+nested too deeply to decode, a severity or CWE it does not know) is a :class:`BaselineError`,
+exit code 2, naming the file and the entry.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .findings import Finding
+from . import __version__, cwe, reading
+from .findings import Finding, Severity
 from .review import ReviewResult
 
 SCHEMA_ID = "secreview/baseline"
 SCHEMA_VERSION = 1
+MAX_BASELINE_BYTES = 256 * 1024 * 1024  # some 500,000 entries: far beyond any project's
 
 
 class BaselineError(Exception):
@@ -82,16 +88,31 @@ def _entry(raw: Any, where: str) -> BaselineEntry:
     for name, kind in _FIELD_TYPES.items():
         if not isinstance(raw[name], kind) or isinstance(raw[name], bool):
             raise BaselineError(f"{where}: {name} must be {'an integer' if kind is int else 'a string'}")
-    return BaselineEntry(**{name: raw[name] for name in _FIELD_TYPES})
+    entry = BaselineEntry(**{name: raw[name] for name in _FIELD_TYPES})
+    if entry.severity not in {s.label for s in Severity}:
+        raise BaselineError(f"{where}: unknown severity {entry.severity!r} "
+                            f"(one of {', '.join(s.label for s in Severity)})")
+    try:
+        cwe.pillar(entry.cwe)
+    except cwe.UnknownCweError as exc:
+        raise BaselineError(f"{where}: {exc.args[0]}") from None
+    return entry
 
 
 def read(path: Path) -> list[BaselineEntry]:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(reading.read_regular(path, MAX_BASELINE_BYTES).decode("utf-8"))
+    except reading.NotRegularFile:
+        raise BaselineError(f"{path}: not a baseline file (not a regular file)") from None
+    except reading.TooLarge as exc:
+        raise BaselineError(f"{path}: not a baseline file ({exc.shown_size} bytes; "
+                            f"a baseline is at most {MAX_BASELINE_BYTES})") from None
     except OSError as exc:
-        raise BaselineError(f"{path}: cannot be read: {exc.strerror}") from None
+        raise BaselineError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BaselineError(f"{path}: not a baseline file (invalid JSON: {exc})") from None
+    except RecursionError:
+        raise BaselineError(f"{path}: not a baseline file (JSON nested too deeply)") from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA_ID:
         raise BaselineError(f"{path}: not a baseline file (written by 'secreview scan --write-baseline')")
     if document.get("version") != SCHEMA_VERSION:
