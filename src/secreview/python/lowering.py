@@ -18,6 +18,7 @@ PEP 701 f-string no swap can fix        placeholder ``( ... )``; the tree is bui
                                         here from the scanned parts (:func:`build`)
 t-string ``t"a{x}"`` (750)              placeholder; becomes ``__template__('a', x)``   exact
 ``except A, B:`` (758)                  ``except (A, B):``                              +2 after
+``except* E:`` on 3.10 (654)            ``except  E:`` (a plain handler)                exact
 Python 2 ``print x, y``                 ``print(x, y)``                                 exact
 Python 2 ``print >>f, x``               ``print(  f, x)``                               exact
 Python 2 ``exec code in ns``            ``exec(code , ns)``                             exact
@@ -62,6 +63,7 @@ OLD_OCTAL = "old octal literal"
 LONG_SUFFIX = "long integer suffix"
 UNICODE_RAW = "ur'' string"
 
+_HOST_READS_EXCEPT_STAR = sys.version_info >= (3, 11)
 _HOST_READS_PEP701 = sys.version_info >= (3, 12)
 _HOST_READS_PEP695 = sys.version_info >= (3, 12)
 _HOST_READS_TEMPLATES = sys.version_info >= (3, 14)
@@ -560,6 +562,9 @@ _EXCEPTION_SUFFIXES = ("Error", "Exception", "Warning", "Exit", "Interrupt")
 def _lower_except(text: str, statement: list[Token], edits: _Edits, result: Lowered, note) -> None:
     body = statement[1:]
     if body and text[body[0].start] == "*":
+        if not _HOST_READS_EXCEPT_STAR:
+            edits.replace(body[0].start, body[0].end, " ")  # 3.10 has no TryStar: a plain handler
+            note(result.modern, "except*")
         body = body[1:]
     if body and text[body[-1].start:body[-1].end] == ":":
         body = body[:-1]
