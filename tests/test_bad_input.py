@@ -5,6 +5,7 @@ traceback ever reaches the user."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -341,3 +342,36 @@ def test_a_failing_rule_is_shown_as_not_fully_reviewed_in_every_format(
     [notification] = run["invocations"][0]["toolExecutionNotifications"]
     assert notification["level"] == "warning"
     assert "not fully reviewed: rule broken-rule failed" in notification["message"]["text"]
+
+
+# --- issue 16: bad input that printed tracebacks or misleading messages -------------------------
+
+
+@pytest.mark.parametrize(("codec", "name"), [("utf-16", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32")])
+def test_a_utf16_file_is_named_for_what_it_is_not_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        codec: str, name: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    text = "import os\nos.system(input())\n"
+    data = ("\ufeff" + text).encode(codec) if codec.endswith("-be") else text.encode(codec)
+    (tmp_path / "wide.py").write_bytes(data)
+    document = scan("wide.py", "--no-cache", "--format", "json").json()
+    (review,) = document["files"]
+    assert review["not_reviewed_reason"].startswith(f"{name} encoded (byte order mark): Python cannot run it")
+    assert "binary" not in review["not_reviewed_reason"]
+
+
+def test_nul_bytes_after_a_utf16_mark_that_do_not_decode_are_binary() -> None:
+    with pytest.raises(NotReviewable, match="binary file"):
+        parse("x.py", b"\xff\xfe\x00\xd8")  # a lone surrogate: not UTF-16 text
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_report_that_cannot_be_written_names_the_file_and_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("import os\nos.system(input())\n")
+    to_file = subprocess_cli("scan", "app.py", "--no-cache", "-o", "/dev/full", cwd=tmp_path)
+    assert (to_file.code, to_file.stderr) == (2, "secreview: /dev/full: cannot write the report: No space left on device\n")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "secreview", "scan", "app.py", "--no-cache"], cwd=tmp_path,
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    assert (done.returncode, done.stderr) == (
+        2, "secreview: standard output: cannot write the report: No space left on device\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,39 @@ def test_secreview_table_that_is_not_a_table_is_an_error(project: Path) -> None:
 
 def test_bad_max_file_size_flag_is_an_error(project: Path) -> None:
     assert "max-file-size" in one_line_error(scan("app", "--max-file-size", "0"))
+
+
+# --- files that are not what a pyproject.toml is -------------------------------------------------
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"tool = 5\n", "pyproject.toml: [tool] must be a table, got 5"),
+    (b"[tool.secreview]\nexclude = ['caf\xe9']\n", "pyproject.toml: not valid TOML: not UTF-8 (byte 0xe9 at offset 32)"),
+    (b"a = " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "pyproject.toml: not valid TOML"),
+    (b" " * (4 * 1024 * 1024 + 1), "pyproject.toml: too large (4194305 bytes; at most 4194304)"),
+])
+def test_a_pyproject_that_is_not_valid_is_a_one_line_error(project: Path, content: bytes, message: str) -> None:
+    (project / "pyproject.toml").write_bytes(content)
+    for run in (scan("app"), scan("app", "--config", "pyproject.toml")):
+        assert message in one_line_error(run)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are a POSIX feature")
+@pytest.mark.parametrize("kind", ["/dev/zero", "fifo", "directory", "link to /dev/zero"])
+def test_a_config_file_that_is_not_a_regular_file_is_named_as_such(project: Path, kind: str) -> None:
+    named = {"/dev/zero": "/dev/zero", "fifo": "fifo.toml", "directory": "app", "link to /dev/zero": "zero.toml"}[kind]
+    if kind == "fifo":
+        os.mkfifo(project / named)  # must not wait for a writer
+    elif kind == "link to /dev/zero":
+        (project / named).symlink_to("/dev/zero")
+    assert one_line_error(scan("app", "--config", named)).endswith(f"{named}: not a regular file")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_time_budget_that_is_not_a_number_of_seconds_is_an_error(project: Path, value: str) -> None:
+    configure(project, f"time-budget = {value}")
+    assert f"pyproject.toml: time-budget must be a number of seconds (0: no limit), got {value}" in one_line_error(
+        scan("app"))
+    (project / "pyproject.toml").unlink()
+    flag = one_line_error(scan("app", f"--time-budget={value}"))
+    assert f"--time-budget must be a number of seconds (0: no limit), got {value}" in flag

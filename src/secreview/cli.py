@@ -44,7 +44,8 @@ def _review_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--strict", action="store_true", default=None, help="also list unused and bare suppressions")
     command.add_argument("--max-file-size", type=int, metavar="BYTES", help="files larger than this are not reviewed")
     command.add_argument("--time-budget", type=float, metavar="SECONDS",
-                         help="analysis time per file, in CPU seconds; past it the file is reported not fully reviewed "
+                         help="analysis time per file, in seconds, counted in analysis steps so that the cut-off is the "
+                              "same on every run; past it the file is reported not fully reviewed "
                               f"(default {configuration.DEFAULT_TIME_BUDGET_S:g}; 0: no limit)")
     command.add_argument("--max-memory", type=int, metavar="MIB",
                          help="memory for the whole review, all processes; a file that would pass it is reported "
@@ -92,7 +93,7 @@ def _named_config(args: argparse.Namespace) -> Path | None:
     if not args.config:
         return None
     pyproject = Path(args.config)
-    if not pyproject.is_file():
+    if not pyproject.exists():  # any other kind of file is named by configuration.read_toml
         raise configuration.ConfigError(f"{pyproject}: no such file")
     return pyproject
 
@@ -148,10 +149,20 @@ def _config_for(args: argparse.Namespace, pyproject: Path | None = _FOUND) -> co
 
 
 def _write(text: str, output: str | None) -> None:
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
+    try:
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    except OSError as exc:  # a full disk, /dev/full, a closed pipe: say where and why
+        if not output:
+            try:  # what could not be written would be tried again at exit, with a traceback
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError):
+                pass  # not a file descriptor (captured): nothing is retried
+        raise OSError(exc.errno, f"cannot write the report: {exc.strerror or exc}",
+                      output or "standard output") from None
 
 
 def _report(args: argparse.Namespace, result: ReviewResult) -> int:

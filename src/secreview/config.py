@@ -7,6 +7,7 @@ misspelt ``disable`` that is ignored turns into a review the user did not ask fo
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field, fields, replace
@@ -18,6 +19,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
+from . import reading
 from .findings import Severity
 from .guards import DEFAULT_MAX_MEMORY_MIB, DEFAULT_TIME_BUDGET_S, MIN_MAX_MEMORY_MIB
 from .python.source import DEFAULT_MAX_FILE_BYTES
@@ -94,7 +96,9 @@ def _positive_int(key: str, value: Any) -> int:
 
 
 def _seconds(key: str, value: Any) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+    # NaN compares false with everything, so it would pass as "no limit"; infinity is no
+    # number of seconds either (0 is the way to lift the limit)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
         raise ConfigError(f"{key} must be a number of seconds (0: no limit), got {value!r}")
     return float(value)
 
@@ -160,14 +164,31 @@ class TomlFileError(ValueError):
     """A TOML file that cannot be read or parsed; callers say which file it was meant to be."""
 
 
+# A pyproject.toml is a few kilobytes; this bounds what a planted one (or --config /dev/zero) costs.
+MAX_TOML_BYTES = 4 * 1024 * 1024
+
+
 def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML document at ``path``: a regular file of at most MAX_TOML_BYTES, UTF-8 (as TOML
+    requires), else :class:`TomlFileError` saying which of these it is not."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        data = reading.read_regular(path, MAX_TOML_BYTES)
+    except reading.NotRegularFile:
+        raise TomlFileError("not a regular file") from None
+    except reading.TooLarge as exc:
+        raise TomlFileError(f"too large ({exc.shown_size} bytes; at most {MAX_TOML_BYTES})") from None
+    except OSError as exc:
+        raise TomlFileError(f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TomlFileError(f"not valid TOML: not UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TomlFileError(f"not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise TomlFileError(f"cannot be read: {exc.strerror}") from None
+    except RecursionError:
+        raise TomlFileError("not valid TOML: nested too deeply") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -180,7 +201,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def load(pyproject: Path | None) -> Config:
     if pyproject is None:
         return Config()
-    table = _read_toml(pyproject).get("tool", {}).get("secreview", {})
+    tool = _read_toml(pyproject).get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{pyproject}: [tool] must be a table, got {tool!r}")
+    table = tool.get("secreview", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.secreview] must be a table")
     values: dict[str, Any] = {}

@@ -44,8 +44,22 @@ class ParsedSource:
         return ""
 
 
+# Byte order marks of the encodings whose text holds NUL bytes: such a file is text, not binary,
+# but Python cannot run it (a source file must be ASCII-compatible), so it is named for what it is.
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le", "UTF-32"), (b"\x00\x00\xfe\xff", "utf-32-be", "UTF-32"),
+              (b"\xff\xfe", "utf-16-le", "UTF-16"), (b"\xfe\xff", "utf-16-be", "UTF-16"))
+
+
 def decode(path: str, data: bytes) -> str:
     if b"\x00" in data:
+        for bom, codec, name in _WIDE_BOMS:
+            if data.startswith(bom):
+                try:
+                    data[len(bom):].decode(codec)
+                except UnicodeDecodeError:
+                    break
+                raise NotReviewable(f"{name} encoded (byte order mark): Python cannot run it; source must be "
+                                    "UTF-8 or declare an ASCII-compatible PEP 263 encoding")
         raise NotReviewable("binary file (contains NUL bytes)")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
