@@ -555,3 +555,44 @@ def test_a_suppression_reason_cannot_write_a_line_of_the_report(repo: Repo, caps
     line = next(line for line in out.splitlines() if "app.py line 8" in line)
     assert line == "  app.py line 8: ignore[x]: \\u2028::error::FORGED \\x1b[2J"
     assert not any(line.lstrip().startswith("::") for line in out.splitlines())
+
+
+def _stage(repo: Repo, mode: str, message: str) -> None:
+    if mode == "commit":
+        repo.commit(message)
+    elif mode == "staged":
+        repo.git("add", "-A")
+
+
+@pytest.mark.parametrize("mode", list(GATE_ARGS))
+def test_the_base_baseline_still_accepts_what_it_lists(repo: Repo, capsys, mode: str) -> None:
+    repo.write("evil.py", UNSAFE)
+    assert secreview(capsys, "scan", ".", "--write-baseline", "accepted.json")[0] == 0
+    (repo.path / "evil.py").unlink()
+    repo.commit("A baseline")  # evil.py's finding is in it, but evil.py is not in the base
+    repo.write("evil.py", UNSAFE)
+    _stage(repo, mode, "Add code that the baseline already accepts")
+    code, out, _ = secreview(capsys, "diff", *GATE_ARGS[mode], "--baseline", "accepted.json")
+    assert code == 0 and "modifies the baseline" not in out
+
+
+@pytest.mark.parametrize("mode", list(GATE_ARGS))
+def test_a_change_cannot_accept_its_own_findings_into_the_baseline(repo: Repo, capsys, mode: str) -> None:
+    assert secreview(capsys, "scan", ".", "--write-baseline", "accepted.json")[0] == 0
+    repo.commit("A baseline")
+    repo.write("evil.py", UNSAFE)
+    assert secreview(capsys, "scan", ".", "--write-baseline", "accepted.json")[0] == 0  # the change accepts it
+    _stage(repo, mode, "Add code and accept its finding")
+    assert secreview(capsys, "scan", "evil.py", "--baseline", "accepted.json")[0] == 0  # the change's baseline hides it
+    code, out, _ = secreview(capsys, "diff", *GATE_ARGS[mode], "--baseline", "accepted.json")
+    assert code == 1 and "evil.py\n  HIGH" in out
+    assert "note: this change modifies the baseline accepted.json; the base revision's baseline was applied" in out
+
+
+def test_a_baseline_the_base_lacks_is_empty(repo: Repo, capsys) -> None:
+    repo.write("evil.py", UNSAFE)
+    assert secreview(capsys, "scan", "evil.py", "--write-baseline", "accepted.json")[0] == 0
+    repo.commit("Code and its baseline together")
+    code, out, _ = secreview(capsys, "diff", "--commit", "HEAD", "--baseline", "accepted.json")
+    assert code == 1 and "evil.py\n  HIGH" in out
+    assert "modifies the baseline accepted.json; the base revision has none, so every finding counts as new" in out

@@ -57,6 +57,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 from . import policy
+from . import baseline
 from .baseline import BaselineEntry
 from .config import Config, ConfigError, find_pyproject, load
 from .discover import (
@@ -319,6 +320,8 @@ class Change:
     config: Config | None = None  # the configuration that decides the review: the base's, with the flags
     notes: tuple[str, ...] = ()  # on the review as a whole: the change edits [tool.secreview]
     added_suppressions: tuple[AddedSuppression, ...] = ()  # set by review_change
+    base_revision: str | None = None  # the commit (or EMPTY_TREE) it is compared with; None: a patch
+    revisions: tuple[str, ...] = ()  # what ``git diff`` is given to show the change
 
     @property
     def claims_fix(self) -> bool:
@@ -972,7 +975,8 @@ def working_tree_change(start: Path, base: str | None, config: Config | Settings
             touched.append(_Touched(None, name, source=source, unreadable=unreadable))  # no patch: all lines new
     files, deleted, not_reviewed = _changed_files(touched, decided, root)
     notes = _configuration_notes(_git_configuration_edits(root, raw, untracked, False, scratch), "this change", applied)
-    return Change(root, description, message, files, deleted, provenance(root), not_reviewed, decided, notes)
+    return Change(root, description, message, files, deleted, provenance(root), not_reviewed, decided, notes,
+                  base_revision=base_commit, revisions=(base_commit,))
 
 
 def staged_change(start: Path, config: Config | Settings, scratch: Path) -> Change:
@@ -994,7 +998,8 @@ def staged_change(start: Path, config: Config | Settings, scratch: Path) -> Chan
     notes = _configuration_notes(_git_configuration_edits(root, raw, [], True, scratch), "this change", applied)
     description = (f"staged change against HEAD ({base[:12]})" if base != EMPTY_TREE
                    else "staged change of a repository's first commit (all code is new)")
-    return Change(root, description, "", files, deleted, provenance(root), not_reviewed, decided, notes)
+    return Change(root, description, "", files, deleted, provenance(root), not_reviewed, decided, notes,
+                  base_revision=base, revisions=revisions)
 
 
 def commit_change(start: Path, rev: str, config: Config | Settings, scratch: Path) -> Change:
@@ -1010,7 +1015,7 @@ def commit_change(start: Path, rev: str, config: Config | Settings, scratch: Pat
     message = _messages(root, commit, single=True)
     notes = _configuration_notes(_git_configuration_edits(root, raw, [], True, scratch), "this commit", applied)
     return Change(root, f"commit {commit[:12]}", message, files, deleted, provenance(root, commit), not_reviewed,
-                  decided, notes)
+                  decided, notes, base_revision=parent, revisions=(parent, commit))
 
 
 def _decode_patch(data: bytes) -> str:
@@ -1113,6 +1118,40 @@ def _why_not_applied(stderr: str, patches: list[FilePatch]) -> str:
         return f"does not apply to {path}: the hunk at line {line} does not match the checkout"
     errors = [line[len("error: "):] for line in stderr.splitlines() if line.startswith("error: ")]
     return f"does not apply: {errors[0] if errors else stderr.strip() or 'git apply failed'}"
+
+
+def base_baseline(result: ReviewResult, path: Path, scratch: Path) -> tuple[list[BaselineEntry], ReviewResult]:
+    """The entries of the baseline file ``path`` as the base revision has them, for a change read
+    from git, and the review with a note when the change edits that file.
+
+    A baseline named on the command line that lies in the repository is configuration too: a
+    change that added its own findings' fingerprints to it would hide them from its own review.
+    A file the base lacks is an empty baseline.  A patch, or a file outside the repository,
+    leaves the file as it is in the checkout.
+    """
+    change = result.change
+    relative = _inside(change.root, path) if change is not None and change.base_revision is not None else None
+    if relative is None:
+        return baseline.read(path), result
+    contents = _files_at(change.root, change.base_revision, [relative], scratch / "base-baseline-blobs")
+    edited = _git(change.root, "diff", "--quiet", "--no-ext-diff", *change.revisions, "--", relative,
+                  check=False).returncode != 0
+    if relative not in contents:
+        entries: list[BaselineEntry] = []
+        applied = "the base revision has none, so every finding counts as new"
+        edited = edited or path.exists()  # an untracked baseline is no part of the base
+    else:
+        copy = scratch / "base-baseline.json"
+        copy.write_bytes(contents[relative])
+        try:
+            entries = baseline.read(copy)
+        except baseline.BaselineError as exc:
+            raise baseline.BaselineError(str(exc).replace(str(copy), f"{change.base_revision[:12]}:{relative}")) from None
+        applied = "the base revision's baseline was applied"
+    if edited:
+        note = f"this change modifies the baseline {relative}; {applied}"
+        result = dataclasses.replace(result, change=dataclasses.replace(change, notes=change.notes + (note,)))
+    return entries, result
 
 
 # --- reviewing it ---------------------------------------------------------------------------

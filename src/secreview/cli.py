@@ -165,9 +165,10 @@ def _write(text: str, output: str | None) -> None:
                       output or "standard output") from None
 
 
-def _report(args: argparse.Namespace, result: ReviewResult) -> int:
+def _report(args: argparse.Namespace, result: ReviewResult, entries: list | None = None) -> int:
+    """``entries``: the baseline's, when the caller has read it (diff reads it as the base has it)."""
     if args.baseline:
-        result = baseline.compare(result, baseline.read(Path(args.baseline)))
+        result = baseline.compare(result, baseline.read(Path(args.baseline)) if entries is None else entries)
         if result.provenance is None:
             result = dataclasses.replace(result, provenance=changes.provenance(result.root))
     _write(FORMATS[args.format](result), args.output)
@@ -222,7 +223,11 @@ def _diff(args: argparse.Namespace) -> int:
             change = changes.commit_change(here, args.commit, settings, Path(scratch))
         else:
             change = changes.working_tree_change(here, args.base, settings, Path(scratch))
-        return _report(args, changes.review_change(change, **speed))
+        result = changes.review_change(change, **speed)
+        entries = None
+        if args.baseline:  # in the repository, it is the base's: a change cannot accept its own findings
+            entries, result = changes.base_baseline(result, Path(args.baseline), Path(scratch))
+        return _report(args, result, entries)
 
 
 def _explain(args: argparse.Namespace) -> int:
