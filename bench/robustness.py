@@ -15,6 +15,18 @@ another ``PYTHONHASHSEED``, and the two reports must be identical byte for byte.
 
 The exit status is 1 when any project crashed or any file was not fully reviewed, so the script
 can gate CI; projects that cannot be downloaded are listed and skipped, not counted as crashes.
+
+With ``--hostile`` it runs, instead, the hostile-input corpus of issue 16 in a temporary
+directory: the cases of bench/hostile_inputs.py (ways past a CI gate, FIFOs, links out of the
+tree, oversized and NUL files, damaged cache entries, bad pyproject.toml files and baselines,
+nan budgets, unwritable output, ...) and the output-escaping corpus of bench/hostile.py (hostile
+file names, code, literals and commit messages in every format).  Each run is a separate process
+with a timeout (``--timeout``, default 120 s here).  It prints each case that went wrong and the
+figures: cases tried, crashes, hangs, silent skips, wrong exit codes, unrepeatable reports and
+output lines chosen by the reviewed code (counted by ``hostile.chosen_lines``).  Exit status 1
+when any figure but the first is not 0.
+
+    .venv/bin/python bench/robustness.py --hostile
 """
 
 from __future__ import annotations
@@ -279,6 +291,128 @@ def print_table(runs: list[ProjectRun], skipped: list[tuple[str, str]]) -> None:
         print(f"\nskipped {name}: {why}")
 
 
+@dataclass
+class _HostileRun:
+    code: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+
+def _run_hostile_command(argv: list[str], cwd: Path, timeout: float, environment: dict[str, str],
+                         stdout_to: str | None = None) -> _HostileRun:
+    command = [sys.executable, "-m", "secreview", *argv]
+    sink = open(stdout_to, "wb") if stdout_to else None  # noqa: SIM115 - closed below
+    try:
+        done = subprocess.run(command, cwd=cwd, env=environment, stdout=sink or subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        return _HostileRun(-1, (exc.stdout or b"").decode("utf-8", "backslashreplace"),
+                           (exc.stderr or b"").decode("utf-8", "backslashreplace"), timed_out=True)
+    finally:
+        if sink is not None:
+            sink.close()
+    return _HostileRun(done.returncode, (done.stdout or b"").decode("utf-8", "backslashreplace"),
+                       done.stderr.decode("utf-8", "backslashreplace"))
+
+
+def _crashed(run: _HostileRun) -> bool:
+    return not run.timed_out and (run.code not in (0, 1, 2) or "Traceback (most recent call last)" in run.stderr)
+
+
+def run_hostile(timeout: float) -> int:
+    """The hostile-input corpus (see the module's docstring); 1 when anything went wrong."""
+    sys.path.insert(0, str(HERE))
+    import hostile
+    import hostile_inputs
+
+    problems: list[str] = []
+    passed: list[str] = []
+    figures: Counter = Counter()
+    with tempfile.TemporaryDirectory(prefix="secreview-hostile-") as scratch:
+        root = Path(scratch)
+        environment = dict(os.environ, PYTHONIOENCODING="utf-8", XDG_CACHE_HOME=str(root / "xdg-cache"),
+                           **hostile_inputs.GIT_ENV)
+
+        def run(argv: list[str], cwd: Path, stdout_to: str | None = None) -> _HostileRun:
+            return _run_hostile_command(argv, cwd, timeout, environment, stdout_to)
+
+        built = hostile_inputs.build(root / "inputs", run)
+        for case in built.cases:
+            figures["cases"] += 1
+            first = run(list(case.argv), case.cwd, case.stdout_to)
+            runs = [first] + ([run(list(case.argv), case.cwd, case.stdout_to)] if case.twice else [])
+            what: list[str] = []
+            if any(r.timed_out for r in runs):
+                figures["hangs"] += 1
+                what.append(f"hang (no exit within {timeout:.0f} s)")
+            elif any(_crashed(r) for r in runs):
+                figures["crashes"] += 1
+                tail = (first.stderr.strip().splitlines() or ["(no message)"])[-1]
+                what.append(f"crash (exit {first.code}: {tail[:200]})")
+            else:
+                shown = first.stdout + first.stderr
+                silent = [name for name in case.listed if name not in shown]
+                if silent:
+                    figures["silent skips"] += len(silent)
+                    what.append(f"silent skip of {', '.join(silent)}")
+                if case.expect is not None and first.code != case.expect:
+                    figures["wrong exit codes"] += 1
+                    tail = (first.stderr.strip().splitlines() or [""])[-1]
+                    what.append(f"exit {first.code}, a fail-closed review gives {case.expect}"
+                                + (f" ({tail[:160]})" if tail else ""))
+                if case.twice and runs[1].stdout != first.stdout:
+                    figures["unrepeatable reports"] += 1
+                    what.append("two runs printed different reports")
+            chosen = sum(len(hostile.chosen_lines(r.stdout, "json")) + len(hostile.chosen_lines(r.stderr)) for r in runs)
+            if chosen:
+                figures["chosen lines"] += chosen
+                what.append(f"{chosen} output line(s) chosen by the reviewed code")
+            if what:
+                problems.append(f"{case.label}: {'; '.join(what)}")
+            else:
+                passed.append(f"{case.label} (exit {first.code})")
+
+        def escape_runner(argv: list[str], cwd: Path) -> tuple[int, str, str]:
+            done = run(argv, cwd)
+            if done.timed_out:
+                return 124, done.stdout, done.stderr + "\n(timed out)"
+            return done.code, done.stdout, done.stderr
+
+        outputs = hostile.run_corpus(root / "escaping", escape_runner)
+        for output in outputs:
+            figures["cases"] += 1
+            what = []
+            if output.code == 124 and output.stderr.endswith("(timed out)"):
+                figures["hangs"] += 1
+                what.append("hang")
+            elif output.crashed:
+                figures["crashes"] += 1
+                tail = (output.stderr.strip().splitlines() or ["(no message)"])[-1]
+                what.append(f"crash (exit {output.code}: {tail[:200]})")
+            chosen = len(hostile.chosen_lines(output.stdout, output.case.format)) + len(hostile.chosen_lines(output.stderr))
+            if chosen:
+                figures["chosen lines"] += chosen
+                what.append(f"{chosen} output line(s) chosen by the reviewed code")
+            if what:
+                problems.append(f"output escaping, {output.case.label}: {'; '.join(what)}")
+            else:
+                passed.append(f"output escaping, {output.case.label} (exit {output.code})")
+
+    for line in passed:
+        print(f"ok      {line}")
+    for line in problems:
+        print(f"FAILED  {line}")
+    for label, why in built.left_out:
+        print(f"left out  {label}: {why}")
+    names = ("cases", "crashes", "hangs", "silent skips", "wrong exit codes", "unrepeatable reports", "chosen lines")
+    shown = {"cases": "cases tried", "chosen lines": "output lines chosen by the reviewed code"}
+    print()
+    for name in names:
+        print(f"{shown.get(name, name):>42}: {figures[name]}")
+    return 1 if any(figures[name] for name in names[1:]) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("projects", nargs="*", help=f"registry names (default: {len(PROJECTS)} projects)")
@@ -287,7 +421,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fetch-only", action="store_true", help="download and unpack, do not review")
     parser.add_argument("--twice", action="store_true",
                         help="review each project a second time under another PYTHONHASHSEED and compare the reports")
+    parser.add_argument("--hostile", action="store_true",
+                        help="run the hostile-input corpus of issue 16 instead of the projects (see above)")
     args = parser.parse_args(argv)
+    if args.hostile:
+        return run_hostile(args.timeout if args.timeout != 600 else 120)
 
     runs: list[ProjectRun] = []
     skipped: list[tuple[str, str]] = []
