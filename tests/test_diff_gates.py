@@ -497,16 +497,17 @@ def test_the_suppressions_a_change_adds_are_listed_in_every_format(repo: Repo, c
     args = ["diff", "--commit", "HEAD"]
     code, text, _ = secreview(capsys, *args)
     assert code == 0  # suppressing is legitimate: the gate passes
-    assert ("Suppressions this change adds (2):\n"
+    assert ("Suppressions on the code this change writes (2):\n"
             "  added.py line 6: ignore[unsafe-deserialization]: blobs are signed\n"
             "  added.py line 10: ignore (every rule): no reason given\n") in text
     assert "old.py line" not in text  # not added by this change
     document = json.loads(secreview(capsys, *args, "--format", "json")[1])
     assert document["change"]["added_suppressions"] == [
         {"path": "added.py", "line": 6, "kind": "secreview", "rules": ["unsafe-deserialization"],
-         "reason": "blobs are signed", "comment": "# secreview: ignore[unsafe-deserialization] blobs are signed"},
+         "reason": "blobs are signed", "comment": "# secreview: ignore[unsafe-deserialization] blobs are signed",
+         "covers": []},
         {"path": "added.py", "line": 10, "kind": "secreview", "rules": [], "reason": "",
-         "comment": "# secreview: ignore"}]
+         "comment": "# secreview: ignore", "covers": []}]
     sarif = json.loads(secreview(capsys, *args, "--format", "sarif")[1])
     notes = [n for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"] if n["level"] == "note"]
     assert [(n["locations"][0]["physicalLocation"]["region"]["startLine"], n["properties"]["reason"]) for n in notes] == [
@@ -521,7 +522,7 @@ def test_the_suppressions_a_change_adds_are_listed_in_every_format(repo: Repo, c
         "notice file=added.py,line=10,endLine=10,title=suppression added"]
     review = json.loads(secreview(capsys, *args, "--format", "github-review")[1])
     assert [(c["path"], c["line"]) for c in review["comments"]] == [("added.py", 6), ("added.py", 10)]
-    assert "Suppressions this change adds:" in review["body"]
+    assert "Suppressions on the code this change writes:" in review["body"]
 
 
 @pytest.mark.parametrize("nosec", [False, True])
@@ -596,3 +597,23 @@ def test_a_baseline_the_base_lacks_is_empty(repo: Repo, capsys) -> None:
     code, out, _ = secreview(capsys, "diff", "--commit", "HEAD", "--baseline", "accepted.json")
     assert code == 1 and "evil.py\n  HIGH" in out
     assert "modifies the baseline accepted.json; the base revision has none, so every finding counts as new" in out
+
+
+def test_a_suppression_already_there_that_covers_lines_the_change_writes_is_listed(repo: Repo, capsys) -> None:
+    # a comment on the first line of a call silences the whole call: what the change writes into it too
+    repo.write("app.py", "import pickle\n\nVALUE = pickle.loads(  # secreview: ignore[unsafe-deserialization] constant\n"
+                         "    b'constant',\n)\n")
+    repo.commit("Accepted for a constant")
+    repo.write("app.py", "import pickle\n\nVALUE = pickle.loads(  # secreview: ignore[unsafe-deserialization] constant\n"
+                         "    input().encode(),\n)\n")
+    code, out, _ = secreview(capsys, "diff", "HEAD")
+    assert code == 0
+    assert ("  app.py line 3: ignore[unsafe-deserialization]: constant (already there, now covers the changed line 4)"
+            in out.splitlines())
+    [listed] = json.loads(secreview(capsys, "diff", "HEAD", "--format", "json")[1])["change"]["added_suppressions"]
+    assert (listed["line"], listed["covers"]) == (3, [4])
+    [comment] = json.loads(secreview(capsys, "diff", "HEAD", "--format", "github-review")[1])["comments"]
+    assert comment["line"] == 4 and comment["body"].startswith("A suppression already there, now covers")
+    repo.write("app.py", "import pickle\n\nVALUE = pickle.loads(  # secreview: ignore[unsafe-deserialization] constant\n"
+                         "    b'constant',\n)\nOTHER = 1\n")
+    assert json.loads(secreview(capsys, "diff", "HEAD", "--format", "json")[1])["change"]["added_suppressions"] == []

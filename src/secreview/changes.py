@@ -288,10 +288,13 @@ class ChangedFile:
 
 @dataclass(frozen=True)
 class AddedSuppression:
-    """A suppression comment on a line the change adds or modifies, which the review honours.
+    """A suppression comment that the review honours on code the change adds or modifies.
 
-    Suppressing is legitimate, so it does not fail the gate, but a reviewer must see what a
-    change chooses not to be told about: every format lists these.
+    Either the change wrote the comment (it is on a line the change adds or modifies), or the
+    comment was there and its statement now holds lines the change wrote (``covers``): a
+    suppression on a multi-line call also silences what a change puts into the call's other
+    lines.  Suppressing is legitimate, so it does not fail the gate, but a reviewer must see
+    what a change chooses not to be told about: every format lists these.
     """
 
     path: str
@@ -300,12 +303,21 @@ class AddedSuppression:
     rules: tuple[str, ...]  # what it names (rule ids, CWE-N, Bandit or Ruff codes); empty: every rule
     reason: str  # the words after an ignore's selectors; "" when none are given
     comment: str  # the directive as written
+    covers: tuple[int, ...] = ()  # a comment already there: the lines of its statement the change wrote
 
     @property
     def what(self) -> str:
         """One line: the kind and what it silences."""
         named = f"[{', '.join(self.rules)}]" if self.rules else " (every rule)"
         return f"{'ignore' if self.kind == 'secreview' else self.kind}{named}"
+
+    @property
+    def how(self) -> str:
+        """How the change comes to it: "added by this change", or which changed lines it covers."""
+        if not self.covers:
+            return "added by this change"
+        lines = ", ".join(map(str, self.covers))
+        return f"already there, now covers the changed line{'s' if len(self.covers) > 1 else ''} {lines}"
 
 
 @dataclass(frozen=True)
@@ -1314,8 +1326,8 @@ def _kind(mark: policy.Suppression) -> str:
 
 
 def _added_suppressions(change: Change, after: ReviewResult, config: Config) -> tuple[AddedSuppression, ...]:
-    """The honoured suppression comments on the lines the change adds or modifies, in the files
-    the review read.  Only files that hold a directive word are parsed a second time."""
+    """The honoured suppression comments on the statements the change adds or modifies, in the
+    files the review read.  Only files that hold a directive word are parsed a second time."""
     reviewed = {r.path for r in after.files if r.not_reviewed is None}
     found: list[AddedSuppression] = []
     for changed in change.files:
@@ -1329,12 +1341,16 @@ def _added_suppressions(change: Change, after: ReviewResult, config: Config) -> 
         except (NotReviewable, RecursionError, MemoryError):
             continue  # the review says why it could not read the file; no suppression applied there
         for mark in marks.suppressions:
-            if mark.line not in changed.added or not _honoured(mark, config):
+            first, stop = marks.statements.get(mark.line, (mark.line, mark.line + 1))
+            covers = () if mark.line in changed.added else tuple(
+                line for line in range(first, stop) if line in changed.added)
+            if (mark.line not in changed.added and not covers) or not _honoured(mark, config):
                 continue
             kind = _kind(mark)
             reason = ""
             if kind == "secreview":
                 match = _IGNORE_REASON.search(mark.text)
                 reason = match.group("reason").strip(" \t-:") if match else ""
-            found.append(AddedSuppression(changed.path, mark.line, kind, tuple(mark.selectors), reason, mark.text))
+            found.append(AddedSuppression(changed.path, mark.line, kind, tuple(mark.selectors), reason, mark.text,
+                                          covers))
     return tuple(sorted(found, key=lambda s: (s.path, s.line, s.kind)))

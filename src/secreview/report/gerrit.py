@@ -99,14 +99,15 @@ def _summary(result: ReviewResult) -> str:
             text += f" Note: {visible(note)}."
         added = result.change.added_suppressions
         if added:
-            text += f" Suppressions this change adds: {len(added)} (commented on their lines)."
+            text += f" Suppressions on the code this change writes: {len(added)} (commented on their lines)."
     return text
 
 
 def suppression_text(mark) -> str:
     """The comment on a suppression a change adds, for the reviewer to accept or refuse."""
     reason = visible(mark.reason) if mark.reason else "no reason given"
-    return f"This change adds a suppression: {visible(mark.what)}\n\nReason: {reason}"
+    opening = "This change adds a suppression" if not mark.covers else f"A suppression {mark.how}"
+    return f"{opening}: {visible(mark.what)}\n\nReason: {reason}"
 
 
 def document(result: ReviewResult) -> dict[str, Any]:
@@ -147,7 +148,8 @@ def document(result: ReviewResult) -> dict[str, Any]:
         comments.setdefault(mark.path, []).append({
             "robot_id": ROBOT_ID, "robot_run_id": robot_run_id, "line": mark.line,
             "message": suppression_text(mark), "unresolved": True,
-            "properties": {"kind": mark.kind, "rules": ", ".join(mark.rules), "reason": mark.reason},
+            "properties": {"kind": mark.kind, "rules": ", ".join(mark.rules), "reason": mark.reason,
+                           "covers": ", ".join(map(str, mark.covers))},
         })
     review: dict[str, Any] = {"message": _summary(result), "tag": TAG}
     if comments:

@@ -67,8 +67,9 @@ def render(result: ReviewResult) -> str:
         for note in result.change.notes:
             lines.append(f"::warning title=configuration::{escape_data(visible(note))}")
         for mark in result.change.added_suppressions:
+            title = "suppression added" if not mark.covers else "suppression covers changed lines"
             lines.append(f"::notice file={escape_property(visible(mark.path))},line={mark.line},endLine={mark.line},"
-                         f"title=suppression added::{escape_data(suppression_text(mark))}")
+                         f"title={title}::{escape_data(suppression_text(mark))}")
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -141,11 +142,13 @@ def review_document(result: ReviewResult) -> dict[str, Any]:
         sections.extend(f"**Note:** {visible(note)}" for note in result.change.notes)
         added = result.change.added_suppressions
         if added:
-            sections.append("Suppressions this change adds:\n" + "\n".join(
+            sections.append("Suppressions on the code this change writes:\n" + "\n".join(
                 f"- `{visible(m.path)}` line {m.line}: `{visible(m.what)}`: {visible(m.reason) if m.reason else 'no reason given'}"
+                f"{f' ({m.how})' if m.covers else ''}"
                 for m in added))
-        # each on its own line too, which the change added, so GitHub accepts the comment there
-        comments.extend({"path": m.path, "line": m.line, "side": "RIGHT", "body": suppression_text(m)} for m in added)
+        # each on a line the change wrote too (GitHub accepts comments on the diff's lines only)
+        comments.extend({"path": m.path, "line": m.covers[0] if m.covers else m.line, "side": "RIGHT",
+                         "body": suppression_text(m)} for m in added)
     return {"body": "\n\n".join(sections), "event": "COMMENT", "comments": comments}
 
 

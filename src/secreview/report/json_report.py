@@ -88,7 +88,7 @@ def change_dict(change) -> dict[str, Any]:
         "notes": list(change.notes),
         "added_suppressions": [
             {"path": s.path, "line": s.line, "kind": s.kind, "rules": list(s.rules), "reason": s.reason,
-             "comment": s.comment}
+             "comment": s.comment, "covers": list(s.covers)}
             for s in change.added_suppressions
         ],
     }

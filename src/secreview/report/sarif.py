@@ -156,10 +156,11 @@ def _change_notifications(change) -> list[dict[str, Any]]:
         reason = mark.reason or "no reason given"
         found.append({
             "level": "note",
-            "message": {"text": f"{mark.path}: line {mark.line}: suppression added by this change: {mark.what}: {reason}"},
+            "message": {"text": f"{mark.path}: line {mark.line}: suppression {mark.how}: {mark.what}: {reason}"},
             "locations": [{"physicalLocation": {"artifactLocation": _artifact(mark.path),
                                                 "region": {"startLine": mark.line}}}],
-            "properties": {"kind": mark.kind, "rules": list(mark.rules), "reason": mark.reason},
+            "properties": {"kind": mark.kind, "rules": list(mark.rules), "reason": mark.reason,
+                           "covers": list(mark.covers)},
         })
     return found
 

@@ -93,10 +93,11 @@ def render_added_suppressions(change) -> list[str]:
     added = change.added_suppressions
     if not added:
         return []
-    lines = [f"Suppressions this change adds ({len(added)}):"]
+    lines = [f"Suppressions on the code this change writes ({len(added)}):"]
     for mark in added:
         reason = visible(mark.reason) if mark.reason else "no reason given"
-        lines.append(f"  {visible(mark.path)} line {mark.line}: {visible(mark.what)}: {reason}")
+        covers = f" ({mark.how})" if mark.covers else ""
+        lines.append(f"  {visible(mark.path)} line {mark.line}: {visible(mark.what)}: {reason}{covers}")
     return lines
 
 
