@@ -14,6 +14,7 @@ import pytest
 from secreview.changes import parse_patch
 
 from test_diff import Repo, reported, secreview
+from test_review_outputs import validate_gerrit
 
 pytestmark = pytest.mark.skipif(subprocess.run(["git", "--version"], capture_output=True, check=False).returncode != 0,
                                 reason="git is not installed")
@@ -513,6 +514,7 @@ def test_the_suppressions_a_change_adds_are_listed_in_every_format(repo: Repo, c
     assert [(n["locations"][0]["physicalLocation"]["region"]["startLine"], n["properties"]["reason"]) for n in notes] == [
         (6, "blobs are signed"), (10, "")]
     gerrit = json.loads(secreview(capsys, *args, "--format", "gerrit")[1])
+    validate_gerrit(gerrit)
     assert [(c["line"], c["message"].splitlines()[0]) for c in gerrit["robot_comments"]["added.py"]] == [
         (6, "This change adds a suppression: ignore[unsafe-deserialization]"),
         (10, "This change adds a suppression: ignore (every rule)")]
