@@ -17,13 +17,17 @@ the "before" entries serve a later diff whose base is the same.
 
 A gate must fail closed, so a changed Python file that is not reviewed is listed, with the
 reason, never dropped: a symbolic link, a file over ``max-file-size``, one that cannot be read;
-a binary file or one that does not parse is listed by the review itself.  A change cannot
-switch off its own review: the configuration that decides is the base's (:func:`_base_configuration`,
-and, for a patch, the checkout's as it is before the patch), merged with the command line's
-flags; a change that modifies ``[tool.secreview]`` gets a note on its review that says so, and
-the suppression comments it adds are listed (:class:`AddedSuppression`).  A file that becomes
-Python (renamed to ``.py``, or a script given a Python first line) is new code: every line counts
-as changed.  ``--fail-on-incomplete`` turns any such entry into exit code 1.
+a binary file or one that does not parse is listed by the review itself.  ``--fail-on-incomplete``
+turns any such entry into exit code 1.  A file that becomes Python (renamed to ``.py``, or a
+script given a Python first line) is new code: every line counts as changed.
+
+A change cannot switch off its own review: the configuration that decides is the base's
+(:func:`_base_configuration`; for a patch, the checkout's, which the patch has not touched),
+merged with the command line's flags, and so is a ``--baseline`` file in the repository
+(:func:`base_baseline`).  A change that edits ``[tool.secreview]`` or the baseline gets a note on
+its review (``Change.notes``).  The suppression comments on the code it writes stay honoured but
+are listed (:class:`AddedSuppression`), for the reviewer to accept or refuse; they do not fail
+the gate.
 
 Seam for project-wide analysis: :func:`review_change` hands :func:`~secreview.review.review_files`
 only the changed files; a cross-module phase that needs other modules reads them from
