@@ -14,6 +14,7 @@ import pytest
 from e2e import (
     assert_valid_review_json,
     assert_valid_sarif,
+    cli,
     scan,
     subprocess_cli,
     write,
@@ -375,3 +376,18 @@ def test_a_report_that_cannot_be_written_names_the_file_and_the_reason(tmp_path:
                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
     assert (done.returncode, done.stderr) == (
         2, "secreview: standard output: cannot write the report: No space left on device\n")
+
+
+def test_a_patch_is_read_only_up_to_its_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from secreview import cli as cli_module
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli_module, "MAX_PATCH_BYTES", 1000)
+    (tmp_path / "big.diff").write_bytes(b"x" * 1001)
+    run = cli("diff", "--patch", "big.diff", "--no-cache")
+    assert (run.code, run.stderr) == (2, "secreview: big.diff: not read: a patch is at most 1000 bytes\n")
+    if Path("/dev/zero").exists():  # never ends: read until the bound, not until memory runs out
+        run = cli("diff", "--patch", "/dev/zero", "--no-cache")
+        assert (run.code, run.stderr) == (2, "secreview: /dev/zero: not read: a patch is at most 1000 bytes\n")
+    run = cli("diff", "--patch", ".", "--no-cache")
+    assert (run.code, run.stderr) == (2, "secreview: .: Is a directory\n")

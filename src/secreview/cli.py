@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__, baseline, changes, cwe, guards, parallel, rules
+from . import __version__, baseline, changes, cwe, guards, parallel, reading, rules
 from .cache import Cache
 from . import config as configuration
 from .findings import Severity
@@ -214,7 +214,7 @@ def _diff(args: argparse.Namespace) -> int:
     here = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="secreview-") as scratch:
         if args.patch is not None:
-            data = sys.stdin.buffer.read() if args.patch == "-" else Path(args.patch).read_bytes()
+            data = _read_patch(args.patch)
             name = "standard input" if args.patch == "-" else args.patch
             change = changes.patch_change(here, data, _config_for(args), Path(scratch), name=name)
         elif args.staged:
@@ -228,6 +228,30 @@ def _diff(args: argparse.Namespace) -> int:
         if args.baseline:  # in the repository, it is the base's: a change cannot accept its own findings
             entries, result = changes.base_baseline(result, Path(args.baseline), Path(scratch))
         return _report(args, result, entries)
+
+
+MAX_PATCH_BYTES = 256 * 1024 * 1024
+
+
+def _read_patch(name: str) -> bytes:
+    """The patch ``--patch`` names, at most MAX_PATCH_BYTES of it (``--patch /dev/zero`` would
+    otherwise read until memory runs out).  A pipe is read like a file: ``--patch <(git diff)``."""
+    try:
+        if name == "-":
+            data = sys.stdin.buffer.read(MAX_PATCH_BYTES + 1)
+            if len(data) > MAX_PATCH_BYTES:
+                raise reading.TooLarge(None, MAX_PATCH_BYTES)
+            return data
+        descriptor = os.open(name, os.O_RDONLY)
+        try:
+            return reading.read_bounded(descriptor, MAX_PATCH_BYTES)
+        finally:
+            os.close(descriptor)
+    except reading.TooLarge:
+        shown = "standard input" if name == "-" else name
+        raise changes.ChangeError(f"{shown}: not read: a patch is at most {MAX_PATCH_BYTES} bytes") from None
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, exc.filename or name) from None
 
 
 def _explain(args: argparse.Namespace) -> int:
@@ -295,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"secreview: {visible(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        print(f"secreview: {visible(str(exc.filename or ''))}: {exc.strerror}", file=sys.stderr)
+        where = f"{visible(str(exc.filename))}: " if exc.filename else ""
+        print(f"secreview: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
