@@ -274,6 +274,7 @@ def bad_input_cases(root: Path, run: Callable[[list[str], Path], object]) -> lis
     for value in ("nan", "inf"):
         cases.append(_scan(f"--time-budget {value}", tree, f"--time-budget={value}", expect=2))
     cases.append(_scan("--config /dev/zero", tree, "--config", "/dev/zero", expect=2))
+    cases.append(_diff("--patch /dev/zero", tree, "--patch", "/dev/zero", expect=2))
     if Path("/dev/full").exists():
         cases.append(_scan("-o /dev/full", tree, "-o", "/dev/full", expect=2))
         case = _scan("standard output is /dev/full", tree, expect=2)
