@@ -307,5 +307,5 @@ def test_the_cpu_backstop_still_cuts_a_file_the_steps_do_not(app: Path, monkeypa
     write(app, {"slow.py": _many_handlers(300)})
     document = scan("slow.py", "--no-cache", "--jobs", "1", "--time-budget", "0.001", "--format", "json").json()
     (review,) = document["files"]
-    assert review["incomplete"][0].startswith("CPU time backstop: the analysis passed 0.004 s of CPU time")
+    assert review["incomplete"][0].startswith("time budget: the analysis passed 0.004 s of CPU time, the backstop")
     assert len(review["findings"]) < 300

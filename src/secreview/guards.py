@@ -211,8 +211,9 @@ class Budget:
             head = (f"{TIME_BUDGET}: the analysis passed its {seconds:g} s limit "
                     f"({self.limits.steps:,} analysis steps)")
         elif self.reason == CPU_BACKSTOP:
-            head = (f"{CPU_BACKSTOP}: the analysis passed {self.limits.backstop_seconds:g} s of CPU time "
-                    f"(its {seconds:g} s budget is counted in steps) before its step budget was spent; "
+            # "time budget" first too: it is the setting that decides, and what readers look for
+            head = (f"{TIME_BUDGET}: the analysis passed {self.limits.backstop_seconds:g} s of CPU time, the backstop "
+                    f"of its {seconds:g} s limit, before its {self.limits.steps:,} analysis steps; "
                     "where this cut falls depends on the machine")
         else:
             mib = (self.limits.memory_bytes or 0) // (1024 * 1024)
