@@ -132,6 +132,11 @@ def test_the_cpu_backstop_stops_what_the_step_budget_allows() -> None:
     assert "2 s of CPU time" in budget.note([]) and "depends on the machine" in budget.note([])
 
 
+def test_a_budget_too_large_to_count_in_steps_is_no_step_limit() -> None:
+    assert Limits(seconds=1e308).steps is None and Limits(seconds=1e308).backstop_seconds == float("inf")
+    assert Limits(seconds=1e-12).steps == 1 and Limits(seconds=0).steps is None
+
+
 def test_steps_are_counted_from_each_file_start() -> None:
     budget = Budget(_steps_of(10), clock=_stopped_clock, look_every=0)
     budget.start()

@@ -44,6 +44,7 @@ lets the command line say so instead of pretending.
 from __future__ import annotations
 
 import gc
+import math
 import os
 import time
 from collections.abc import Callable
@@ -113,7 +114,10 @@ class Limits:
     @property
     def steps(self) -> int | None:
         """The step budget: statements the engine may interpret for one file."""
-        return None if not self.seconds else max(1, round(self.seconds * STEPS_PER_SECOND))
+        if not self.seconds:
+            return None
+        steps = self.seconds * STEPS_PER_SECOND
+        return max(1, round(steps)) if math.isfinite(steps) else None  # 1e308 s: as good as no limit
 
     @property
     def backstop_seconds(self) -> float | None:
