@@ -391,3 +391,18 @@ def test_a_patch_is_read_only_up_to_its_bound(tmp_path: Path, monkeypatch: pytes
         assert (run.code, run.stderr) == (2, "secreview: /dev/zero: not read: a patch is at most 1000 bytes\n")
     run = cli("diff", "--patch", ".", "--no-cache")
     assert (run.code, run.stderr) == (2, "secreview: .: Is a directory\n")
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [(RecursionError(), "nesting too deep"), (MemoryError(), "out of memory while parsing")],
+)
+def test_a_parser_that_gives_up_names_why(monkeypatch: pytest.MonkeyPatch, error: Exception, reason: str) -> None:
+    from secreview.python import frontend, source
+
+    def exhausted(text: str, path: str):
+        raise error
+
+    monkeypatch.setattr(frontend, "read", exhausted)
+    with pytest.raises(source.NotReviewable, match=reason):
+        source.parse("huge.py", b"x = 1\n")

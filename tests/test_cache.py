@@ -381,3 +381,17 @@ def test_planted_name_counts_are_recomputed(tmp_path: Path, monkeypatch: pytest.
                                           "definitions": {}}), encoding="utf-8")
     assert run.references() == expected
     assert json.loads(references.read_text(encoding="utf-8"))["format"] == cache_module.FORMAT  # rewritten
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_the_cache_key_reads_no_model_that_is_not_a_regular_small_file(tmp_path: Path) -> None:
+    # the review refuses such a model with a clear error; keying the cache must not hang on it first
+    from secreview.config import Config
+
+    os.mkfifo(tmp_path / "pipe.toml")
+    (tmp_path / "big.toml").write_bytes(b"#" * (cache_module.MAX_MODEL_BYTES + 1))
+    config = Config(models=("pipe.toml", "big.toml"), root=tmp_path)
+    digest = cache_module.analysis_settings_digest(config)
+    assert digest == cache_module.analysis_settings_digest(config)
+    (tmp_path / "big.toml").write_bytes(b"# a model")
+    assert cache_module.analysis_settings_digest(config) != digest

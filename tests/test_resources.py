@@ -301,6 +301,8 @@ def test_a_skipped_folder_that_holds_python_files_is_listed_once(tmp_path: Path,
     assert "name it on the command line to review it, or exclude it" in problems[0][1]
     run = scan("proj", "--format", "json", "--no-cache")
     assert _files(run)[f"proj/{folder}"]["reviewed"] is False
+    # the text summary does not count the folder as a file
+    assert "Summary: 1 file reviewed, 1 folder not reviewed;" in scan("proj", "--no-cache").stdout
 
 
 @pytest.mark.parametrize("silencer", [

@@ -62,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__, cwe, reading, rules
 from .findings import Confidence, FileReview, Finding, Location, Severity, TraceStep
 from .policy import Suppression, SuppressionMarks
+from .models import MAX_MODEL_BYTES
 from .python import dataflow
 from .review import _model_paths, active_rules, rules_for
 
@@ -123,8 +124,8 @@ def analysis_settings_digest(config: Config) -> str:
     for model in _model_paths(config):
         digest.update(model.encode("utf-8", "surrogateescape") + b"\0")
         try:
-            digest.update(Path(model).read_bytes())
-        except OSError:
+            digest.update(reading.read_regular(model, MAX_MODEL_BYTES))
+        except OSError:  # the review itself reports the unreadable or oversized model
             digest.update(b"\0missing")
     return digest.hexdigest()
 

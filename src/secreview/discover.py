@@ -72,6 +72,7 @@ class SourceFile:
 class Unreadable:
     path: str
     reason: str
+    is_folder: bool = False  # a folder not walked, so a summary does not count it as a file
 
 
 def is_test_path(path: str) -> bool:
@@ -280,7 +281,7 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
         try:
             status = directory.stat()
         except OSError as exc:
-            problems.append(Unreadable(_display(directory), f"directory cannot be read: {exc.strerror}"))
+            problems.append(Unreadable(_display(directory), f"directory cannot be read: {exc.strerror}", is_folder=True))
             continue
         key = (status.st_dev, status.st_ino)
         if key in seen_dirs:
@@ -293,7 +294,7 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
             with os.scandir(directory) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
-            problems.append(Unreadable(_display(directory), f"directory cannot be read: {exc.strerror}"))
+            problems.append(Unreadable(_display(directory), f"directory cannot be read: {exc.strerror}", is_folder=True))
             continue
         for entry in entries:
             child = Path(entry.path)
@@ -309,7 +310,7 @@ def _walk(top: Path, config: Config, problems: list[Unreadable]) -> list[Path]:
                         continue
                     if entry.name in BUILD_DIRS or entry.name in VENV_NAMES:
                         if _holds_python(child):
-                            problems.append(Unreadable(_display(child), _not_walked(entry.name)))
+                            problems.append(Unreadable(_display(child), _not_walked(entry.name), is_folder=True))
                         continue
                     pending.append(child)
                 elif _is_file(entry):

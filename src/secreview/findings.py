@@ -124,6 +124,7 @@ class FileReview:
     is_test: bool = False
     findings: list[Finding] = field(default_factory=list)
     not_reviewed: str | None = None  # why the file was not reviewed at all
+    is_folder: bool = False  # a folder that was not walked (then ``not_reviewed`` says why)
     incomplete: list[str] = field(default_factory=list)  # parts of the review that did not finish
     unused_suppressions: list[tuple[int, str]] = field(default_factory=list)
     bare_suppressions: list[int] = field(default_factory=list)

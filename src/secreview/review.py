@@ -329,5 +329,5 @@ def review_files(files: list[SourceFile], config: Config, reviews: list[FileRevi
 def review(paths: list[str], config: Config, *, jobs: int = 1, cache: Cache | None = None,
            progress: Progress | None = None) -> ReviewResult:
     files, problems = discover(paths, config)
-    return review_files(files, config, [FileReview(path=p.path, not_reviewed=p.reason) for p in problems],
+    return review_files(files, config, [FileReview(path=p.path, not_reviewed=p.reason, is_folder=p.is_folder) for p in problems],
                         jobs=jobs, cache=cache, progress=progress)

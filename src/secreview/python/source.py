@@ -84,8 +84,10 @@ def parse(path: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Pa
     except SyntaxError as exc:
         where = f"line {exc.lineno}" if exc.lineno else "unknown line"
         raise NotReviewable(f"not valid Python {_PYTHON} ({exc.msg}, {where})") from None
-    except (RecursionError, MemoryError):
+    except RecursionError:
         raise NotReviewable("expression nesting too deep to analyse") from None
+    except MemoryError:
+        raise NotReviewable("out of memory while parsing (expressions nested too deep, or the file too large)") from None
     except ValueError as exc:
         raise NotReviewable(f"not valid Python {_PYTHON} ({exc})") from None
     # the rewritten text keeps every comment on its line, and the host's tokenizer reads it

@@ -62,7 +62,11 @@ def render_file(review: FileReview, strict: bool = False, clean: str = CLEAN) ->
 
 def summary(result: ReviewResult) -> str:
     reviewed = sum(1 for r in result.files if r.not_reviewed is None)
-    skipped = len(result.files) - reviewed
+    folders = sum(1 for r in result.files if r.is_folder)
+    skipped = len(result.files) - reviewed - folders
+    if folders:
+        walked = f"{folders} {'folder' if folders == 1 else 'folders'}"
+        skipped = f"{skipped} {'file' if skipped == 1 else 'files'} and {walked}" if skipped else walked
     counts = {s: 0 for s in Severity}
     for finding in result.findings:
         counts[finding.severity] += 1
