@@ -259,3 +259,49 @@ def test_cached_analysis_keeps_the_kind_and_codes_of_each_mark(tmp_path: Path) -
         assert rules_flagged(nosec) == {"weak-hash"}
         assert rules_flagged(noqa) == {"os-command-injection"}
     assert list((tmp_path / "cache").rglob("*.json"))
+
+
+# --- finding the directive comments: the tree's string spans agree with the tokenizer ---------
+
+_TRICKY_COMMENTS = [
+    'x = "# nosec"\n',
+    'x = "# nosec"  # noqa: S105\n',
+    "x = f'{a:#x} # secreview: ignore'  # nosec B105\n",
+    'DOC = """\n# nosec inside a docstring\n"""\n',
+    'x = ("a"  # nosec\n     "b")\n',
+    'x = ("a" "b"  # noqa\n     )\n',
+    '@route("/#noqa")\ndef view():\n    pass\n',
+    '@route("/a")  # secreview: ignore[CWE-79]\nclass View:\n    pass\n',
+    'x = "caf\u00e9 # x"  # NOSEC\n',
+    'x = 1  # nosec\r\ny = "#noqa"\r\n',
+    'x = 1  # nosec\ry = 2  # noqa\n',
+    "x = 'a\\\n# nosec'\n",
+    'x = b"#nosec" + "#" # Noqa\n',
+]
+
+
+@pytest.mark.parametrize("code", _TRICKY_COMMENTS)
+def test_directive_comments_are_those_the_tokenizer_finds(code: str) -> None:
+    import ast
+
+    from secreview.python import source
+
+    assert source._comments(code, ast.parse(code)) == source._comments(code, None)
+
+
+def test_every_fixture_s_directive_comments_are_those_the_tokenizer_finds() -> None:
+    import ast
+
+    from secreview.python import source
+
+    fixtures = Path(__file__).parent / "fixtures"
+    compared = 0
+    for path in sorted(fixtures.rglob("*.py")):
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue  # the front end tokenizes what the host cannot parse
+        assert source._comments(text, tree) == source._comments(text, None), path
+        compared += 1
+    assert compared > 100

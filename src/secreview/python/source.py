@@ -9,6 +9,7 @@ the same node types for newer syntax, Python 2 and files with syntax errors.
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import sys
 import re
@@ -91,7 +92,7 @@ def parse(path: str, data: bytes, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Pa
     except ValueError as exc:
         raise NotReviewable(f"not valid Python {_PYTHON} ({exc})") from None
     # the rewritten text keeps every comment on its line, and the host's tokenizer reads it
-    comments = _comments(read.text if read.text is not None else text)
+    comments = _comments(read.text, None) if read.text is not None else _comments(text, read.tree if read.way == "host" else None)
     return ParsedSource(path=path, text=text, tree=read.tree, lines=physical_lines(text), comments=comments,
                         notes=read.notes, way=read.way)
 
@@ -109,16 +110,100 @@ def physical_lines(text: str) -> list[str]:
 
 
 # Only comments that can change the review are collected; tokenizing every file just to find
-# none would cost more than parsing it.
+# none would cost more than parsing it, and tokenizing every file that holds a directive word
+# (a third of real trees say ``noqa`` somewhere) costs ten times the parse in pure-Python
+# ``tokenize``.  So a file the host parsed is read the cheap way: each line where a directive
+# word follows a ``#`` is a candidate, and its comment starts at its first ``#`` that no string
+# literal of the tree covers.  Where the tree cannot settle it (a ``#`` inside a string that spans
+# lines, which may be a comment between implicitly joined parts; a lone carriage return, which
+# the tree counts as a line break and ``tokenize`` does not), the file is tokenized as before.
 _DIRECTIVE_WORDS = ("secreview", "nosec", "noqa")
+_DIRECTIVE = re.compile("|".join(_DIRECTIVE_WORDS), re.IGNORECASE | re.ASCII)
+_STRING_NODES = tuple(getattr(ast, name) for name in ("JoinedStr", "TemplateStr") if hasattr(ast, name))
 
 
-def _comments(text: str) -> dict[int, str]:
-    """Line -> comment text, for comments holding a secreview or nosec directive."""
-    found: dict[int, str] = {}
+def _comments(text: str, tree: ast.Module | None = None) -> dict[int, str]:
+    """Line -> comment text, for comments holding a secreview, nosec or noqa directive.
+    ``tree``: the host's tree of exactly ``text``, which lets most files skip tokenizing."""
     lowered = text.lower()
     if not any(word in lowered for word in _DIRECTIVE_WORDS):
-        return found
+        return {}
+    if tree is not None:
+        found = _comments_beside_the_tree(text, tree)
+        if found is not None:
+            return found
+    found = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.COMMENT and any(w in token.string.lower() for w in _DIRECTIVE_WORDS):
+                found[token.start[0]] = token.string
+    except (tokenize.TokenError, SyntaxError, RecursionError):
+        pass  # the tree parsed, so a tokenizer quirk only costs us suppressions on later lines
+    return found
+
+
+def _candidate_lines(text: str) -> dict[int, str]:
+    """Line number -> line, for each line where a directive word follows a ``#``."""
+    candidates: dict[int, str] = {}
+    line_number, counted_to = 1, 0
+    for match in _DIRECTIVE.finditer(text):
+        start = text.rfind("\n", 0, match.start()) + 1
+        if text.find("#", start, match.start()) < 0:
+            continue
+        line_number += text.count("\n", counted_to, start)
+        counted_to = start
+        if line_number not in candidates:
+            end = text.find("\n", start)
+            candidates[line_number] = text[start:] if end < 0 else text[start:end]
+    return candidates
+
+
+def _comments_beside_the_tree(text: str, tree: ast.Module) -> dict[int, str] | None:
+    """The directive comments found with the tree's string spans; None when the tree cannot
+    tell a comment from string content on some candidate line."""
+    candidates = _candidate_lines(text)
+    if not candidates:
+        return {}
+    if "\r" in text.replace("\r\n", ""):
+        return None
+    covered: dict[int, list[tuple[int, int]]] = {}  # line -> byte spans of single-line strings
+    spanning: list[tuple[int, int, int, int]] = []  # strings over several lines: their positions
+    lines = sorted(candidates)
+    pending: list[ast.AST] = [tree]
+    while pending:  # only into nodes that reach a candidate line: most of the tree is never seen
+        node = pending.pop()
+        first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        decorators = getattr(node, "decorator_list", None)
+        if first is not None and decorators:  # a definition's position is its def line, below them
+            first = min(first, decorators[0].lineno)
+        if first is not None and last is not None:
+            nearest = bisect.bisect_left(lines, first)
+            if nearest == len(lines) or lines[nearest] > last:
+                continue
+            if isinstance(node, _STRING_NODES) or (isinstance(node, ast.Constant)
+                                                   and isinstance(node.value, (str, bytes))):
+                if first == last:
+                    covered.setdefault(first, []).append((node.col_offset, node.end_col_offset))
+                else:
+                    spanning.append((first, node.col_offset, last, node.end_col_offset))
+                continue
+        pending.extend(ast.iter_child_nodes(node))
+    found: dict[int, str] = {}
+    for line_number, line in candidates.items():
+        encoded = line.removesuffix("\r").encode("utf-8", "surrogatepass")
+        column = encoded.find(b"#")
+        while column >= 0:
+            if any(first <= column < last for first, last in covered.get(line_number, ())):
+                column = encoded.find(b"#", column + 1)
+                continue
+            if any((first_line, first_column) <= (line_number, column) < (last_line, last_column)
+                   for first_line, first_column, last_line, last_column in spanning):
+                return None
+            comment = encoded[column:].decode("utf-8", "surrogatepass")
+            if any(word in comment.lower() for word in _DIRECTIVE_WORDS):
+                found[line_number] = comment
+            break
+    return found
     try:
         for token in tokenize.generate_tokens(io.StringIO(text).readline):
             if token.type == tokenize.COMMENT and any(w in token.string.lower() for w in _DIRECTIVE_WORDS):
