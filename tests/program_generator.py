@@ -335,7 +335,7 @@ class ProgramGenerator:
     def try_statement(self, ctx: Context) -> list[ast.stmt]:
         inner = replace(ctx, depth=ctx.depth + 1)
         body = self.block(inner)
-        star = self.chance(0.15)
+        star = self.chance(0.15) and hasattr(ast, "TryStar")  # except* is 3.11 syntax
         handlers = []
         for index in range(self.rng.randint(0 if not star else 1, 3)):
             handler_ctx = replace(inner, in_except_star=True) if star else inner

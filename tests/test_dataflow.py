@@ -233,6 +233,34 @@ def test_deep_nesting_degrades_instead_of_failing() -> None:
     dataflow.module_flows(ctx)  # no exception
 
 
+def test_enclosing_function_and_statement_are_found_from_any_node_in_any_order() -> None:
+    import ast
+
+    code = textwrap.dedent("""\
+        x = len([1, 2])
+        class C:
+            def method(self):
+                handler = lambda value: str(value)
+                def inner():
+                    return run(a + b + c)
+                return inner
+        """)
+    ctx = ModuleContext(parse("scopes.py", code.encode()), module_name="scopes")
+    functions = {f.name: f for f in ctx.nodes(ast.FunctionDef)}
+    calls = {c.func.id if isinstance(c.func, ast.Name) else c.func.attr: c for c in ctx.nodes(ast.Call)}
+    names = {n.id: n for n in ctx.nodes(ast.Name)}
+    # asked innermost first, then outermost, so answers remembered from one walk serve the next
+    for _ in range(2):
+        assert ctx.enclosing_function(names["c"]) is functions["inner"]
+        assert ctx.enclosing_function(calls["run"]) is functions["inner"]
+        assert ctx.enclosing_function(functions["inner"]) is functions["method"]
+        assert ctx.enclosing_function(calls["str"]) is functions["method"]  # a lambda is no function here
+        assert ctx.enclosing_function(calls["len"]) is None
+        assert ctx.statement(names["a"]) is ctx.statement(calls["run"]) is functions["inner"].body[0]
+        assert ctx.statement(calls["len"]) is ctx.tree.body[0]
+        assert ctx.statement(functions["inner"]) is functions["inner"]
+
+
 def test_a_bad_model_file_is_a_clear_configuration_error(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("[[sink]]\ncalls = ['x.run']\n")
     (tmp_path / "pyproject.toml").write_text("[tool.secreview]\nmodels = ['bad.toml']\n")

@@ -41,11 +41,6 @@ def _grammar_programs():
     return hypothesmith.from_grammar()
 
 
-# program_generator writes try/except* (ast.TryStar), which 3.10's ast lacks
-needs_generator = pytest.mark.skipif(not hasattr(ast, "TryStar"), reason="program_generator needs Python 3.11+")
-
-
-@needs_generator
 @front_end_settings
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1))
 def test_generated_program_reads_as_ast_parse_reads_it(seed: int) -> None:
@@ -68,7 +63,6 @@ def test_program_from_the_grammar_reads_as_ast_parse_reads_it(source: str) -> No
     assert dump(forced_lowering(source)) == reference
 
 
-@needs_generator
 @front_end_settings
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1), cut=st.floats(min_value=0, max_value=1),
        junk=st.sampled_from(["(", ")", ":", "= =", "'", '"""', "f'{", "\\", "\t", "<<<<<<< HEAD\n", "print x\n"]))

@@ -727,7 +727,7 @@ class ModuleTaint:
             if sinks is None and isinstance(call.node.func, ast.Attribute):
                 sinks = models.method_sinks.get(call.node.func.attr)
             if sinks and any(s.unknown != "none" for s in sinks) or (name is not None and name in models.sources):
-                function = self._innermost_function(call.node)
+                function = self.ctx.enclosing_function(call.node)
                 if function is not None:
                     found.add(function)
         prefixes = _source_prefixes(models)
@@ -748,18 +748,10 @@ class ModuleTaint:
                 parent = ctx.parent(node)
                 name = ctx.qualname(parent) if isinstance(parent, ast.Attribute) else ctx.qualname(node)
                 if name is not None and (models.canonical(name) in prefixes or models.canonical(qual) in prefixes):
-                    function = self._innermost_function(node)
+                    function = self.ctx.enclosing_function(node)
                     if function is not None:
                         found.add(function)
         return found
-
-    def _innermost_function(self, node: ast.AST) -> ast.AST | None:
-        for ancestor in self.ctx.ancestors(node):
-            if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                return ancestor
-            if isinstance(ancestor, ast.Lambda):
-                continue
-        return None
 
     def facts(self, node: ast.AST) -> FunctionFacts:
         cached = self._facts.get(node)

@@ -100,6 +100,9 @@ class ModuleContext:
         self._parents: dict[ast.AST, ast.AST] = {}
         self._by_type: dict[type, list[ast.AST]] = defaultdict(list)
         self._qualnames: dict[ast.AST, str | None] = {}
+        # answers for every node on a walk up, so deep expressions cost linear, not quadratic, time
+        self._functions: dict[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None] = {}
+        self._statements: dict[ast.AST, ast.stmt] = {}
         self._index()
         self.aliases = collect_imports(self.nodes(ast.Import, ast.ImportFrom), module_name)
 
@@ -174,10 +177,23 @@ class ModuleContext:
             current = self._parents.get(current)
 
     def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-        for ancestor in self.ancestors(node):
-            if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                return ancestor
-        return None
+        """The innermost function around ``node`` (lambdas do not count), or None."""
+        walked: list[ast.AST] = []
+        current = node
+        while True:
+            known = self._functions.get(current, _MISSING)
+            if known is not _MISSING:
+                found = known
+                break
+            walked.append(current)
+            parent = self._parents.get(current)
+            if parent is None or isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found = parent
+                break
+            current = parent
+        for visited in walked:
+            self._functions[visited] = found  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
 
     def scope_name(self, node: ast.AST) -> str:
         """``Class.method`` style name of the function or class around ``node``."""
@@ -185,12 +201,21 @@ class ModuleContext:
         return ".".join(reversed(names)) or "<module>"
 
     def statement(self, node: ast.AST) -> ast.stmt:
+        """The statement ``node`` is part of (the module for a node outside every statement)."""
+        walked: list[ast.AST] = []
         current: ast.AST = node
         while not isinstance(current, ast.stmt):
+            known = self._statements.get(current)
+            if known is not None:
+                current = known
+                break
+            walked.append(current)
             parent = self._parents.get(current)
             if parent is None:
                 break
             current = parent
+        for visited in walked:
+            self._statements[visited] = current  # type: ignore[assignment]
         return current  # type: ignore[return-value]
 
     def location(self, node: ast.AST) -> Location:
