@@ -19,6 +19,12 @@ machine does, so the load average is printed; CPU time is the steadier figure.
     .venv/bin/python bench/speed.py                 # everything
     .venv/bin/python bench/speed.py --skip semgrep  # without the slow one
     .venv/bin/python bench/speed.py --profile       # and where a cold --jobs 1 run spends its time
+    .venv/bin/python bench/speed.py --skip bandit --skip ruff --skip semgrep --against ../old --repeat 3
+
+``--against DIR`` also times an earlier revision's source (a checkout, e.g. ``git worktree add
+../old 2ce4aa3``, run as ``PYTHONPATH=DIR/src``) beside this one: cold runs without a cache,
+alternating, the least CPU time of ``--repeat`` runs each, and whether the two reports hold the
+same findings.  That is how a change to the engine shows its cost on a real tree.
 
 The sdist comes from /tmp/nova_src (extracted) or /tmp/nova_dl (the archive), else it is fetched
 with ``pip download --no-deps --no-binary :all: nova`` into bench/.work/.
@@ -235,6 +241,37 @@ def run_secreview(tree: Path, jobs: int | None) -> list[Measure]:
     return results
 
 
+def _report_findings(stdout: str) -> list | None:
+    try:
+        return [(f["path"], f["findings"]) for f in json.loads(stdout)["files"]]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def compare_revision(tree: Path, against: Path, jobs: int | None, repeat: int) -> None:
+    """This source and ``against``'s, timed alternately on the same tree without a cache."""
+    base = ["-m", "secreview", "scan", "nova", "--format", "json", "--quiet", "--no-cache"]
+    if jobs is not None:
+        base += ["--jobs", str(jobs)]
+    runs: dict[str, list[Measure]] = {"this source": [], f"{against}": []}
+    reports: dict[str, str] = {}
+    for _ in range(repeat):
+        for name, command in (("this source", [sys.executable, *base]),
+                              (f"{against}", ["env", f"PYTHONPATH={against / 'src'}", sys.executable, *base])):
+            result, out = measure(f"secreview cold, {name}", command, tree)
+            runs[name].append(result)
+            reports[name] = out
+    print(f"\nThis source against {against} (no cache, least CPU of {repeat} alternating runs):")
+    best = {name: min(measures, key=lambda m: m.cpu) for name, measures in runs.items()}
+    for name, result in best.items():
+        result.note = result.note or _findings(reports[name])
+        show(result)
+    now, then = best["this source"].cpu, best[f"{against}"].cpu
+    print(f"CPU time ratio this/earlier: {now / then:.3f} ({(now / then - 1) * 100:+.1f}%)")
+    same = _report_findings(reports["this source"]) == _report_findings(reports[f"{against}"])
+    print("findings: " + ("identical in both reports" if same else "THE REPORTS' FINDINGS DIFFER"))
+
+
 def _tool(name: str) -> str | None:
     found = VENV_BIN / name
     return str(found) if found.exists() else shutil.which(name)
@@ -325,6 +362,8 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, help="secreview --jobs (default: its own, one per core)")
     parser.add_argument("--skip", action="append", default=[], choices=("bandit", "ruff", "semgrep"))
     parser.add_argument("--profile", action="store_true", help="also profile a cold --jobs 1 run")
+    parser.add_argument("--against", type=Path, help="an earlier revision's source checkout to time beside this one")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each revision for --against")
     parser.add_argument("--time-limit", type=float, default=LIMIT["seconds"], help="seconds per run before it is stopped")
     args = parser.parse_args()
     LIMIT["seconds"] = args.time_limit
@@ -344,6 +383,8 @@ def main() -> int:
         for tool, runner in (("bandit", run_bandit), ("ruff", run_ruff), ("semgrep", run_semgrep)):
             if tool not in args.skip:
                 show(runner(tree))
+        if args.against is not None:
+            compare_revision(tree, args.against.resolve(), args.jobs, args.repeat)
         print(f"load average {os.getloadavg()[0]:.1f} at end")
         if args.profile:
             profile(tree)
