@@ -9,10 +9,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import __version__, baseline, changes, cwe, guards, parallel, reading, rules
+from . import __version__, baseline, changes, cwe, display, guards, parallel, reading, rules
 from .cache import Cache
 from . import config as configuration
-from .findings import Severity
 from .progress import Progress
 from .report import FORMATS
 from .report.escape import visible
@@ -32,6 +31,10 @@ def _review_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--format", choices=sorted(FORMATS), default="text")
     command.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of standard output")
     command.add_argument("--fail-on", metavar="SEVERITY", help="exit 1 when a finding at or above this severity remains (default: low)")
+    command.add_argument("--min-severity", metavar="SEVERITY",
+                         help="show only findings at or above this severity; the summary counts the rest (default: low)")
+    command.add_argument("--min-confidence", metavar="CONFIDENCE",
+                         help="show only findings at or above this confidence: low, medium or high (default: low)")
     command.add_argument("--fail-on-incomplete", action="store_true", default=None,
                          help="also exit 1 when a file is not reviewed or not fully reviewed")
     command.add_argument("--config", metavar="PYPROJECT", help="read [tool.secreview] from this file instead of the nearest pyproject.toml")
@@ -109,12 +112,10 @@ def _config_for(args: argparse.Namespace, pyproject: Path | None = _FOUND) -> co
             first = next((p for p in getattr(args, "paths", ()) if p != "-"), ".")
             pyproject = configuration.find_pyproject(Path(first))
     loaded = configuration.load(pyproject)
-    fail_on = None
-    if args.fail_on is not None:
-        try:
-            fail_on = Severity.parse(args.fail_on)
-        except ValueError as exc:
-            raise configuration.ConfigError(f"--fail-on: {exc}") from None
+    fail_on, min_severity, min_confidence = (
+        None if given is None else configuration.check_option(key, given, "--")
+        for key, given in (("fail-on", args.fail_on), ("min-severity", args.min_severity),
+                           ("min-confidence", args.min_confidence)))
     if args.max_file_size is not None and args.max_file_size <= 0:
         raise configuration.ConfigError("--max-file-size must be a positive number of bytes")
     time_budget = None if args.time_budget is None else configuration.check_option("time-budget", args.time_budget, "--")
@@ -137,6 +138,8 @@ def _config_for(args: argparse.Namespace, pyproject: Path | None = _FOUND) -> co
         disable=loaded.disable + tuple(args.disable) if args.disable else None,
         fail_on=fail_on,
         fail_on_incomplete=args.fail_on_incomplete,
+        min_severity=min_severity,
+        min_confidence=min_confidence,
         test_code=args.test_code,
         nosec=args.nosec,
         noqa=args.noqa,
@@ -171,6 +174,7 @@ def _report(args: argparse.Namespace, result: ReviewResult, entries: list | None
         result = baseline.compare(result, baseline.read(Path(args.baseline)) if entries is None else entries)
         if result.provenance is None:
             result = dataclasses.replace(result, provenance=changes.provenance(result.root))
+    result = display.shown(result)
     _write(FORMATS[args.format](result), args.output)
     return result.exit_code()
 

@@ -20,7 +20,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 from . import reading
-from .findings import Severity
+from .findings import Confidence, Severity
 from .guards import DEFAULT_MAX_MEMORY_MIB, DEFAULT_TIME_BUDGET_S, MIN_MAX_MEMORY_MIB
 from .python.source import DEFAULT_MAX_FILE_BYTES
 
@@ -47,6 +47,9 @@ class Config:
     time_budget: float = DEFAULT_TIME_BUDGET_S  # CPU seconds of analysis per file; 0: unbounded
     max_memory: int = DEFAULT_MAX_MEMORY_MIB  # MiB for the whole review, all processes; 0: unbounded
     fail_on_incomplete: bool = False  # exit 1 when a file is not (fully) reviewed: a gate that fails closed
+    # what a report shows (secreview.display); the findings below them are counted, not shown
+    min_severity: Severity = Severity.LOW
+    min_confidence: Confidence = Confidence.LOW
     root: Path | None = field(default=None, compare=False)  # directory of the pyproject.toml
     source: str | None = field(default=None, compare=False)
 
@@ -73,6 +76,15 @@ def _severity(key: str, value: Any) -> Severity:
         raise ConfigError(f"{key} must be a string, got {value!r}")
     try:
         return Severity.parse(value)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+
+
+def _confidence(key: str, value: Any) -> Confidence:
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string, got {value!r}")
+    try:
+        return Confidence.parse(value)
     except ValueError as exc:
         raise ConfigError(f"{key}: {exc}") from None
 
@@ -125,6 +137,8 @@ OPTIONS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "time-budget": ("time_budget", _seconds),
     "max-memory": ("max_memory", _memory_mib),
     "fail-on-incomplete": ("fail_on_incomplete", _boolean),
+    "min-severity": ("min_severity", _severity),
+    "min-confidence": ("min_confidence", _confidence),
 }
 assert {attr for attr, _ in OPTIONS.values()} == {f.name for f in fields(Config)} - {"root", "source"}
 

@@ -47,6 +47,14 @@ class Confidence(enum.IntEnum):
     def label(self) -> str:
         return self.name.lower()
 
+    @classmethod
+    def parse(cls, text: str) -> "Confidence":
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            choices = ", ".join(c.label for c in cls)
+            raise ValueError(f"unknown confidence {text!r} (choose from {choices})") from None
+
 
 @dataclass(frozen=True, order=True)
 class Location:

@@ -40,6 +40,7 @@ class ReviewResult:
     baseline_state: dict[str, str] | None = None  # fingerprint -> "new" / "unchanged"; None: nothing compared
     fixed: list[BaselineEntry] = field(default_factory=list)  # compared findings that no longer occur
     still_present: list[Finding] = field(default_factory=list)  # in code the commit message says it fixes
+    hidden: list[Finding] = field(default_factory=list)  # below min-severity/min-confidence (secreview.display)
 
     @property
     def findings(self) -> list[Finding]:

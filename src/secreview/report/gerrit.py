@@ -16,7 +16,7 @@ import hashlib
 import json
 from typing import Any
 
-from .. import __version__, cwe
+from .. import __version__, cwe, display
 from ..findings import Finding, Location, Severity
 from ..review import ReviewResult
 from .escape import json_visible, visible
@@ -71,13 +71,17 @@ def run_id(result: ReviewResult) -> str:
 def _summary(result: ReviewResult) -> str:
     findings = result.findings
     where = "on the lines this change touches" if result.change is not None else "in the reviewed code"
-    if not findings:
+    if not findings and result.hidden:
+        text = f"secreview: no findings to show {where}."
+    elif not findings:
         text = f"secreview: No security defects are detected {where}."
     else:
         counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
         by_severity = ", ".join(f"{s.label} {counts[s]}" for s in sorted(Severity, reverse=True) if counts[s])
         noun = "finding" if len(findings) == 1 else "findings"
         text = f"secreview: {len(findings)} {noun} {where} ({by_severity})."
+    if result.hidden:
+        text += f" {display.hidden_note(result).capitalize()}."
     if result.still_present:
         text += f" {len(result.still_present)} still present although the commit message speaks of a fix."
     if result.fixed:

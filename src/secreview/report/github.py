@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import cwe
+from .. import cwe, display
 from ..findings import Finding, Severity
 from ..review import ReviewResult
 from .escape import json_visible, visible
@@ -63,6 +63,8 @@ def render(result: ReviewResult) -> str:
             lines.append(line)
     for path, status, why in result.gaps():
         lines.append(f"::warning file={escape_property(visible(path))},title={status}::{escape_data(visible(why))}")
+    if result.hidden:
+        lines.append(f"::notice title=findings hidden::{escape_data(display.hidden_note(result))}")
     if result.change is not None:
         for note in result.change.notes:
             lines.append(f"::warning title=configuration::{escape_data(visible(note))}")
@@ -123,8 +125,12 @@ def review_document(result: ReviewResult) -> dict[str, Any]:
     where = "on the lines this change touches" if result.change is not None else "in the reviewed code"
     if total:
         summary = f"secreview: {total} security finding{'s' if total != 1 else ''} {where}."
+    elif result.hidden:
+        summary = f"secreview: no findings to show {where}."
     else:
         summary = f"secreview: No security defects are detected {where}."
+    if result.hidden:
+        summary += f" {display.hidden_note(result).capitalize()}."
     sections = [summary]
     if outside_diff:
         listed = [

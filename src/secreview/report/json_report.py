@@ -77,6 +77,7 @@ def document(result: ReviewResult) -> dict[str, Any]:
             "files_not_fully_reviewed": sum(1 for f in files if f["reviewed"] and f["incomplete"]),
             "findings": sum(counts.values()),
             "by_severity": counts,
+            "hidden": len(result.hidden),
         },
         **change,
     }

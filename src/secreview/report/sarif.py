@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from .. import __version__, cwe
+from .. import __version__, cwe, display
 from ..findings import Finding, Location, Severity
 from ..review import ReviewResult
 from .escape import json_visible
@@ -201,8 +201,16 @@ def document(result: ReviewResult) -> dict[str, Any]:
             "results": _results(result, rule_index),
             "columnKind": "unicodeCodePoints",
             **_provenance(result),
+            **_hidden(result),
         }],
     }
+
+
+def _hidden(result: ReviewResult) -> dict[str, Any]:
+    """How many findings the display thresholds left out of ``results``, so a consumer knows."""
+    if not result.hidden:
+        return {}
+    return {"properties": {"hiddenFindings": len(result.hidden), "hiddenBy": display.thresholds(result)}}
 
 
 def render(result: ReviewResult) -> str:

@@ -7,7 +7,7 @@ A file with nothing to report says so plainly.
 
 from __future__ import annotations
 
-from .. import cwe
+from .. import cwe, display
 from ..findings import FileReview, Finding, Severity
 from ..review import ReviewResult
 from .escape import visible, visible_lines
@@ -41,7 +41,9 @@ def render_finding(finding: Finding) -> list[str]:
     return lines
 
 
-def render_file(review: FileReview, strict: bool = False, clean: str = CLEAN) -> list[str]:
+def render_file(review: FileReview, strict: bool = False, clean: str = CLEAN, hidden: str = "") -> list[str]:
+    """``hidden``: the note on this file's findings below the display thresholds, if any; the
+    file is then not called clean."""
     lines = [visible(review.path)]
     if review.not_reviewed is not None:
         lines.append(f"  not reviewed: {visible(review.not_reviewed)}")
@@ -50,7 +52,9 @@ def render_file(review: FileReview, strict: bool = False, clean: str = CLEAN) ->
         lines.extend(render_finding(finding))
     for note in review.incomplete:
         lines.append(f"  not fully reviewed: {visible(note)}")
-    if not review.findings:
+    if hidden:
+        lines.append(f"  {hidden}")
+    elif not review.findings:
         lines.append(f"  {CLEAN_SO_FAR if review.incomplete else clean}")
     if strict:
         for line, text in review.unused_suppressions:
@@ -76,7 +80,8 @@ def summary(result: ReviewResult) -> str:
     files = "file" if reviewed == 1 else "files"
     partial = sum(1 for r in result.files if r.not_reviewed is None and r.incomplete)
     partly = f" ({partial} not fully)" if partial else ""
-    return f"Summary: {reviewed} {files} reviewed{partly}, {skipped} not reviewed; {total} {noun} ({by_severity})."
+    hidden = f"; {display.hidden_note(result)}" if result.hidden else ""
+    return f"Summary: {reviewed} {files} reviewed{partly}, {skipped} not reviewed; {total} {noun} ({by_severity}){hidden}."
 
 
 def render_change(change) -> list[str]:
@@ -137,7 +142,8 @@ def render(result: ReviewResult) -> str:
             blocks.append("\n".join(render_added_suppressions(result.change)))
     if result.still_present:
         blocks.append("\n".join(render_still_present(result.still_present)))
-    blocks += ["\n".join(render_file(r, result.config.strict, clean)) for r in result.files]
+    hidden = display.hidden_by_file(result)
+    blocks += ["\n".join(render_file(r, result.config.strict, clean, hidden.get(r.path, ""))) for r in result.files]
     if not result.files:
         none = "No Python files were changed." if result.change is not None else "No Python files were found to review."
         blocks.append(none)
