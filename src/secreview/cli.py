@@ -35,6 +35,8 @@ def _review_options(command: argparse.ArgumentParser) -> None:
                          help="show only findings at or above this severity; the summary counts the rest (default: low)")
     command.add_argument("--min-confidence", metavar="CONFIDENCE",
                          help="show only findings at or above this confidence: low, medium or high (default: low)")
+    command.add_argument("--show-clean", action="store_true", default=None,
+                         help="in the text of a tree, list each clean file instead of one line counting them")
     command.add_argument("--fail-on-incomplete", action="store_true", default=None,
                          help="also exit 1 when a file is not reviewed or not fully reviewed")
     command.add_argument("--config", metavar="PYPROJECT", help="read [tool.secreview] from this file instead of the nearest pyproject.toml")
@@ -140,6 +142,7 @@ def _config_for(args: argparse.Namespace, pyproject: Path | None = _FOUND) -> co
         fail_on_incomplete=args.fail_on_incomplete,
         min_severity=min_severity,
         min_confidence=min_confidence,
+        show_clean=args.show_clean,
         test_code=args.test_code,
         nosec=args.nosec,
         noqa=args.noqa,

@@ -50,6 +50,7 @@ class Config:
     # what a report shows (secreview.display); the findings below them are counted, not shown
     min_severity: Severity = Severity.LOW
     min_confidence: Confidence = Confidence.LOW
+    show_clean: bool = False  # the text lists every clean file of a tree, not one line counting them
     root: Path | None = field(default=None, compare=False)  # directory of the pyproject.toml
     source: str | None = field(default=None, compare=False)
 
@@ -139,6 +140,7 @@ OPTIONS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "fail-on-incomplete": ("fail_on_incomplete", _boolean),
     "min-severity": ("min_severity", _severity),
     "min-confidence": ("min_confidence", _confidence),
+    "show-clean": ("show_clean", _boolean),
 }
 assert {attr for attr, _ in OPTIONS.values()} == {f.name for f in fields(Config)} - {"root", "source"}
 

@@ -2,7 +2,10 @@
 
 Files are listed in path order, findings by line.  Every finding states its severity, CWE and
 pillar, the exact line, the evidence (the data-flow trace when there is one), and the fix.
-A file with nothing to report says so plainly.
+A file with nothing to report says so plainly.  A tree's report scales: it lists the files with
+something to say (findings, hidden findings, a reason it was not fully reviewed, suppressions
+``--strict`` reports), then one line for the clean rest (``--show-clean`` lists each), and ends
+with a table of findings per rule and severity before the summary.
 """
 
 from __future__ import annotations
@@ -128,6 +131,34 @@ def render_fixed(result: ReviewResult) -> list[str]:
     return lines
 
 
+def _clean_rest(clean: str, count: int) -> str:
+    """The clean statement for ``count`` files not listed one by one."""
+    files = f"the other {count} file{'' if count == 1 else 's'}"
+    if clean.endswith(" in the code."):
+        return f"{clean.removesuffix(' in the code.')} in {files} (--show-clean lists them)."
+    return f"{clean.removesuffix('.')} in {files} (--show-clean lists them)."
+
+
+def render_table(findings: list[Finding]) -> list[str]:
+    """Findings per rule and severity, the rules with the most severe findings first."""
+    order = sorted(Severity, reverse=True)
+    counts: dict[str, dict[Severity, int]] = {}
+    for finding in findings:
+        row = counts.setdefault(finding.rule, {s: 0 for s in Severity})
+        row[finding.severity] += 1
+    width = max(len("rule"), *(len(rule) for rule in counts))
+    lines = ["Findings by rule:", f"  {'rule':<{width}}  " + "  ".join(f"{s.label:>8}" for s in order)]
+    ranked = sorted(counts.items(), key=lambda item: ([-item[1][s] for s in order], item[0]))
+    for rule, row in ranked:
+        lines.append(f"  {rule:<{width}}  " + "  ".join(f"{row[s]:>8}" for s in order))
+    return lines
+
+
+def _has_something_to_say(lines: list[str], clean: str) -> bool:
+    """Whether a rendered file says more than its name and the clean statement."""
+    return lines[1:] != [f"  {clean}"]
+
+
 def render(result: ReviewResult) -> str:
     if result.change is not None:
         clean = CLEAN_CHANGE
@@ -143,7 +174,21 @@ def render(result: ReviewResult) -> str:
     if result.still_present:
         blocks.append("\n".join(render_still_present(result.still_present)))
     hidden = display.hidden_by_file(result)
-    blocks += ["\n".join(render_file(r, result.config.strict, clean, hidden.get(r.path, ""))) for r in result.files]
+    one_by_one = result.config.show_clean or len(result.files) == 1
+    listed, clean_files = 0, 0
+    for review in result.files:
+        lines = render_file(review, result.config.strict, clean, hidden.get(review.path, ""))
+        if one_by_one or _has_something_to_say(lines, clean):
+            blocks.append("\n".join(lines))
+            listed += 1
+        else:
+            clean_files += 1
+    if clean_files and not listed:
+        blocks.append(f"{clean}\n  ({clean_files} files; --show-clean lists them)")
+    elif clean_files:
+        blocks.append(_clean_rest(clean, clean_files))
+    if len(result.files) > 1 and result.findings:
+        blocks.append("\n".join(render_table(result.findings)))
     if not result.files:
         none = "No Python files were changed." if result.change is not None else "No Python files were found to review."
         blocks.append(none)
