@@ -106,12 +106,35 @@ def test_text_review_matches_the_golden_file(tree: Path) -> None:
 
 
 def test_text_lists_files_in_path_order_and_ends_with_the_summary(tree: Path) -> None:
-    output = render("text")
-    headers = [line for line in output.splitlines() if line and not line.startswith(" ") and not line.startswith("Summary")]
-    assert headers == sorted(headers)
-    assert output.rstrip("\n").splitlines()[-1] == (
-        "Summary: 6 files reviewed, 1 not reviewed; 3 findings (critical 0, high 3, medium 0, low 0)."
-    )
+    blocks = render("text").rstrip("\n").split("\n\n")
+    headers = [block.splitlines()[0] for block in blocks if block.splitlines()[0].endswith(".py")]
+    assert headers == sorted(headers) == ["service/broken.py", "service/cache.py", "service/config.py",
+                                          "service/legacy.py"]
+    # the clean files are counted on one line, then the table, then the summary
+    assert blocks[-3] == "No security defects are detected in the other 3 files (--show-clean lists them)."
+    assert blocks[-2].splitlines()[:1] == ["Findings by rule:"]
+    assert blocks[-1] == "Summary: 6 files reviewed, 1 not reviewed; 3 findings (critical 0, high 3, medium 0, low 0)."
+
+
+def test_show_clean_lists_every_clean_file_of_a_tree(tree: Path) -> None:
+    output = render("text", "--show-clean")
+    for path in ("service/__init__.py", "service/views.py", "tests/test_cache.py"):
+        assert f"{path}\n  No security defects are detected in the code.\n" in output
+    assert "--show-clean lists them" not in output
+
+
+def test_a_clean_tree_says_so_in_one_statement(tree: Path) -> None:
+    run = scan("service/__init__.py", "service/views.py", "--no-cache")
+    assert run.code == 0
+    assert run.stdout.startswith("No security defects are detected in the code.\n  (2 files; --show-clean lists them)\n")
+    assert "Findings by rule" not in run.stdout
+
+
+def test_the_table_counts_findings_per_rule_and_severity(tree: Path) -> None:
+    table = render("text").split("Findings by rule:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.split() for line in table] == [["rule", "critical", "high", "medium", "low"],
+                                                 ["unsafe-deserialization", "0", "2", "0", "0"],
+                                                 ["yaml-unsafe-load", "0", "1", "0", "0"]]
 
 
 # --- JSON ---------------------------------------------------------------------------------
@@ -392,3 +415,21 @@ def test_identical_defects_in_one_function_have_different_fingerprints(tmp_path:
     found = fingerprints("mod.py")
     assert [line for line, _ in found] == [5, 6]
     assert found[0][1] != found[1][1]
+
+
+def test_sarif_srcroot_is_the_repository_root_whichever_folder_the_review_ran_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import subprocess
+
+    repo = tmp_path / "repo"
+    write(repo, {"service/api/loader.py": "import pickle\n\n\ndef load(blob):\n    return pickle.loads(blob)\n"})
+    write(tmp_path, {"elsewhere/tool.py": "import pickle\nprint(pickle.loads(open(0, 'rb').read()))\n"})
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.chdir(repo / "service")
+    run = scan(".", str(tmp_path / "elsewhere"), "--format", "sarif", "--no-cache", *DESERIALIZATION_ONLY)
+    [sarif_run] = assert_valid_sarif(run.stdout)["runs"]
+    assert sarif_run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == repo.resolve().as_uri() + "/"
+    locations = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif_run["results"])
+    # inside the repository: relative to its root; outside it: an absolute file URI
+    assert locations == sorted(["service/api/loader.py", (tmp_path / "elsewhere/tool.py").resolve().as_uri()])

@@ -2,8 +2,10 @@
 
 Each rule carries its CWE twice: as the ``external/cwe/cwe-N`` tag that GitHub code scanning
 reads, and as a relationship to the CWE taxonomy shipped in the run, which is how SARIF itself
-relates a rule to a taxonomy.  Paths are relative to ``%SRCROOT%`` (the working directory of the
-review), fingerprints go into ``partialFingerprints``, traces become ``codeFlows``, and files
+relates a rule to a taxonomy.  Paths are relative to ``%SRCROOT%``: the root of the git
+repository that holds the review's working directory (a folder holding ``.git``), else the common
+folder of the reviewed files, so that code scanning maps every result to its file whichever
+folder the review ran from; a file outside that root gets an absolute ``file:`` URI.  Fingerprints go into ``partialFingerprints``, traces become ``codeFlows``, and files
 that could not be reviewed become tool execution notifications.  Values are exact; the characters
 that could act when the document is printed (controls the JSON encoder leaves raw, bidi controls,
 runner markers) are written as JSON escapes by :func:`~.escape.json_visible`.
@@ -12,6 +14,7 @@ runner markers) are written as JSON escapes by :func:`~.escape.json_visible`.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -29,12 +32,38 @@ _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "
 _SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0"}
 
 
-def _artifact(path: str) -> dict[str, Any]:
-    posix = PurePosixPath(Path(path).as_posix())
-    if posix.is_absolute():
-        return {"uri": Path(path).as_uri()}
-    # surrogateescape: an undecodable byte of a file name is its own %XX, as in the name on disk
-    return {"uri": quote(str(posix), errors="surrogateescape"), "uriBaseId": SRCROOT}
+def source_root(root: Path, paths: list[str]) -> Path:
+    """``%SRCROOT%`` for paths displayed relative to ``root``: the repository holding ``root``,
+    else the common folder of ``paths``, else ``root`` itself."""
+    for candidate in (root, *root.parents):
+        if os.path.lexists(candidate / ".git"):
+            return candidate
+    folders = [os.path.dirname(os.path.normpath(os.path.join(root, p))) for p in paths]
+    try:
+        return Path(os.path.commonpath(folders)) if folders else root
+    except ValueError:  # paths on different drives
+        return root
+
+
+class _Uris:
+    """Artifact locations for the displayed paths of one review (relative to ``root``)."""
+
+    def __init__(self, root: Path, base: Path):
+        self.root, self.base = root, base
+
+    def artifact(self, path: str) -> dict[str, Any]:
+        if path == "<stdin>":
+            return {"uri": quote(path), "uriBaseId": SRCROOT}
+        full = os.path.normpath(os.path.join(self.root, path))
+        relative = os.path.relpath(full, self.base)
+        if relative == os.pardir or relative.startswith(os.pardir + os.sep) or os.path.isabs(relative):
+            return {"uri": Path(full).as_uri()}
+        # surrogateescape: an undecodable byte of a file name is its own %XX, as in the name on disk
+        return {"uri": quote(PurePosixPath(Path(relative).as_posix()).as_posix(), errors="surrogateescape"),
+                "uriBaseId": SRCROOT}
+
+    def physical(self, location: Location) -> dict[str, Any]:
+        return {"physicalLocation": {"artifactLocation": self.artifact(location.path), "region": _region(location)}}
 
 
 def _region(location: Location) -> dict[str, Any]:
@@ -46,10 +75,6 @@ def _region(location: Location) -> dict[str, Any]:
     if location.snippet:
         region["snippet"] = {"text": location.snippet}
     return region
-
-
-def _physical(location: Location) -> dict[str, Any]:
-    return {"physicalLocation": {"artifactLocation": _artifact(location.path), "region": _region(location)}}
 
 
 def _rule_descriptor(rule) -> dict[str, Any]:
@@ -87,7 +112,7 @@ def _taxonomy(cwe_ids: list[int]) -> dict[str, Any]:
     }
 
 
-def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+def _result(finding: Finding, rule_index: dict[str, int], uris: _Uris) -> dict[str, Any]:
     entry = cwe.lookup(finding.cwe)
     text = f"{finding.message} Fix: {finding.fix}"
     result: dict[str, Any] = {
@@ -95,7 +120,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         "ruleIndex": rule_index[finding.rule],
         "level": _LEVEL[finding.severity],
         "message": {"text": text},
-        "locations": [_physical(finding.location)],
+        "locations": [uris.physical(finding.location)],
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
         "taxa": [{"id": str(entry.id), "toolComponent": {"name": "CWE", "index": 0}}],
         "properties": {
@@ -106,20 +131,20 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     }
     if finding.trace:
         steps = [
-            {"location": {**_physical(step.location), "message": {"text": step.label}}, "nestingLevel": 0}
+            {"location": {**uris.physical(step.location), "message": {"text": step.label}}, "nestingLevel": 0}
             for step in finding.trace
         ]
         result["codeFlows"] = [{"threadFlows": [{"locations": steps}]}]
     return result
 
 
-def _absent(entry, rule_index: dict[str, int]) -> dict[str, Any]:
+def _absent(entry, rule_index: dict[str, int], uris: _Uris) -> dict[str, Any]:
     """A baseline entry (or a finding before the change) that no longer occurs."""
     absent: dict[str, Any] = {
         "ruleId": entry.rule,
         "level": _LEVEL[Severity.parse(entry.severity)],
         "message": {"text": f"No longer found: {entry.message}"},
-        "locations": [_physical(Location(entry.path, entry.line, snippet=entry.snippet))],
+        "locations": [uris.physical(Location(entry.path, entry.line, snippet=entry.snippet))],
         "partialFingerprints": {FINGERPRINT_KEY: entry.fingerprint},
         "baselineState": "absent",
     }
@@ -128,13 +153,13 @@ def _absent(entry, rule_index: dict[str, int]) -> dict[str, Any]:
     return absent
 
 
-def _results(result: ReviewResult, rule_index: dict[str, int]) -> list[dict[str, Any]]:
-    results = [_result(f, rule_index) for f in result.findings]
+def _results(result: ReviewResult, rule_index: dict[str, int], uris: _Uris) -> list[dict[str, Any]]:
+    results = [_result(f, rule_index, uris) for f in result.findings]
     if result.baseline_state is None:
         return results
     for finding, entry in zip(result.findings, results):
         entry["baselineState"] = result.baseline_state.get(finding.fingerprint, "new")
-    return results + [_absent(e, rule_index) for e in result.fixed]
+    return results + [_absent(e, rule_index, uris) for e in result.fixed]
 
 
 def _provenance(result: ReviewResult) -> dict[str, Any]:
@@ -148,7 +173,7 @@ def _provenance(result: ReviewResult) -> dict[str, Any]:
     return {"versionControlProvenance": [details]}
 
 
-def _change_notifications(change) -> list[dict[str, Any]]:
+def _change_notifications(change, uris: _Uris) -> list[dict[str, Any]]:
     """The change's notes (it edits [tool.secreview]) and the suppressions it adds, which a
     reviewer must see although they are no results."""
     found: list[dict[str, Any]] = [{"level": "warning", "message": {"text": note}} for note in change.notes]
@@ -157,7 +182,7 @@ def _change_notifications(change) -> list[dict[str, Any]]:
         found.append({
             "level": "note",
             "message": {"text": f"{mark.path}: line {mark.line}: suppression {mark.how}: {mark.what}: {reason}"},
-            "locations": [{"physicalLocation": {"artifactLocation": _artifact(mark.path),
+            "locations": [{"physicalLocation": {"artifactLocation": uris.artifact(mark.path),
                                                 "region": {"startLine": mark.line}}}],
             "properties": {"kind": mark.kind, "rules": list(mark.rules), "reason": mark.reason,
                            "covers": list(mark.covers)},
@@ -168,6 +193,8 @@ def _change_notifications(change) -> list[dict[str, Any]]:
 def document(result: ReviewResult) -> dict[str, Any]:
     rules = sorted({r.id: r for r in result.rules}.values(), key=lambda r: r.id)
     rule_index = {r.id: i for i, r in enumerate(rules)}
+    root = result.root.resolve()
+    uris = _Uris(root, source_root(root, [review.path for review in result.files]))
     notifications = []
     for review in result.files:
         problems = [review.not_reviewed] if review.not_reviewed is not None else []
@@ -176,11 +203,11 @@ def document(result: ReviewResult) -> dict[str, Any]:
             notifications.append({
                 "level": "error" if review.not_reviewed is not None else "warning",
                 "message": {"text": f"{review.path}: {problem}"},
-                "locations": [{"physicalLocation": {"artifactLocation": _artifact(review.path)}}],
+                "locations": [{"physicalLocation": {"artifactLocation": uris.artifact(review.path)}}],
             })
     if result.change is not None:
-        notifications.extend(_change_notifications(result.change))
-    root_uri = result.root.resolve().as_uri().rstrip("/") + "/"
+        notifications.extend(_change_notifications(result.change, uris))
+    root_uri = uris.base.as_uri().rstrip("/") + "/"
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -198,7 +225,7 @@ def document(result: ReviewResult) -> dict[str, Any]:
             "taxonomies": [_taxonomy([r.cwe for r in rules])],
             "originalUriBaseIds": {SRCROOT: {"uri": root_uri}},
             "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
-            "results": _results(result, rule_index),
+            "results": _results(result, rule_index, uris),
             "columnKind": "unicodeCodePoints",
             **_provenance(result),
             **_hidden(result),
