@@ -32,3 +32,10 @@ def _each_test_has_its_own_review_cache(monkeypatch: pytest.MonkeyPatch, tmp_pat
     """The CLI caches analyses under $XDG_CACHE_HOME: a test must neither read what another test
     (or the developer's own runs) left there nor fill the developer's cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
+@pytest.fixture(autouse=True)
+def _no_colour_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CI runner that sets FORCE_COLOR must not paint the texts the tests compare."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)

@@ -13,7 +13,8 @@ from . import __version__, baseline, changes, cwe, display, guards, parallel, re
 from .cache import Cache
 from . import config as configuration
 from .progress import Progress
-from .report import FORMATS
+from .report import FORMATS, colour
+from .report import text as text_report
 from .report.escape import visible
 from .review import ReviewResult, review
 
@@ -178,7 +179,10 @@ def _report(args: argparse.Namespace, result: ReviewResult, entries: list | None
         if result.provenance is None:
             result = dataclasses.replace(result, provenance=changes.provenance(result.root))
     result = display.shown(result)
-    _write(FORMATS[args.format](result), args.output)
+    if args.format == "text" and colour.wanted(sys.stdout, to_file=bool(args.output)):
+        _write(text_report.render(result, colour.ANSI), args.output)
+    else:
+        _write(FORMATS[args.format](result), args.output)
     return result.exit_code()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from .. import cwe, display
 from ..findings import FileReview, Finding, Severity
 from ..review import ReviewResult
+from .colour import PLAIN, Palette
 from .escape import visible, visible_lines
 
 CLEAN = "No security defects are detected in the code."
@@ -23,14 +24,16 @@ CLEAN_SO_FAR = "No security defects are detected in the part of the code that wa
 _INDENT = " " * 8
 
 
-def render_finding(finding: Finding) -> list[str]:
+def render_finding(finding: Finding, palette: Palette = PLAIN) -> list[str]:
     entry = cwe.lookup(finding.cwe)
     pillar = cwe.pillar(finding.cwe)
     severity = finding.severity.name
+    padding = " " * max(0, 7 - len(severity))
     lines = [
-        f"  {severity:<7} CWE-{finding.cwe}  {entry.name}",
-        f"{_INDENT}pillar CWE-{pillar.id} {pillar.name} · rule {finding.rule} · confidence {finding.confidence.label}",
-        f"{_INDENT}line {finding.location.line}: {visible(finding.location.snippet)}",
+        f"  {palette.severity(finding.severity, severity)}{padding} CWE-{finding.cwe}  {entry.name}",
+        f"{_INDENT}pillar CWE-{pillar.id} {pillar.name} · rule {palette.rule(finding.rule)} · confidence "
+        f"{finding.confidence.label}",
+        f"{_INDENT}{palette.line(f'line {finding.location.line}')}: {visible(finding.location.snippet)}",
         f"{_INDENT}{visible(finding.message)}",
     ]
     if finding.trace:
@@ -44,7 +47,8 @@ def render_finding(finding: Finding) -> list[str]:
     return lines
 
 
-def render_file(review: FileReview, strict: bool = False, clean: str = CLEAN, hidden: str = "") -> list[str]:
+def render_file(review: FileReview, strict: bool = False, clean: str = CLEAN, hidden: str = "",
+                palette: Palette = PLAIN) -> list[str]:
     """``hidden``: the note on this file's findings below the display thresholds, if any; the
     file is then not called clean."""
     lines = [visible(review.path)]
@@ -52,7 +56,7 @@ def render_file(review: FileReview, strict: bool = False, clean: str = CLEAN, hi
         lines.append(f"  not reviewed: {visible(review.not_reviewed)}")
         return lines
     for finding in review.findings:
-        lines.extend(render_finding(finding))
+        lines.extend(render_finding(finding, palette))
     for note in review.incomplete:
         lines.append(f"  not fully reviewed: {visible(note)}")
     if hidden:
@@ -159,7 +163,7 @@ def _has_something_to_say(lines: list[str], clean: str) -> bool:
     return lines[1:] != [f"  {clean}"]
 
 
-def render(result: ReviewResult) -> str:
+def render(result: ReviewResult, palette: Palette = PLAIN) -> str:
     if result.change is not None:
         clean = CLEAN_CHANGE
     elif result.baseline_state is not None:
@@ -177,7 +181,7 @@ def render(result: ReviewResult) -> str:
     one_by_one = result.config.show_clean or len(result.files) == 1
     listed, clean_files = 0, 0
     for review in result.files:
-        lines = render_file(review, result.config.strict, clean, hidden.get(review.path, ""))
+        lines = render_file(review, result.config.strict, clean, hidden.get(review.path, ""), palette)
         if one_by_one or _has_something_to_say(lines, clean):
             blocks.append("\n".join(lines))
             listed += 1
