@@ -1,4 +1,6 @@
-"""CWE names and CWE-1000 pillars, derived from the catalogue shipped by the ``cwe2`` package.
+"""CWE names and CWE-1000 pillars, derived from the catalogue shipped by the ``cwe2`` package,
+read through its API (``cwe2.mappings.navigate_cwe`` names the view's table and
+``cwe2.database.get_by_category`` reads it), not through paths inside the package.
 
 The Research Concepts view (CWE-1000) arranges every weakness under one of ten pillars by
 "ChildOf" relations marked ``Primary`` within view 1000.  We follow those relations upwards
@@ -8,11 +10,12 @@ here is typed by hand: a rule that names a CWE missing from the catalogue fails 
 
 from __future__ import annotations
 
-import csv
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
+
+from cwe2.database import get_by_category
+from cwe2.mappings import navigate_cwe
 
 RESEARCH_VIEW = "1000"
 _RELATION = re.compile(r"NATURE:ChildOf:CWE ID:(\d+):VIEW ID:(\d+)(?::ORDINAL:(\w+))?")
@@ -36,23 +39,21 @@ class UnknownCweError(KeyError):
 
 @functools.lru_cache(maxsize=1)
 def _catalogue() -> dict[int, CweEntry]:
-    table = resources.files("cwe2") / "database_v49" / "navigate_cwe" / "1000.csv"
     entries: dict[int, CweEntry] = {}
-    with table.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            primary: list[int] = []
-            other: list[int] = []
-            for parent, view, ordinal in _RELATION.findall(row.get("Related Weaknesses") or ""):
-                if view != RESEARCH_VIEW:
-                    continue
-                (primary if ordinal == "Primary" else other).append(int(parent))
-            cwe_id = int(row["CWE-ID"])
-            entries[cwe_id] = CweEntry(
-                id=cwe_id,
-                name=row["Name"],
-                abstraction=row["Weakness Abstraction"],
-                parents=tuple(primary + other),
-            )
+    for weakness in get_by_category(navigate_cwe["research_concepts"]["csv_file"]):
+        primary: list[int] = []
+        other: list[int] = []
+        for parent, view, ordinal in _RELATION.findall(weakness.related_weaknesses or ""):
+            if view != RESEARCH_VIEW:
+                continue
+            (primary if ordinal == "Primary" else other).append(int(parent))
+        cwe_id = int(weakness.cwe_id)
+        entries[cwe_id] = CweEntry(
+            id=cwe_id,
+            name=weakness.name,
+            abstraction=weakness.weakness_abstraction,
+            parents=tuple(primary + other),
+        )
     return entries
 
 
