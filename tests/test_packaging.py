@@ -5,8 +5,8 @@ there (rules, models, schema, console script), away from this checkout.
 Slow beside the other tests (a build and a venv, a few seconds), so it builds once per session;
 it needs no network: ``build`` and ``setuptools`` come from the test extra (``--no-isolation``),
 and the wheel is installed without its dependencies, which are then lent from this environment,
-only those the wheel's metadata declares, so a dependency missing from ``pyproject.toml`` fails
-the run instead of being found by accident.
+only those the wheel's metadata declares (with what they in turn require), so a dependency
+missing from ``pyproject.toml`` fails the run instead of being found by accident.
 """
 
 from __future__ import annotations
@@ -98,6 +98,23 @@ def _declared_dependencies(wheel: Path) -> list[str]:
     return wanted
 
 
+def _with_their_dependencies(names: list[str]) -> list[str]:
+    """``names`` and, transitively, what each of them requires in this environment: a declared
+    dependency's own dependencies (``cwe2`` needs ``importlib_resources``) come with it."""
+    found: list[str] = []
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name.lower() in (n.lower() for n in found):
+            continue
+        found.append(name)
+        for line in importlib.metadata.requires(name) or ():
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                pending.append(requirement.name)
+    return found
+
+
 def _lend(distributions: list[str], into: Path) -> None:
     """Links to the installed files of exactly these distributions (and their dist-info)."""
     into.mkdir()
@@ -118,7 +135,7 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(built: dict[str, Path]) -> None
     _run(sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index",
          str(built["wheel"]), cwd=work)
     site = Path(_run(str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=work).stdout.strip())
-    _lend(_declared_dependencies(built["wheel"]), work / "lent")
+    _lend(_with_their_dependencies(_declared_dependencies(built["wheel"])), work / "lent")
     (site / "lent-dependencies.pth").write_text(str(work / "lent") + "\n")
 
     project = work / "project"
