@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..review import ReviewResult
-from . import gerrit, github, json_report, sarif, text
+from . import gerrit, github, gitlab, json_report, junit, sarif, text
 
 Renderer = Callable[[ReviewResult], str]
 
@@ -16,4 +16,7 @@ FORMATS: dict[str, Renderer] = {
     "gerrit": gerrit.render,
     "github": github.render,
     "github-review": github.render_review,
+    "junit": junit.render,
+    "gitlab-sast": gitlab.render_sast,
+    "gitlab-codequality": gitlab.render_code_quality,
 }

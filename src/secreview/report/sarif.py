@@ -2,10 +2,9 @@
 
 Each rule carries its CWE twice: as the ``external/cwe/cwe-N`` tag that GitHub code scanning
 reads, and as a relationship to the CWE taxonomy shipped in the run, which is how SARIF itself
-relates a rule to a taxonomy.  Paths are relative to ``%SRCROOT%``: the root of the git
-repository that holds the review's working directory (a folder holding ``.git``), else the common
-folder of the reviewed files, so that code scanning maps every result to its file whichever
-folder the review ran from; a file outside that root gets an absolute ``file:`` URI.  Fingerprints go into ``partialFingerprints``, traces become ``codeFlows``, and files
+relates a rule to a taxonomy.  Paths are relative to ``%SRCROOT%``, the repository's root
+(:mod:`.paths`), so that code scanning maps every result to its file whichever folder the review
+ran from; a file outside it gets an absolute ``file:`` URI.  Fingerprints go into ``partialFingerprints``, traces become ``codeFlows``, and files
 that could not be reviewed become tool execution notifications.  Values are exact; the characters
 that could act when the document is printed (controls the JSON encoder leaves raw, bidi controls,
 runner markers) are written as JSON escapes by :func:`~.escape.json_visible`.
@@ -14,8 +13,7 @@ runner markers) are written as JSON escapes by :func:`~.escape.json_visible`.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -23,6 +21,7 @@ from .. import __version__, cwe, display
 from ..findings import Finding, Location, Severity
 from ..review import ReviewResult
 from .escape import json_visible
+from .paths import SourcePaths
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/secreview/"
@@ -32,35 +31,18 @@ _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "
 _SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0"}
 
 
-def source_root(root: Path, paths: list[str]) -> Path:
-    """``%SRCROOT%`` for paths displayed relative to ``root``: the repository holding ``root``,
-    else the common folder of ``paths``, else ``root`` itself."""
-    for candidate in (root, *root.parents):
-        if os.path.lexists(candidate / ".git"):
-            return candidate
-    folders = [os.path.dirname(os.path.normpath(os.path.join(root, p))) for p in paths]
-    try:
-        return Path(os.path.commonpath(folders)) if folders else root
-    except ValueError:  # paths on different drives
-        return root
-
-
 class _Uris:
-    """Artifact locations for the displayed paths of one review (relative to ``root``)."""
+    """Artifact locations for the displayed paths of one review."""
 
-    def __init__(self, root: Path, base: Path):
-        self.root, self.base = root, base
+    def __init__(self, paths: SourcePaths):
+        self.paths = paths
 
     def artifact(self, path: str) -> dict[str, Any]:
-        if path == "<stdin>":
-            return {"uri": quote(path), "uriBaseId": SRCROOT}
-        full = os.path.normpath(os.path.join(self.root, path))
-        relative = os.path.relpath(full, self.base)
-        if relative == os.pardir or relative.startswith(os.pardir + os.sep) or os.path.isabs(relative):
-            return {"uri": Path(full).as_uri()}
+        inside = self.paths.inside(path)
+        if inside is None:
+            return {"uri": Path(self.paths.full(path)).as_uri()}
         # surrogateescape: an undecodable byte of a file name is its own %XX, as in the name on disk
-        return {"uri": quote(PurePosixPath(Path(relative).as_posix()).as_posix(), errors="surrogateescape"),
-                "uriBaseId": SRCROOT}
+        return {"uri": quote(inside, errors="surrogateescape"), "uriBaseId": SRCROOT}
 
     def physical(self, location: Location) -> dict[str, Any]:
         return {"physicalLocation": {"artifactLocation": self.artifact(location.path), "region": _region(location)}}
@@ -194,7 +176,7 @@ def document(result: ReviewResult) -> dict[str, Any]:
     rules = sorted({r.id: r for r in result.rules}.values(), key=lambda r: r.id)
     rule_index = {r.id: i for i, r in enumerate(rules)}
     root = result.root.resolve()
-    uris = _Uris(root, source_root(root, [review.path for review in result.files]))
+    uris = _Uris(SourcePaths.of(root, [review.path for review in result.files]))
     notifications = []
     for review in result.files:
         problems = [review.not_reviewed] if review.not_reviewed is not None else []
@@ -207,7 +189,7 @@ def document(result: ReviewResult) -> dict[str, Any]:
             })
     if result.change is not None:
         notifications.extend(_change_notifications(result.change, uris))
-    root_uri = uris.base.as_uri().rstrip("/") + "/"
+    root_uri = uris.paths.base.as_uri().rstrip("/") + "/"
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
