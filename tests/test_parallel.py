@@ -125,26 +125,39 @@ class _Terminal:
         pass
 
 
-def test_progress_shows_files_findings_and_time_left_after_a_second() -> None:
+def test_progress_shows_files_and_time_left_after_a_second() -> None:
     from secreview.progress import Progress
 
     now = [0.0]
     terminal = _Terminal()
     progress = Progress(terminal, clock=lambda: now[0])
     progress.start(10)
-    progress.advance(2, 1)
+    progress.advance(2)
     assert terminal.text == "", "a quick review shows nothing"
     now[0] = 2.0
-    progress.advance(2, 2)
-    assert "4/10 files, 3 findings, ETA 0:03" in terminal.text
+    progress.advance(2)
+    assert "4/10 files, ETA 0:03" in terminal.text
+    assert "finding" not in terminal.text  # policy at the end decides what counts as a finding
     now[0] = 2.01
-    progress.advance(1, 0)
+    progress.advance(1)
     assert "5/10" not in terminal.text, "redrawn more than ten times a second"
     now[0] = 3.0
-    progress.advance(5, 0)
+    progress.advance(5)
     assert "10/10 files" in terminal.text
     progress.finish()
     assert terminal.text.endswith("\r"), "the line is erased before the report"
+
+
+def test_the_time_left_comes_from_the_files_analysed_not_those_from_the_cache() -> None:
+    from secreview.progress import Progress
+
+    now = [0.0]
+    terminal = _Terminal()
+    progress = Progress(terminal, clock=lambda: now[0])
+    progress.start(100, from_cache=90)  # 90 done at once from the cache: 10 to analyse
+    now[0] = 2.0
+    progress.advance(2)  # two files in two seconds: eight more take eight
+    assert "92/100 files, ETA 0:08" in terminal.text
 
 
 def test_progress_only_on_a_terminal_and_not_when_quiet() -> None:

@@ -107,15 +107,14 @@ def analyse_all(files: list[SourceFile], config: Config, active: list[rules.Rule
             analyses[index] = lookup.get(source_file)
     pending = [i for i, a in enumerate(analyses) if a is None]
     if progress is not None:
-        progress.start(len(readable))
-        progress.advance(len(readable) - len(pending), sum(_count(a) for a in analyses if a is not None))
+        progress.start(len(readable), from_cache=len(readable) - len(pending))
 
     def finished(index: int, analysis: FileAnalysis) -> None:
         analyses[index] = analysis
         if lookup is not None:
             lookup.store(readable[index], analysis)  # now, not at the end: a killed run keeps its work
         if progress is not None:
-            progress.advance(1, _count(analysis))
+            progress.advance(1)
 
     try:
         with _fewer_collections():
@@ -132,11 +131,6 @@ def analyse_all(files: list[SourceFile], config: Config, active: list[rules.Rule
     if cache is not None and pending:
         cache.prune()
     return readable, done, contents
-
-
-def _count(analysis: FileAnalysis) -> int:
-    """Findings so far, for the progress line: before suppressions, which apply at the end."""
-    return len(analysis.own) + len(analysis.elsewhere)
 
 
 def _in_process(readable: list[SourceFile], contents: dict[str, bytes], config: Config, active: list[rules.Rule],

@@ -1,8 +1,14 @@
-"""A one-line progress display on a terminal: files done, findings so far, time left.
+"""A one-line progress display on a terminal: files done and time left.
 
 Shown only when the stream is a terminal, and only once the review has run for a second, so
 quick reviews, pipes, CI logs and ``--quiet`` see nothing.  The line is erased at the end, so the
 report that follows on the terminal is not interleaved with it.
+
+It counts no findings: what a file's analysis finds is not yet what the report says, because
+policy runs at the end (suppressions, the test-code policy, flows arriving from other files,
+the baseline and the display filters), and a running count that the summary then contradicts
+costs more trust than it gives.  The time left is estimated from the files analysed in this run
+only: files taken from the cache are done at the start and say nothing about the pace.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ class Progress:
         self._clock = clock
         self._total = 0
         self._done = 0
-        self._findings = 0
+        self._from_cache = 0  # done before the first analysis: not a measure of the pace
         self._started = 0.0
         self._drawn_at: float | None = None
         self._width = 0
@@ -35,13 +41,12 @@ class Progress:
             interactive = False
         return cls(stream) if interactive and not quiet else None
 
-    def start(self, total: int) -> None:
-        self._total, self._done, self._findings = total, 0, 0
+    def start(self, total: int, from_cache: int = 0) -> None:
+        self._total, self._done, self._from_cache = total, from_cache, from_cache
         self._started = self._clock()
 
-    def advance(self, files: int, findings: int) -> None:
+    def advance(self, files: int) -> None:
         self._done += files
-        self._findings += findings
         now = self._clock()
         if now - self._started < SHOW_AFTER_S:
             return
@@ -56,13 +61,13 @@ class Progress:
         width = 24
         filled = width * self._done // total
         bar = "#" * filled + "-" * (width - filled)
-        if 0 < self._done < self._total:
-            left = elapsed * (self._total - self._done) / self._done
+        analysed = self._done - self._from_cache
+        if analysed > 0 and self._done < self._total:
+            left = elapsed * (self._total - self._done) / analysed
             eta = f"ETA {_duration(left)}"
         else:
             eta = f"{_duration(elapsed)}"
-        plural = "" if self._findings == 1 else "s"
-        return f"secreview [{bar}] {self._done}/{self._total} files, {self._findings} finding{plural}, {eta}"
+        return f"secreview [{bar}] {self._done}/{self._total} files, {eta}"
 
     def _draw(self, text: str) -> None:
         text = visible(text)  # counts only today; a file name shown here later must not drive the terminal
