@@ -56,6 +56,21 @@ class Confidence(enum.IntEnum):
             raise ValueError(f"unknown confidence {text!r} (choose from {choices})") from None
 
 
+TRIAGE_STATUSES = ("false-positive", "accepted-risk", "will-fix")
+
+
+@dataclass(frozen=True)
+class Triage:
+    """A reviewer's decision on a baselined finding: a status of :data:`TRIAGE_STATUSES` and why."""
+
+    status: str
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return self.status.replace("-", " ")
+
+
 @dataclass(frozen=True, order=True)
 class Location:
     path: str

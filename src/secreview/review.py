@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from . import guards, policy, reading, rules
 from .config import Config
 from .discover import SourceFile, discover
-from .findings import FileReview, Finding, assign_fingerprints
+from .findings import FileReview, Finding, Triage, assign_fingerprints
 from . import models
 from .python import dataflow
 from .python.module import ModuleContext
@@ -41,6 +41,7 @@ class ReviewResult:
     fixed: list[BaselineEntry] = field(default_factory=list)  # compared findings that no longer occur
     still_present: list[Finding] = field(default_factory=list)  # in code the commit message says it fixes
     hidden: list[Finding] = field(default_factory=list)  # below min-severity/min-confidence (secreview.display)
+    triaged: list[tuple[Finding, Triage]] = field(default_factory=list)  # baselined with a status (baseline.compare)
 
     @property
     def findings(self) -> list[Finding]:

@@ -82,6 +82,8 @@ def _summary(result: ReviewResult) -> str:
         text = f"secreview: {len(findings)} {noun} {where} ({by_severity})."
     if result.hidden:
         text += f" {display.hidden_note(result).capitalize()}."
+    if result.triaged:
+        text += f" {len(result.triaged)} triaged in the baseline."
     if result.still_present:
         text += f" {len(result.still_present)} still present although the commit message speaks of a fix."
     if result.fixed:

@@ -131,6 +131,8 @@ def review_document(result: ReviewResult) -> dict[str, Any]:
         summary = f"secreview: No security defects are detected {where}."
     if result.hidden:
         summary += f" {display.hidden_note(result).capitalize()}."
+    if result.triaged:
+        summary += f" {len(result.triaged)} triaged in the baseline."
     sections = [summary]
     if outside_diff:
         listed = [

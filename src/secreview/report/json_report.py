@@ -71,6 +71,8 @@ def document(result: ReviewResult) -> dict[str, Any]:
         "version": SCHEMA_VERSION,
         "tool": {"name": "secreview", "version": __version__},
         "files": files,
+        "triaged": [{"finding": finding_dict(f), "status": t.status, "reason": t.reason}
+                    for f, t in sorted(result.triaged, key=lambda item: item[0].sort_key)],
         "summary": {
             "files_reviewed": sum(1 for f in files if f["reviewed"]),
             "files_not_reviewed": sum(1 for f in files if not f["reviewed"]),
@@ -78,6 +80,7 @@ def document(result: ReviewResult) -> dict[str, Any]:
             "findings": sum(counts.values()),
             "by_severity": counts,
             "hidden": len(result.hidden),
+            "triaged": len(result.triaged),
         },
         **change,
     }

@@ -141,7 +141,14 @@ def _results(result: ReviewResult, rule_index: dict[str, int], uris: _Uris) -> l
         return results
     for finding, entry in zip(result.findings, results):
         entry["baselineState"] = result.baseline_state.get(finding.fingerprint, "new")
-    return results + [_absent(e, rule_index, uris) for e in result.fixed]
+    triaged = []
+    for finding, triage in sorted(result.triaged, key=lambda item: item[0].sort_key):
+        entry = _result(finding, rule_index, uris)
+        entry["baselineState"] = "unchanged"
+        justification = f"{triage.label}: {triage.reason}" if triage.reason else triage.label
+        entry["suppressions"] = [{"kind": "external", "status": "accepted", "justification": justification}]
+        triaged.append(entry)
+    return results + triaged + [_absent(e, rule_index, uris) for e in result.fixed]
 
 
 def _provenance(result: ReviewResult) -> dict[str, Any]:

@@ -88,6 +88,8 @@ def summary(result: ReviewResult) -> str:
     partial = sum(1 for r in result.files if r.not_reviewed is None and r.incomplete)
     partly = f" ({partial} not fully)" if partial else ""
     hidden = f"; {display.hidden_note(result)}" if result.hidden else ""
+    if result.triaged:
+        hidden += f"; {len(result.triaged)} triaged in the baseline"
     return f"Summary: {reviewed} {files} reviewed{partly}, {skipped} not reviewed; {total} {noun} ({by_severity}){hidden}."
 
 
@@ -123,6 +125,28 @@ def render_still_present(findings: list[Finding]) -> list[str]:
         lines.append(f"  {visible(finding.location.path)} line {finding.location.line}: {finding.severity.name} "
                      f"CWE-{finding.cwe} {finding.rule}: {visible(finding.location.snippet)}")
         lines.append(f"    {visible(finding.message)}")
+    return lines
+
+
+def render_triaged(result: ReviewResult) -> list[str]:
+    """Findings a reviewer triaged in the baseline: reported as suppressed, with the reason."""
+    lines = [f"Triaged in the baseline, not counted ({len(result.triaged)}):"]
+    for finding, triage in sorted(result.triaged, key=lambda item: item[0].sort_key):
+        reason = visible(triage.reason) if triage.reason else "no reason given"
+        lines.append(f"  {visible(finding.location.path)} line {finding.location.line}: {finding.severity.name} "
+                     f"CWE-{finding.cwe} {finding.rule}: {triage.label}: {reason}")
+    return lines
+
+
+def render_stale_triage(result: ReviewResult) -> list[str]:
+    """With --strict: triage entries whose finding no longer occurs (they can be removed)."""
+    stale = sorted((e for e in result.fixed if getattr(e, "status", "")), key=lambda e: (e.path, e.line, e.rule))
+    if not stale:
+        return []
+    lines = [f"Triage entries that no longer match a finding ({len(stale)}):"]
+    for entry in stale:
+        lines.append(f"  {visible(entry.path)} (line {entry.line} before): {visible(entry.rule)}: "
+                     f"{visible(entry.status)}: {visible(entry.reason) or 'no reason given'}")
     return lines
 
 
@@ -196,6 +220,10 @@ def render(result: ReviewResult, palette: Palette = PLAIN) -> str:
     if not result.files:
         none = "No Python files were changed." if result.change is not None else "No Python files were found to review."
         blocks.append(none)
+    if result.triaged:
+        blocks.append("\n".join(render_triaged(result)))
     if result.fixed:
         blocks.append("\n".join(render_fixed(result)))
+    if result.config.strict and render_stale_triage(result):
+        blocks.append("\n".join(render_stale_triage(result)))
     return "\n\n".join(blocks) + "\n\n" + summary(result) + "\n"
