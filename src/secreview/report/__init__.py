@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ..review import ReviewResult
-from . import gerrit, github, gitlab, json_report, junit, sarif, text
+from . import gerrit, github, gitlab, html, json_report, junit, sarif, text
 
 Renderer = Callable[[ReviewResult], str]
 
@@ -16,6 +16,7 @@ FORMATS: dict[str, Renderer] = {
     "gerrit": gerrit.render,
     "github": github.render,
     "github-review": github.render_review,
+    "html": html.render,
     "junit": junit.render,
     "gitlab-sast": gitlab.render_sast,
     "gitlab-codequality": gitlab.render_code_quality,

@@ -187,13 +187,17 @@ def _has_something_to_say(lines: list[str], clean: str) -> bool:
     return lines[1:] != [f"  {clean}"]
 
 
-def render(result: ReviewResult, palette: Palette = PLAIN) -> str:
+def clean_statement(result: ReviewResult) -> str:
+    """What a file without findings is called: in the code, in a change, or beyond a baseline."""
     if result.change is not None:
-        clean = CLEAN_CHANGE
-    elif result.baseline_state is not None:
-        clean = CLEAN_BEYOND_BASELINE
-    else:
-        clean = CLEAN
+        return CLEAN_CHANGE
+    if result.baseline_state is not None:
+        return CLEAN_BEYOND_BASELINE
+    return CLEAN
+
+
+def render(result: ReviewResult, palette: Palette = PLAIN) -> str:
+    clean = clean_statement(result)
     blocks = []
     if result.change is not None:
         blocks.append("\n".join(render_change(result.change)))
