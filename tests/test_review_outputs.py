@@ -29,7 +29,7 @@ from secreview.findings import (
 from secreview.report import FORMATS, github
 from secreview.review import ReviewResult
 
-from e2e import assert_valid_sarif
+from e2e import assert_valid_sarif, scan
 
 ROOT = Path(__file__).resolve().parents[1]
 GERRIT_SCHEMA = json.loads((ROOT / "tests/schemas/gerrit-review-input.schema.json").read_text())
@@ -278,3 +278,50 @@ def test_github_workflow_example_uploads_the_sarif_it_writes(repo: Path, capsys)
     validate_sarif(json.loads((repo / upload["with"]["sarif_file"]).read_text()))
     checkout = next(s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == 0
+
+
+# --- Markdown: nothing the reviewed code writes becomes markup in a GitHub review -------------
+
+
+def _outside_code_spans(markdown: str) -> str:
+    """The parts of ``markdown`` that are not code spans (CommonMark: a run of n backticks up to
+    the next run of exactly n)."""
+    import re
+
+    kept, at = [], 0
+    for run in re.finditer(r"(?<!\\)`+", markdown):
+        if run.start() < at:
+            continue
+        closing = re.compile(r"(?<!`)" + "`" * len(run.group()) + r"(?!`)").search(markdown, run.end())
+        if closing is None:
+            continue
+        kept.append(markdown[at:run.start()])
+        at = closing.end()
+    kept.append(markdown[at:])
+    return "".join(kept)
+
+
+@pytest.mark.parametrize("text", ["![x](https://tracker.example/p.png)", "<img src=x>", "`code` and ``more``",
+                                  "a`b", "[link](javascript:alert(1))", "**bold** _it_ ~~s~~ | a | b |"])
+def test_markdown_prose_and_code_spans_are_inert(text: str) -> None:
+    from secreview.report.escape import code_span, markdown_prose
+
+    for rendered in (markdown_prose(text), code_span(text)):
+        plain = _outside_code_spans(rendered)
+        for marker in ("![", "<img", "](", "**", "~~"):
+            assert marker not in plain.replace("\\" + marker[0], ""), (rendered, marker)
+
+
+def test_a_github_review_quotes_hostile_code_without_markup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    hostile = "![x](https://tracker.example/p.png) ` <img src=x onerror=alert(1)> [a](javascript:x)"
+    (tmp_path / "views.py").write_text(
+        "import os\nfrom flask import Flask, request\n\napp = Flask(__name__)\n\n\n@app.route('/r')\ndef r():\n"
+        f"    os.system({hostile!r} + request.args['d'])\n")
+    body = json.loads(scan("views.py", "--no-cache", "--format", "github-review").stdout)
+    texts = [body["body"]] + [comment["body"] for comment in body["comments"]]
+    assert len(texts) == 2 and "CWE-78" in texts[1]
+    for text in texts:
+        plain = _outside_code_spans(text)
+        for marker in ("![", "<img", "](javascript"):
+            assert marker not in plain.replace("\\" + marker[0], ""), (text, marker)

@@ -120,3 +120,40 @@ def _json_escape(match: re.Match[str]) -> str:
         return f"\\u{code:04x}"
     code -= 0x10000  # JSON spells a character outside the BMP as a surrogate pair
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+# --- Markdown (GitHub review bodies and comments) -----------------------------------------------
+#
+# A review comment is Markdown that GitHub renders for everyone who opens the pull request.  Text
+# the reviewed code chose (a string literal folded into a message, a snippet, a file name) must
+# not become markup there: an image ``![x](https://tracker/p.png)`` would load for every reader,
+# a link would look like ours, raw HTML and headings would restyle the review.  So such text is
+# either a code span, whose content Markdown shows literally, or prose with every character that
+# Markdown gives a meaning backslash-escaped.  Messages mix our own code spans (`name`) with
+# prose: each backtick-delimited part stays a code span (re-fenced) and the rest is escaped.
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>!|~&])")  # what can start markup inside a line
+_CODE_PART = re.compile(r"`([^`\n]*)`")
+
+
+def code_span(text: str) -> str:
+    """``text`` (made :func:`visible`) as one Markdown code span, fenced by more backticks than
+    any run inside it, so no backtick in it can end the span."""
+    text = visible(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    padding = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{padding}{text}{padding}{fence}"
+
+
+def markdown_prose(text: str) -> str:
+    """``text`` (made :func:`visible`) as inert Markdown: its `code` parts as code spans, the
+    rest with Markdown's special characters escaped."""
+    text = visible(text)
+    parts, last = [], 0
+    for match in _CODE_PART.finditer(text):
+        parts.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[last:match.start()]))
+        parts.append(code_span(match.group(1)) if match.group(1) else "``")
+        last = match.end()
+    parts.append(_MARKDOWN_SPECIAL.sub(r"\\\1", text[last:]))
+    return "".join(parts)

@@ -22,7 +22,7 @@ from typing import Any
 from .. import cwe, display
 from ..findings import Finding, Severity
 from ..review import ReviewResult
-from .escape import json_visible, visible
+from .escape import code_span, json_visible, markdown_prose, visible
 from .gerrit import STILL_PRESENT, comment_text, suppression_text
 
 _LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "notice"}
@@ -81,17 +81,18 @@ def _markdown(finding: Finding, still_present: bool) -> str:
     parts = [
         (f"**{finding.severity.name}** [CWE-{entry.id}](https://cwe.mitre.org/data/definitions/{entry.id}.html) "
          f"{entry.name} · pillar CWE-{pillar.id} {pillar.name} · rule `{finding.rule}` · confidence {finding.confidence.label}"),
-        visible(finding.message),
+        markdown_prose(finding.message),
     ]
     if still_present:
         parts.append(f"**{STILL_PRESENT}**")
     if finding.trace:
-        steps = [f"- line {s.location.line} ({visible(s.label)}): `{visible(s.location.snippet)}`"
+        steps = [f"- line {s.location.line} ({markdown_prose(s.label)}): {code_span(s.location.snippet)}"
                  if s.location.path == finding.location.path
-                 else f"- {visible(s.location.path)}:{s.location.line} ({visible(s.label)}): `{visible(s.location.snippet)}`"
+                 else f"- {code_span(s.location.path)}:{s.location.line} ({markdown_prose(s.label)}): "
+                      f"{code_span(s.location.snippet)}"
                  for s in finding.trace]
         parts.append("Evidence:\n" + "\n".join(steps))
-    parts.append(f"**Fix:** {visible(finding.fix)}")
+    parts.append(f"**Fix:** {markdown_prose(finding.fix)}")
     return "\n\n".join(parts)
 
 
@@ -136,7 +137,7 @@ def review_document(result: ReviewResult) -> dict[str, Any]:
     sections = [summary]
     if outside_diff:
         listed = [
-            f"- `{visible(f.location.path)}` line {f.location.line}: {f.severity.name} CWE-{f.cwe} `{f.rule}`"
+            f"- {code_span(f.location.path)} line {f.location.line}: {f.severity.name} CWE-{f.cwe} `{f.rule}`"
             f"{' (still present after this change)' if f.fingerprint in still else ''}"
             for f in outside_diff
         ]
@@ -145,13 +146,15 @@ def review_document(result: ReviewResult) -> dict[str, Any]:
         sections.append(f"Fixed: {len(result.fixed)} finding{'s' if len(result.fixed) != 1 else ''} no longer found.")
     gaps = result.gaps()
     if gaps:
-        sections.append("Not covered in full:\n" + "\n".join(f"- `{visible(path)}` {status}: {visible(why)}" for path, status, why in gaps))
+        sections.append("Not covered in full:\n" + "\n".join(f"- {code_span(path)} {status}: {markdown_prose(why)}"
+                                                           for path, status, why in gaps))
     if result.change is not None:
-        sections.extend(f"**Note:** {visible(note)}" for note in result.change.notes)
+        sections.extend(f"**Note:** {markdown_prose(note)}" for note in result.change.notes)
         added = result.change.added_suppressions
         if added:
             sections.append("Suppressions on the code this change writes:\n" + "\n".join(
-                f"- `{visible(m.path)}` line {m.line}: `{visible(m.what)}`: {visible(m.reason) if m.reason else 'no reason given'}"
+                f"- {code_span(m.path)} line {m.line}: {code_span(m.what)}: "
+                f"{markdown_prose(m.reason) if m.reason else 'no reason given'}"
                 f"{f' ({m.how})' if m.covers else ''}"
                 for m in added))
         # each on a line the change wrote too (GitHub accepts comments on the diff's lines only)
