@@ -72,22 +72,21 @@ def _string_list(key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _severity(key: str, value: Any) -> Severity:
-    if not isinstance(value, str):
-        raise ConfigError(f"{key} must be a string, got {value!r}")
-    try:
-        return Severity.parse(value)
-    except ValueError as exc:
-        raise ConfigError(f"{key}: {exc}") from None
+def _level(parse: Callable[[str], Any]) -> Callable[[str, Any], Any]:
+    """A checker for a severity or confidence name, parsed by ``parse`` (``Severity.parse``)."""
+    def check(key: str, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+
+    return check
 
 
-def _confidence(key: str, value: Any) -> Confidence:
-    if not isinstance(value, str):
-        raise ConfigError(f"{key} must be a string, got {value!r}")
-    try:
-        return Confidence.parse(value)
-    except ValueError as exc:
-        raise ConfigError(f"{key}: {exc}") from None
+_severity = _level(Severity.parse)
+_confidence = _level(Confidence.parse)
 
 
 def _boolean(key: str, value: Any) -> bool:

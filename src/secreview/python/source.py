@@ -204,10 +204,3 @@ def _comments_beside_the_tree(text: str, tree: ast.Module) -> dict[int, str] | N
                 found[line_number] = comment
             break
     return found
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            if token.type == tokenize.COMMENT and any(w in token.string.lower() for w in _DIRECTIVE_WORDS):
-                found[token.start[0]] = token.string
-    except (tokenize.TokenError, SyntaxError, RecursionError):
-        pass  # the tree parsed, so a tokenizer quirk only costs us suppressions on later lines
-    return found
