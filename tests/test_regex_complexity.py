@@ -96,3 +96,16 @@ def test_unparse_writes_back_equivalent_text() -> None:
 
 def test_verdicts_are_cached_per_pattern() -> None:
     assert analyse(r"^(q+)+$") is analyse(r"^(q+)+$")
+
+
+@pytest.mark.parametrize("pattern", [
+    "a*" * 4000 + "b",  # thousands of adjacent repeats: one pass, not one per pair
+    "".join(chr(0x4E00 + i) for i in range(9000)),  # thousands of distinct code points
+    "(" * 90 + "a+" + ")+" * 90 + "$",
+])
+def test_hostile_patterns_are_judged_quickly(pattern: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    analyse(pattern)
+    assert time.perf_counter() - started < 5

@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover - older Pythons
 _MAXREPEAT = _sre.MAXREPEAT
 _LARGE = 16  # a repeat allowing more than this many iterations is treated as unbounded
 _MAX_PATTERN = 10_000
+_MAX_EXTRA = 512  # code points named by the pattern that join the alphabet
 _FLAG_I = 2   # re.IGNORECASE
 _FLAG_S = 16  # re.DOTALL
 _REPRESENTATIVES = (0xA0, 0xB2, 0xC9, 0xE9, 0x2028, 0x3000, 0x416, 0x436, 0x663, 0x4E2D, 0xFF10, 0x10000)
@@ -63,13 +64,17 @@ class _Analysis:
         self.flags = flags | parsed.state.flags
         codes = set(range(128)) | set(_REPRESENTATIVES)
         self._collect(parsed.data, codes)
-        self.alphabet = sorted(c for c in codes if 0 <= c <= 0x10FFFF)
+        extra = sorted(c for c in codes if 128 <= c <= 0x10FFFF and c not in _REPRESENTATIVES)
+        # a pattern naming thousands of code points keeps the first few hundred: overlaps beyond
+        # them may go unseen, which only costs findings, never invents one
+        self.alphabet = sorted(set(range(128)) | set(_REPRESENTATIVES) | set(extra[:_MAX_EXTRA]))
         self.all = (1 << len(self.alphabet)) - 1
         self.found: list[Backtracking] = []
         self.prefix = ""
         self.everything = 0
         self.body_only = 0
         self._memo: dict[int, tuple] = {}
+        self._charsets: dict[tuple, tuple] = {}
 
     # --- alphabet and character sets ------------------------------------------------------
 
@@ -100,6 +105,14 @@ class _Analysis:
 
     def charset(self, op, av) -> int | None:
         """The characters a single-character item matches, None for anything else."""
+        key = (_name(op), av if isinstance(av, int) or av is None else id(av))
+        if key in self._charsets:
+            return self._charsets[key][0]
+        result = self._charset(op, av)
+        self._charsets[key] = (result, av)  # keep av alive so its id stays unique
+        return result
+
+    def _charset(self, op, av) -> int | None:
         name = _name(op)
         if name == "LITERAL":
             return self._mask(lambda c: ord(c) == av)
@@ -246,11 +259,14 @@ class _Analysis:
         """Visit ``seq``; ``after_fails``: something after ``seq`` can fail and force backtracking;
         ``prefix``: a shortest text that reaches ``seq`` (for the attack input)."""
         items = list(seq)
+        fails_after = [after_fails] * (len(items) + 1)  # fails_after[i]: something from items[i] on can fail
+        for k in range(len(items) - 1, -1, -1):
+            fails_after[k] = fails_after[k + 1] or self.item_info(*items[k])[4]
         for i, (op, av) in enumerate(items):
             if i:
                 prefix += self.shortest([items[i - 1]])
             self.prefix = prefix
-            rest_fails = after_fails or any(self.item_info(o, a)[4] for o, a in items[i + 1:])
+            rest_fails = fails_after[i + 1]
             name = _name(op)
             if name in ("MAX_REPEAT", "MIN_REPEAT"):
                 lo, hi, body = av
@@ -275,8 +291,8 @@ class _Analysis:
                         self.walk(part, rest_fails, prefix)
             if self.exponential:
                 return
-            if rest_fails and name in ("MAX_REPEAT", "MIN_REPEAT") and i + 1 < len(items):
-                self.check_adjacent(items, i, after_fails)
+            if rest_fails and name in ("MAX_REPEAT", "MIN_REPEAT") and i + 1 < len(items) and not self.found:
+                self.check_adjacent(items, i, fails_after)
 
     def check_repeat(self, op, av) -> None:
         lo, hi, body = av
@@ -435,7 +451,7 @@ class _Analysis:
         pump = self.sample(fa_first & fb_first & shared)
         return f"runs of {_describe(pump)}", pump, False
 
-    def check_adjacent(self, items, i, after_fails: bool) -> None:
+    def check_adjacent(self, items, i, fails_after: list[bool]) -> None:
         op, av = items[i]
         lo, hi, body = av
         if not (hi == _MAXREPEAT or hi > _LARGE) or len(body) != 1:
@@ -448,7 +464,7 @@ class _Analysis:
             if _name(o) in ("MAX_REPEAT", "MIN_REPEAT") and (a[1] == _MAXREPEAT or a[1] > _LARGE) \
                     and len(a[2]) == 1 and self.charset(*a[2][0]) is not None:
                 shared = first & self.charset(*a[2][0])
-                rest_fails = after_fails or any(self.item_info(p, q)[4] for p, q in items[j + 1:])
+                rest_fails = fails_after[j + 1]
                 between_ok = all(any(self.item_over(p, q, shared)) for p, q in items[i + 1:j])
                 if shared and rest_fails and between_ok:
                     self.body_only = first | self.charset(*a[2][0])
