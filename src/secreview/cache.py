@@ -119,8 +119,10 @@ def engine_digest() -> str:
 
 def analysis_settings_digest(config: Config) -> str:
     """A hash of the settings that change an analysis whatever the file (the rules that run are
-    keyed per file): the file-size limit and the extra model files' names and contents."""
-    digest = hashlib.sha256(f"max-file-size={config.max_file_size}\0".encode())
+    keyed per file): the file-size limit, the threat models and the extra model files' names and
+    contents."""
+    digest = hashlib.sha256(f"max-file-size={config.max_file_size}\0threat-models={','.join(config.threat_models)}\0"
+                            .encode())
     for model in _model_paths(config):
         digest.update(model.encode("utf-8", "surrogateescape") + b"\0")
         try:

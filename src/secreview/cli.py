@@ -36,6 +36,9 @@ def _review_options(command: argparse.ArgumentParser) -> None:
                          help="show only findings at or above this severity; the summary counts the rest (default: low)")
     command.add_argument("--min-confidence", metavar="CONFIDENCE",
                          help="show only findings at or above this confidence: low, medium or high (default: low)")
+    command.add_argument("--threat-models", metavar="MODELS",
+                         help="where untrusted data comes from, comma-separated: remote (always), local "
+                              "(command line, standard input), environment (default: remote)")
     command.add_argument("--show-clean", action="store_true", default=None,
                          help="in the text of a tree, list each clean file instead of one line counting them")
     command.add_argument("--fail-on-incomplete", action="store_true", default=None,
@@ -115,10 +118,10 @@ def _config_for(args: argparse.Namespace, pyproject: Path | None = _FOUND) -> co
             first = next((p for p in getattr(args, "paths", ()) if p != "-"), ".")
             pyproject = configuration.find_pyproject(Path(first))
     loaded = configuration.load(pyproject)
-    fail_on, min_severity, min_confidence = (
+    fail_on, min_severity, min_confidence, threat_models = (
         None if given is None else configuration.check_option(key, given, "--")
         for key, given in (("fail-on", args.fail_on), ("min-severity", args.min_severity),
-                           ("min-confidence", args.min_confidence)))
+                           ("min-confidence", args.min_confidence), ("threat-models", args.threat_models)))
     if args.max_file_size is not None and args.max_file_size <= 0:
         raise configuration.ConfigError("--max-file-size must be a positive number of bytes")
     time_budget = None if args.time_budget is None else configuration.check_option("time-budget", args.time_budget, "--")
@@ -144,6 +147,7 @@ def _config_for(args: argparse.Namespace, pyproject: Path | None = _FOUND) -> co
         min_severity=min_severity,
         min_confidence=min_confidence,
         show_clean=args.show_clean,
+        threat_models=threat_models,
         test_code=args.test_code,
         nosec=args.nosec,
         noqa=args.noqa,

@@ -51,6 +51,8 @@ class Config:
     min_severity: Severity = Severity.LOW
     min_confidence: Confidence = Confidence.LOW
     show_clean: bool = False  # the text lists every clean file of a tree, not one line counting them
+    # where untrusted data may come from (secreview.rules.THREAT_MODELS); the analysis depends on it
+    threat_models: tuple[str, ...] = ("remote",)
     root: Path | None = field(default=None, compare=False)  # directory of the pyproject.toml
     source: str | None = field(default=None, compare=False)
 
@@ -87,6 +89,22 @@ def _level(parse: Callable[[str], Any]) -> Callable[[str, Any], Any]:
 
 _severity = _level(Severity.parse)
 _confidence = _level(Confidence.parse)
+
+
+THREAT_MODELS = ("remote", "local", "environment")  # secreview.rules.THREAT_MODEL_OF_KIND names the sources
+
+
+def _threat_models(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):  # --threat-models remote,local
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    models = _string_list(key, value)
+    unknown = [m for m in models if m not in THREAT_MODELS]
+    if unknown:
+        raise ConfigError(f"{key}: unknown threat model {', '.join(map(repr, unknown))} "
+                          f"(choose from {', '.join(THREAT_MODELS)})")
+    if "remote" not in models:
+        raise ConfigError(f"{key}: 'remote' cannot be left out: a web request is always untrusted")
+    return tuple(m for m in THREAT_MODELS if m in models)
 
 
 def _boolean(key: str, value: Any) -> bool:
@@ -140,6 +158,7 @@ OPTIONS: dict[str, tuple[str, Callable[[str, Any], Any]]] = {
     "min-severity": ("min_severity", _severity),
     "min-confidence": ("min_confidence", _confidence),
     "show-clean": ("show_clean", _boolean),
+    "threat-models": ("threat_models", _threat_models),
 }
 assert {attr for attr, _ in OPTIONS.values()} == {f.name for f in fields(Config)} - {"root", "source"}
 

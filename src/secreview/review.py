@@ -252,7 +252,9 @@ def _project(files: list[SourceFile], config: Config, known: dict[str, bytes]) -
         return dataflow.name_references(texts)
 
     modules = {f.module: loader(f) for f in files if f.module and f.absolute is not None or f.path in known and f.module}
-    return dataflow.Project(modules, models.load(_model_paths(config)), references)
+    project = dataflow.Project(modules, models.load(_model_paths(config)), references)
+    project.threat_models = frozenset(config.threat_models)
+    return project
 
 
 def _model_paths(config: Config) -> tuple[str, ...]:

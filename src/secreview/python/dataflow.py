@@ -372,6 +372,7 @@ class Project:
                  models: Models | None = None,
                  caller_names: Callable[[], tuple[dict[str, int], dict[str, int]]] | None = None):
         self.models = models or model_files.load()
+        self.threat_models: frozenset[str] = frozenset({"remote"})  # the review's (config.threat_models)
         self._loaders = dict(modules or {})
         self._contexts: OrderedDict[str, ModuleContext | None] = OrderedDict()
         self._analyses: dict[str, ModuleTaint] = {}

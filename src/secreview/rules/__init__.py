@@ -136,6 +136,18 @@ def rule(
 
 TRUST = {"http": Confidence.HIGH}  # other source kinds (cli, env, stdin, file) are lower trust
 
+# Threat models, as CodeQL names them: which sources a review takes for untrusted.  ``remote``
+# (a web request, always on) is what the rules declare; ``local`` (the command line, standard
+# input) and ``environment`` (the process environment) are chosen with ``threat-models``.  Off
+# by default: a command-line tool's user controls its arguments on purpose (Django's own
+# ``manage.py`` imports the command it is asked for, ``shell`` runs the code it is given), so
+# such flows are defects only where the program runs with more rights than whoever starts it.
+THREAT_MODEL_OF_KIND = {"http": "remote", "cli": "local", "stdin": "local", "env": "environment"}
+_THREAT_MODEL_SAYS = {
+    "local": "input from whoever runs the program",
+    "environment": "the environment the program is started with",
+}
+
 
 def taint_rule(
     id: str,
@@ -160,6 +172,7 @@ def taint_rule(
     wanted_sinks = frozenset(sinks)
     wanted_sources = frozenset(sources)
     ceiling = Confidence[confidence.upper()]  # a rule whose sink is dangerous only sometimes caps it
+    lowered = Severity(max(Severity.LOW, Severity[severity.upper()] - 1))  # for a non-remote threat model
 
     def register(fix_for: Callable) -> Callable:
         def check(ctx: ModuleContext) -> Iterator[Issue]:
@@ -168,13 +181,20 @@ def taint_rule(
                 if flow.kind not in wanted_sinks:
                     continue
                 confidence = _flow_confidence(ctx, flow, wanted_sources)
+                model = _optional_threat_model(ctx, flow, wanted_sources) if confidence is None else None
+                if model is not None:
+                    confidence = Confidence.MEDIUM
                 if confidence is None:
                     continue
                 confidence = min(confidence, ceiling)
+                message = flow_message(flow, ctx.path)
+                if model is not None:
+                    message = f"{message.removesuffix('.')} (threat model `{model}`: {_THREAT_MODEL_SAYS[model]})."
                 issue = Issue(
                     node=ctx.tree,
-                    message=flow_message(flow, ctx.path),
+                    message=message,
                     fix=fix_for(flow),
+                    severity=lowered if model is not None else None,
                     confidence=confidence,
                     trace=flow.trace,
                     location=flow.location,
@@ -208,6 +228,16 @@ def _flow_confidence(ctx: ModuleContext, flow, sources: frozenset[str]) -> Confi
             return None  # its callers are analysed with what they pass
         return Confidence.LOW
     return None
+
+
+def _optional_threat_model(ctx: ModuleContext, flow, sources: frozenset[str]) -> str | None:
+    """The threat model, chosen in the configuration, under which this flow's source is
+    untrusted although the rule does not declare it; None when there is none."""
+    model = THREAT_MODEL_OF_KIND.get(flow.label.kind)
+    if model is None or model == "remote" or flow.label.kind in sources:
+        return None
+    chosen = ctx.project.threat_models if ctx.project is not None else frozenset()
+    return model if model in chosen else None
 
 
 def flow_message(flow, here: str) -> str:
