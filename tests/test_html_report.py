@@ -89,3 +89,18 @@ def test_in_a_browser_the_page_renders_filters_and_runs_nothing_of_the_code(repo
     shot = report.parent / "report.png"
     _browse(report.as_uri(), f"--screenshot={shot}", "--window-size=1200,1000")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_a_file_changed_since_the_review_shows_the_quoted_lines_only(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from secreview.config import Config
+    from secreview.report import html
+    from secreview.review import review
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"views.py": VIEWS})
+    result = review(["views.py"], Config())
+    (tmp_path / "views.py").write_text("# rewritten after the review\n" * 20)
+    page = html.render(result)
+    assert "rewritten after the review" not in page
+    assert '<span class="sink" id="f1-line11"><span class="ln">11</span>subprocess.call(command, shell=True)</span>' in page

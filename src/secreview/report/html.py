@@ -13,8 +13,9 @@ all: an injected ``<script>`` or ``</textarea>`` is text, and even markup that e
 escaping could neither run nor fetch.
 
 The code excerpts are read from the reviewed files when the report is written (bounded by
-``max-file-size``); where a file cannot be read again (a diff's scratch copy is gone, standard
-input), the finding shows the lines its location and trace quote.
+``max-file-size``); where a file cannot be read again (standard input), or its lines are no
+longer the ones the review quoted (``diff --commit`` reviews another revision than the work
+tree's), the finding shows the lines its location and trace quote.
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ def _excerpt(finding: Finding, anchor: str, lines: list[str] | None) -> str:
     own = finding.location.path
     steps = {s.location.line: index for index, s in enumerate(finding.trace, 1) if s.location.path == own}
     sink = finding.location.line
+    quoted_here = [finding.location] + [s.location for s in finding.trace if s.location.path == own]
+    if lines is not None and not all(_quotes(lines, location) for location in quoted_here):
+        lines = None  # the file changed since it was reviewed (diff --commit reviews another revision)
     if lines is None:  # the quoted lines only
         quoted = {s.location.line: s.location.snippet for s in finding.trace if s.location.path == own}
         quoted[sink] = finding.location.snippet
@@ -117,6 +121,14 @@ def _excerpt(finding: Finding, anchor: str, lines: list[str] | None) -> str:
         target = f' id="{anchor}-line{number}"' if kind else ""
         rows.append(f'<span class="{kind}"{target}><span class="ln">{number}</span>{_text(code)}</span>')
     return "<pre>" + "".join(rows) + "</pre>"
+
+
+def _quotes(lines: list[str], location) -> bool:
+    """Whether the file's line at ``location`` is the line the review quoted there."""
+    if not 1 <= location.line <= len(lines):
+        return False
+    quoted = location.snippet.splitlines()[0].strip() if location.snippet else ""
+    return not quoted or lines[location.line - 1].strip().startswith(quoted[:80])
 
 
 def _finding(finding: Finding, number: int, lines: list[str] | None) -> str:
