@@ -64,6 +64,9 @@ _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".zip")
 _NORMALISE = re.compile(r"[-_.]+")
 
 
+_INPUT_NOTES = ("syntax error at line ", "read as Python 2 (", "merge-conflict marker lines ")
+
+
 @dataclass
 class ProjectRun:
     name: str
@@ -71,6 +74,7 @@ class ProjectRun:
     files_reviewed: int = 0
     not_reviewed: Counter = field(default_factory=Counter)  # reason (numbers blanked) -> files
     incomplete: list[tuple[str, str]] = field(default_factory=list)  # (path, what failed)
+    input_notes: list[tuple[str, str]] = field(default_factory=list)  # (path, what the file is: not failures)
     crash: str = ""  # why the process did not finish normally; empty when it did
     findings: int = 0
     seconds: float = 0.0
@@ -240,7 +244,10 @@ def scan(name: str, tree: Path, timeout: float, twice: bool = False) -> ProjectR
         else:
             run.not_reviewed[_NUMBERS.sub("N", entry["not_reviewed_reason"] or "(no reason)")] += 1
         for note in entry["incomplete"]:
-            run.incomplete.append((entry["path"], note))
+            # the front end's notes say what the file is (Python 2, a syntax error, conflict
+            # markers): the file is read as far as it can be, which is no failure of secreview
+            kind = run.input_notes if note.startswith(_INPUT_NOTES) else run.incomplete
+            kind.append((entry["path"], note))
         run.findings += len(entry["findings"])
     run.lines = _count_lines(tree, reviewed_paths, tree)
     return run
@@ -282,6 +289,11 @@ def print_table(runs: list[ProjectRun], skipped: list[tuple[str, str]]) -> None:
     if checked:
         same = sum(1 for r in checked if r.deterministic)
         print(f"\nidentical reports under two hash seeds: {same} of {len(checked)} projects")
+    read_as_far_as_possible = [(r.name, path, note) for r in runs for path, note in r.input_notes]
+    if read_as_far_as_possible:
+        print("\nread as far as the file allows (Python 2, syntax errors, conflict markers; not failures):")
+        for name, path, note in read_as_far_as_possible:
+            print(f"  {name}: {path}: {note}")
     incomplete = [(r.name, path, note) for r in runs for path, note in r.incomplete]
     if incomplete:
         print("\nnot fully reviewed (each is a bug in a rule or the engine):")
@@ -451,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps([
             {"project": r.archive or r.name, "files_reviewed": r.files_reviewed, "lines": r.lines,
-             "not_reviewed": dict(r.not_reviewed), "incomplete": r.incomplete, "crash": r.crash,
+             "not_reviewed": dict(r.not_reviewed), "incomplete": r.incomplete, "input_notes": r.input_notes,
+             "crash": r.crash,
              "findings": r.findings, "seconds": round(r.seconds, 2), "cpu_seconds": round(r.cpu_seconds, 2),
              "peak_mib": round(r.peak_mib), "deterministic": r.deterministic}
             for r in runs
