@@ -4,7 +4,8 @@ For each project the latest source distribution is fetched from the package regi
 ``pip download --no-deps --no-binary NAME`` (cached under ``bench/.work/``), unpacked, and
 reviewed in a separate process with ``secreview scan <tree> --format json --test-code all``.
 Per project it prints: files reviewed, files not reviewed (reasons grouped), files not fully
-reviewed (a rule failed: each one is a bug), crashes (an exit status other than 0/1, a
+reviewed (a rule failed: each one is a bug; the front end's notes on Python 2 files and syntax errors
+are listed apart), crashes (an exit status other than 0/1, a
 traceback, or a timeout: must be 0), findings, wall and CPU time and peak memory; then the
 totals.  With ``--twice`` each project is reviewed again in one process (``--jobs 1``) under
 another ``PYTHONHASHSEED``, and the two reports must be identical byte for byte.
