@@ -576,6 +576,7 @@ _NON_CREDENTIAL_COOKIE_WORDS = {
 }
 _READABLE_BY_SCRIPT = {"csrf", "xsrf"}
 _COOKIE_SETTERS = {"set_cookie", "set_signed_cookie", "set_secure_cookie"}
+_UNKNOWN_VALUE = object()
 
 
 class _Cookie:
@@ -606,6 +607,18 @@ class _Cookie:
             for words in (self.name_words, self.value_words)
         )
 
+    def clears(self, ctx: ModuleContext) -> bool:
+        """Whether the call deletes the cookie rather than sets it: an empty (or absent) value,
+        or an age or expiry of zero (``set_cookie(name, "", expires=0)``, Django's and
+        Werkzeug's own ``delete_cookie``).  A cookie that holds nothing has nothing to protect."""
+        if self.value_node is None or ctx.constant(self.value_node, _UNKNOWN_VALUE) in ("", b"", None):
+            return True
+        for keyword in ("max_age", "expires"):
+            value = ctx.constant(self.keywords[keyword], _UNKNOWN_VALUE) if keyword in self.keywords else _UNKNOWN_VALUE
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
+                return True
+        return False
+
     def flag(self, ctx: ModuleContext, keyword: str) -> bool | None:
         """True/False when the flag is known (absent means False), None when it is computed."""
         if keyword not in self.keywords:
@@ -619,7 +632,7 @@ def _cookies(ctx: ModuleContext) -> Iterator[_Cookie]:
         func = call.node.func
         if isinstance(func, ast.Attribute) and func.attr in _COOKIE_SETTERS:
             cookie = _Cookie(ctx, call.node, ast.unparse(func.value), func.attr)
-            if not cookie.opaque and cookie.sensitive:
+            if not cookie.opaque and cookie.sensitive and not cookie.clears(ctx):
                 yield cookie
 
 
