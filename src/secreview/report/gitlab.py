@@ -42,6 +42,10 @@ def _paths(result: ReviewResult) -> SourcePaths:
     return SourcePaths.of(result.root.resolve(), [review.path for review in result.files])
 
 
+def _last_line(finding: Finding) -> int:
+    return max(finding.location.end_line or finding.location.line, finding.location.line)
+
+
 def _vulnerability(finding: Finding, paths: SourcePaths) -> dict[str, Any]:
     entry = cwe.lookup(finding.cwe)
     location = finding.location
@@ -54,7 +58,7 @@ def _vulnerability(finding: Finding, paths: SourcePaths) -> dict[str, Any]:
         "scanner": {"id": _TOOL["id"], "name": _TOOL["name"]},
         "solution": finding.fix,
         "location": {"file": paths.relative(location.path), "start_line": location.line,
-                     "end_line": max(location.end_line or location.line, location.line)},
+                     "end_line": _last_line(finding)},
         "identifiers": [
             {"type": "cwe", "name": f"CWE-{entry.id}", "value": str(entry.id),
              "url": f"https://cwe.mitre.org/data/definitions/{entry.id}.html"},
@@ -91,6 +95,6 @@ def render_code_quality(result: ReviewResult) -> str:
             "severity": _QUALITY_SEVERITY[finding.severity],
             "fingerprint": finding.fingerprint,
             "location": {"path": paths.relative(location.path),
-                         "lines": {"begin": location.line, "end": max(location.end_line or location.line, location.line)}},
+                         "lines": {"begin": location.line, "end": _last_line(finding)}},
         })
     return json_visible(json.dumps(issues, indent=2, ensure_ascii=False)) + "\n"

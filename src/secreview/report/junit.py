@@ -37,7 +37,7 @@ def _suite(review: FileReview) -> ElementTree.Element:
                                       name=f"{path}:{line}: {finding.rule}", file=path, line=line)
         failure = ElementTree.SubElement(case, "failure", type=f"CWE-{finding.cwe}",
                                          message=f"{finding.severity.name} CWE-{finding.cwe} {visible(finding.message)}")
-        failure.text = "\n".join(line.strip() for line in render_finding(finding)) + "\n"
+        failure.text = "\n".join(text.strip() for text in render_finding(finding)) + "\n"
         cases += 1
     if review.not_reviewed is None and not review.findings:
         ElementTree.SubElement(suite, "testcase", classname=path, name=f"{path}: no security defects", file=path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 
 def source_root(root: Path, paths: list[str]) -> Path:
@@ -48,7 +48,7 @@ class SourcePaths:
         relative = os.path.relpath(self.full(path), self.base)
         if relative == os.pardir or relative.startswith(os.pardir + os.sep) or os.path.isabs(relative):
             return None
-        return PurePosixPath(Path(relative).as_posix()).as_posix()
+        return Path(relative).as_posix()
 
     def relative(self, path: str) -> str:
         """``path`` as the repository names it, or its absolute path when it lies outside."""

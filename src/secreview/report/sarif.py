@@ -4,7 +4,8 @@ Each rule carries its CWE twice: as the ``external/cwe/cwe-N`` tag that GitHub c
 reads, and as a relationship to the CWE taxonomy shipped in the run, which is how SARIF itself
 relates a rule to a taxonomy.  Paths are relative to ``%SRCROOT%``, the repository's root
 (:mod:`.paths`), so that code scanning maps every result to its file whichever folder the review
-ran from; a file outside it gets an absolute ``file:`` URI.  Fingerprints go into ``partialFingerprints``, traces become ``codeFlows``, and files
+ran from; a file outside it gets an absolute ``file:`` URI.  Fingerprints go into
+``partialFingerprints``, traces become ``codeFlows``, and files
 that could not be reviewed become tool execution notifications.  Values are exact; the characters
 that could act when the document is printed (controls the JSON encoder leaves raw, bidi controls,
 runner markers) are written as JSON escapes by :func:`~.escape.json_visible`.

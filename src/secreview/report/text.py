@@ -228,6 +228,7 @@ def render(result: ReviewResult, palette: Palette = PLAIN) -> str:
         blocks.append("\n".join(render_triaged(result)))
     if result.fixed:
         blocks.append("\n".join(render_fixed(result)))
-    if result.config.strict and render_stale_triage(result):
-        blocks.append("\n".join(render_stale_triage(result)))
+    stale = render_stale_triage(result) if result.config.strict else []
+    if stale:
+        blocks.append("\n".join(stale))
     return "\n\n".join(blocks) + "\n\n" + summary(result) + "\n"
